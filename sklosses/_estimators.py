@@ -1,0 +1,480 @@
+"""LossRegressor and LossClassifier: thin scikit-learn shells.
+
+An estimator validates its input, resolves its arguments into a Loss, a
+Model, a Penalty and a Solver, builds the Objective and hands it to the
+solver. It does no arithmetic of its own.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._objective import Objective
+from ._params import check_hyperparameters
+from ._resolve import resolve_loss, resolve_model, resolve_penalty, resolve_solver
+
+
+class _BaseLossEstimator(BaseEstimator):
+    """Shared fit logic of LossRegressor and LossClassifier."""
+
+    _task = None
+
+    def _more_fit_checks(self):
+        """Estimator-specific argument checks (none by default)."""
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        X, y = validate_data(
+            self, X, y,
+            accept_sparse=("csr", "csc"),
+            dtype=(np.float64, np.float32),
+            multi_output=self._task == "regression",
+            y_numeric=self._task == "regression",
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        return X, y, sample_weight
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model by minimising the penalised weighted mean loss.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets (class labels for the classifier).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; the mean loss is normalised by their sum.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        check_hyperparameters(self)
+        self._more_fit_checks()
+        loss = resolve_loss(self.loss, self._task)
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
+        y_enc, n_outputs = self._encode_target(y, loss)
+        loss.validate_target(y_enc)
+        sample_weight = self._combine_weights(y_enc, sample_weight)
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample needs a positive weight."
+            )
+        model = resolve_model(
+            tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
+            self.fit_intercept, X.dtype,
+        )
+        penalty = resolve_penalty(self.alpha, self.l1_ratio)
+        objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
+        solver = resolve_solver(
+            self.solver, loss, penalty,
+            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
+        )
+        x0 = self._initial_params(model, loss, y_enc, sample_weight)
+        result = solver.solve(objective, x0)
+        self._check_result(result, loss, solver)
+        self.loss_ = loss
+        self._model = model
+        self._ravel_raw = objective._ravel_raw
+        self._store_params(np.asarray(result.x, dtype=model.dtype))
+        self.n_iter_ = int(result.n_iter)
+        self.loss_curve_ = list(result.loss_curve)
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
+                f"iterations of solver {solver.name!r} (loss {loss!r}). Increase "
+                "max_iter, loosen tol, or scale the features.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _combine_weights(self, y_enc, sample_weight):
+        return sample_weight
+
+    def _initial_params(self, model, loss, y_enc, sample_weight):
+        if self.warm_start and hasattr(self, "_model"):
+            previous = self._flat_params()
+            if previous.shape == (model.n_params,):
+                return previous.astype(model.dtype)
+        params = model.init_params(self.random_state)
+        if self.fit_intercept:
+            raw0 = loss.init_raw(y_enc, sample_weight)
+            model.set_output_intercept(params, np.asarray(raw0, dtype=model.dtype))
+        return params
+
+    @staticmethod
+    def _check_result(result, loss, solver):
+        if not np.all(np.isfinite(result.x)):
+            raise FloatingPointError(
+                f"Solver {solver.name!r} diverged with loss {loss!r}: the parameters "
+                "became non-finite. Scale the features (e.g. StandardScaler), increase "
+                "alpha, or choose another solver."
+            )
+
+    # Fitted parameters live in scikit-learn's attributes (coef_ / intercept_
+    # or coefs_ / intercepts_); the model converts them to and from the flat
+    # vector the components work on.
+    def _store_params(self, params):
+        single = self._task == "regression" and self._ravel_raw
+        for name, value in self._model.to_attributes(params, single_output=single).items():
+            setattr(self, name, value)
+
+    def _flat_params(self):
+        return self._model.from_attributes(self)
+
+    def _raw(self, X):
+        """Raw predictions for validated ``X``, 1-D for a single output."""
+        params = self._flat_params().astype(self._model.dtype, copy=False)
+        raw = self._model.predict_raw(params, X)
+        return raw.ravel() if self._ravel_raw else raw
+
+    def _validated_raw(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        return self._raw(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+_COMMON_DOC = """
+    hidden_layer_sizes : tuple of int, default=()
+        ``()`` fits a linear model; ``(64,)`` or ``(64, 32)`` a multilayer
+        perceptron with those hidden layers.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation of the hidden layers (MLP only).
+    alpha : float, default=1e-4
+        Penalty strength; ``alpha=0`` means no penalty.
+    l1_ratio : float, default=0.0
+        Share of the L1 part of the penalty: 0 is ridge, 1 is lasso.
+    fit_intercept : bool, default=True
+        Whether to fit intercepts (never penalised).
+    solver : {"auto", "lbfgs", "proximal", "sgd", "adam"}, default="auto"
+        Optimiser. ``"auto"`` uses L-BFGS for smooth losses with an L2 or no
+        penalty; non-smooth losses are minimised through a continuation on
+        Nesterov smoothing.
+    learning_rate : float, default=1e-3
+        Step size of the minibatch solvers.
+    batch_size : int or "auto", default="auto"
+        Minibatch size of the minibatch solvers.
+    max_iter : int, default=500
+        Maximum iterations (full-batch solvers) or epochs (minibatch).
+    tol : float, default=1e-4
+        Convergence tolerance.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when the
+        validation loss stops improving (minibatch solvers).
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before early stopping.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting.
+    random_state : int, RandomState instance or None, default=None
+        Seed for initialisation, shuffling and the validation split.
+    verbose : int, default=0
+        Print one line per iteration when positive.
+"""
+
+
+class LossRegressor(RegressorMixin, _BaseLossEstimator):
+    r"""Regression under any loss: a linear model or a small MLP.
+
+    Minimises the objective of API.md
+
+    .. math::
+        J(\theta) = \frac{\sum_i w_i \ell(y_i, f(x_i; \theta))}{\sum_i w_i}
+        + \alpha \left(\rho \|W\|_1 + \frac{1-\rho}{2}\|W\|_2^2\right)
+
+    and predicts ``loss.link.inverse(f(x))``.
+
+    Parameters
+    ----------
+    loss : str or loss object, default="squared_error"
+        A regression loss name from :mod:`sklosses.losses` or an instance.
+    """ + _COMMON_DOC + r"""
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Weights of the linear model.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercepts of the linear model.
+    loss_ : BaseLoss
+        The loss object used.
+    n_iter_ : int
+        Iterations (or epochs) run.
+    loss_curve_ : list of float
+        Objective after each iteration or epoch.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklosses import LossRegressor
+    >>> X, y = make_regression(n_samples=100, n_features=3, noise=1.0, random_state=0)
+    >>> reg = LossRegressor(loss="huber").fit(X, y)
+    >>> round(reg.score(X, y), 3)
+    1.0
+    """
+
+    _task = "regression"
+
+    def __init__(self, loss="squared_error", *, hidden_layer_sizes=(),
+                 activation="relu", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
+                 solver="auto", learning_rate=1e-3, batch_size="auto", max_iter=500,
+                 tol=1e-4, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, warm_start=False, random_state=None, verbose=0):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_target(self, y, loss):
+        y = np.asarray(y)
+        dtype = np.float32 if y.dtype == np.float32 else np.float64
+        y = y.astype(dtype, copy=False)
+        n_outputs = y.shape[1] if y.ndim == 2 else 1
+        return y, n_outputs
+
+    def predict(self, X):
+        """Predict ``loss.link.inverse(raw)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions.
+        """
+        return self.loss_.link.inverse(self._validated_raw(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        try:
+            loss = resolve_loss(self.loss, "regression")
+        except ValueError:
+            return tags
+        # Log-link losses live on positive targets; tell the common checks.
+        if loss.link.name in ("log", "log1p"):
+            tags.target_tags.positive_only = True
+        return tags
+
+
+def _loss_is_probabilistic(est):
+    try:
+        return resolve_loss(est.loss, "classification").is_probabilistic
+    except ValueError:
+        return False
+
+
+class LossClassifier(ClassifierMixin, _BaseLossEstimator):
+    r"""Classification under any loss: a linear model or a small MLP.
+
+    Binary problems have one raw output (the decision value or logit);
+    ``K > 2`` classes have ``K`` raw outputs: softmax for probabilistic
+    losses, one-vs-rest for margin losses (or Crammer-Singer with
+    ``Hinge(multiclass="crammer_singer")``).
+
+    Parameters
+    ----------
+    loss : str or loss object, default="log_loss"
+        A classification loss name from :mod:`sklosses.losses` or an instance.
+    """ + _COMMON_DOC + r"""
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights of the linear model.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts of the linear model.
+    loss_ : BaseLoss
+        The loss object used.
+    n_iter_ : int
+        Iterations (or epochs) run.
+    loss_curve_ : list of float
+        Objective after each iteration or epoch.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklosses import LossClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LossClassifier(loss="focal", max_iter=1000).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    """
+
+    _task = "classification"
+
+    def __init__(self, loss="log_loss", *, hidden_layer_sizes=(), activation="relu",
+                 alpha=1e-4, l1_ratio=0.0, fit_intercept=True, solver="auto",
+                 learning_rate=1e-3, batch_size="auto", max_iter=500, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
+                 warm_start=False, random_state=None, verbose=0, class_weight=None):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.class_weight = class_weight
+
+    def _encode_target(self, y, loss):
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        classes = encoder.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"LossClassifier needs samples of at least 2 classes; y has only 1 "
+                f"class ({classes[0]!r}). Check the labels, or use a regressor."
+            )
+        self.classes_ = classes
+        y_enc = encoder.transform(y)
+        return y_enc, loss.n_raw_outputs(len(classes))
+
+    def _combine_weights(self, y_enc, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        per_class = compute_class_weight(
+            self.class_weight, classes=np.arange(len(self.classes_)),
+            y=y_enc,
+        ) if isinstance(self.class_weight, str) else self._class_weight_from_dict()
+        return sample_weight * per_class[y_enc].astype(sample_weight.dtype)
+
+    def _class_weight_from_dict(self):
+        if not isinstance(self.class_weight, dict):
+            raise ValueError(
+                "class_weight must be 'balanced', a dict {label: weight} or None, "
+                f"got {self.class_weight!r}."
+            )
+        unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight names labels {unknown!r} that are not in y "
+                f"(classes: {self.classes_.tolist()!r})."
+            )
+        return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+
+    def decision_function(self, X):
+        """Raw predictions: logits or decision values.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            1-D for binary problems (positive means ``classes_[1]``).
+        """
+        return self._validated_raw(X)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Predicted classes.
+        """
+        raw = self.decision_function(X)
+        indices = (raw > 0).astype(int) if raw.ndim == 1 else raw.argmax(axis=1)
+        return self.classes_[indices]
+
+    @available_if(_loss_is_probabilistic)
+    def predict_proba(self, X):
+        """Class probabilities (probabilistic losses only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in the order of ``classes_``.
+        """
+        return self.loss_.proba(self.decision_function(X))
+
+    @available_if(_loss_is_probabilistic)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (probabilistic losses only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))

@@ -1,0 +1,118 @@
+"""The Objective: flat parameters -> (J, grad J).
+
+.. math::
+    J(\\theta) = \\frac{\\sum_i w_i \\ell(y_i, f(x_i; \\theta))}{\\sum_i w_i}
+                 + \\Omega(W)
+
+It is the one object every solver minimises: it knows the loss, the model,
+the penalty and the data; solvers only see parameters and numbers.
+"""
+
+import numpy as np
+
+
+class Objective:
+    """Weighted mean loss of a model plus a penalty on its weights.
+
+    Parameters
+    ----------
+    loss : BaseLoss
+        The loss, acting on raw predictions.
+    model : BaseModel
+        Maps ``X`` and flat parameters to raw predictions.
+    penalty : BasePenalty
+        Penalty on ``params[:model.n_weights]``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Targets as the loss expects them (encoded class indices for
+        classification).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights ``w_i``; normalised by their sum so integer weights equal
+        repeated rows and zero weights equal dropped rows.
+    """
+
+    def __init__(self, loss, model, penalty, X, y, sample_weight=None):
+        self.loss = loss
+        self.model = model
+        self.penalty = penalty
+        self.X = X
+        self.y = y
+        n_samples = X.shape[0]
+        if sample_weight is None:
+            sample_weight = np.ones(n_samples, dtype=model.dtype)
+        self.sample_weight = np.asarray(sample_weight, dtype=model.dtype)
+        total = self.sample_weight.sum()
+        self._normalised_weight = self.sample_weight / total if total > 0 else None
+        # A single target or binary problem has 1-D raw predictions.
+        self._ravel_raw = model.n_outputs == 1 and np.ndim(y) == 1
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def weights_slice(self):
+        """Slice of the penalised parameters (weights, never intercepts)."""
+        return slice(0, self.model.n_weights)
+
+    def raw(self, params):
+        """Raw predictions, 1-D for a single output."""
+        raw = self.model.predict_raw(np.asarray(params, dtype=self.model.dtype), self.X)
+        return raw.ravel() if self._ravel_raw else raw
+
+    def data_loss_gradient(self, params):
+        """Weighted mean loss and its gradient with respect to ``params``."""
+        params = np.asarray(params, dtype=self.model.dtype)
+        raw, cache = self.model.forward(params, self.X)
+        loss_raw = raw.ravel() if self._ravel_raw else raw
+        loss, grad_raw = self.loss.loss_gradient(
+            self.y, loss_raw, self._normalised_weight
+        )
+        grad_raw = grad_raw.reshape(raw.shape)
+        return float(loss.sum()), self.model.backward(params, cache, grad_raw)
+
+    def data_loss(self, params):
+        """Weighted mean loss at ``params``."""
+        loss = self.loss.loss(self.y, self.raw(params), self._normalised_weight)
+        return float(loss.sum())
+
+    def smooth_value_gradient(self, params):
+        """Value and gradient of the loss term plus the penalty's smooth part."""
+        value, grad = self.data_loss_gradient(params)
+        w = slice(0, self.model.n_weights)
+        pen_value, pen_grad = self.penalty.smooth_value_gradient(
+            np.asarray(params[w], dtype=grad.dtype)
+        )
+        grad[w] += pen_grad
+        return value + pen_value, grad
+
+    def nonsmooth_value(self, params):
+        """Value of the penalty's non-smooth part (the L1 term)."""
+        return self.penalty.nonsmooth_value(params[: self.model.n_weights])
+
+    def value(self, params):
+        """Full objective J at ``params``."""
+        w = params[: self.model.n_weights]
+        return self.data_loss(params) + self.penalty.value(w)
+
+    def prox(self, params, step):
+        """Proximal step of the non-smooth penalty part on the weights only."""
+        out = np.array(params, copy=True)
+        w = slice(0, self.model.n_weights)
+        out[w] = self.penalty.prox(out[w], step)
+        return out
+
+    def subset(self, rows):
+        """The same objective on a subset of rows (minibatches, validation)."""
+        return Objective(
+            self.loss, self.model, self.penalty, self.X[rows], self.y[rows],
+            self.sample_weight[rows],
+        )
+
+    def with_loss(self, loss):
+        """The same objective with another loss (a smoothed surrogate)."""
+        twin = object.__new__(Objective)
+        twin.__dict__.update(self.__dict__)
+        twin.loss = loss
+        return twin

@@ -1,0 +1,29 @@
+"""Loss objects: value, gradient, link and best constant of each loss."""
+
+from ._base import BaseLoss, ClassificationLoss, RegressionLoss
+from ._classification import *  # noqa: F403
+from ._classification import __all__ as _classification_names
+from ._link import (
+    BaseLink,
+    IdentityLink,
+    Log1pLink,
+    LogitLink,
+    LogLink,
+    SoftmaxLink,
+)
+from ._regression import *  # noqa: F403
+from ._regression import __all__ as _regression_names
+
+__all__ = [
+    "BaseLoss",
+    "RegressionLoss",
+    "ClassificationLoss",
+    "BaseLink",
+    "IdentityLink",
+    "LogLink",
+    "Log1pLink",
+    "LogitLink",
+    "SoftmaxLink",
+    *_regression_names,
+    *_classification_names,
+]

@@ -1,0 +1,249 @@
+"""Base classes shared by every loss.
+
+Conventions
+-----------
+- ``raw`` is what a model outputs (logits, log-mean, decision values). It is
+  1-D of shape ``(n_samples,)`` for a single output or a binary problem, and
+  2-D of shape ``(n_samples, n_outputs)`` otherwise.
+- ``y_pred`` is ``link.inverse(raw)`` for value and probability losses, and the
+  decision value (``raw`` itself) for margin losses.
+- ``loss_gradient`` works on ``raw``; ``__call__`` and ``pointwise`` work on
+  predictions, so that ``loss(y, estimator.predict(X))`` is the metric.
+- Computations keep the dtype of ``raw`` (float32 in, float32 out).
+"""
+
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+
+from ._link import IdentityLink
+
+
+def as_float_array(a, dtype=None):
+    """Return ``a`` as a floating ndarray (float64 unless already floating)."""
+    a = np.asarray(a)
+    if dtype is not None:
+        return a.astype(dtype, copy=False)
+    if np.issubdtype(a.dtype, np.floating):
+        return a
+    return a.astype(np.float64)
+
+
+def apply_sample_weight(loss, gradient, sample_weight):
+    """Multiply per-sample losses and row gradients by ``sample_weight`` in place."""
+    if sample_weight is None:
+        return loss, gradient
+    sw = np.asarray(sample_weight, dtype=loss.dtype)
+    loss *= sw
+    gradient *= sw[:, None] if gradient.ndim == 2 else sw
+    return loss, gradient
+
+
+class BaseLoss(BaseEstimator, metaclass=ABCMeta):
+    """Base class of every loss.
+
+    A loss is a small estimator-like object: its hyper-parameters are
+    constructor arguments, so ``get_params``, ``set_params``, ``clone`` and
+    nested grid-search names such as ``loss__delta`` work.
+
+    Attributes
+    ----------
+    link : BaseLink
+        Maps raw predictions to predictions (``link.inverse``) and back.
+    is_smooth : bool
+        Whether the gradient is Lipschitz continuous, so that quasi-Newton
+        solvers reach the optimum. Non-smooth losses provide :meth:`smoothed`.
+    is_probabilistic : bool
+        Whether :meth:`proba` gives class probabilities (classification only).
+    is_margin : bool
+        Whether the loss is a margin loss on decision values with labels in
+        {-1, +1}.
+    task : {"regression", "classification"}
+        Which estimator accepts the loss.
+    """
+
+    link = IdentityLink()
+    is_smooth = True
+    is_probabilistic = False
+    is_margin = False
+    task = "regression"
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Weighted mean loss of predictions.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets (class indices 0..K-1 for classification).
+        y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions: values, probabilities, or decision values for margin
+            losses.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        loss : float
+            ``sum(w_i * l_i) / sum(w_i)``.
+        """
+        losses = self.pointwise(y_true, y_pred)
+        return float(np.average(losses, weights=sample_weight))
+
+    @abstractmethod
+    def pointwise(self, y_true, y_pred):
+        """Per-sample losses of predictions, an ndarray of shape (n_samples,)."""
+
+    @abstractmethod
+    def loss_gradient(self, y_true, raw, sample_weight=None):
+        """Per-sample loss and its gradient with respect to ``raw``.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        raw : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Raw predictions.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies both outputs row-wise when given.
+
+        Returns
+        -------
+        loss : ndarray of shape (n_samples,)
+        gradient : ndarray shaped like ``raw``
+        """
+
+    def loss(self, y_true, raw, sample_weight=None):
+        """Per-sample loss on raw predictions, an ndarray of shape (n_samples,)."""
+        return self.loss_gradient(y_true, raw, sample_weight)[0]
+
+    def init_raw(self, y_true, sample_weight=None):
+        """Best constant raw prediction: the starting intercept.
+
+        The default minimises the weighted mean loss over a constant by
+        L-BFGS; subclasses with a closed form (mean, median, log-odds, ...)
+        override it.
+
+        Returns
+        -------
+        raw : float or ndarray of shape (n_outputs,)
+        """
+        y = np.asarray(y_true)
+        n_outputs = self._n_raw_outputs_for(y)
+        x0 = np.zeros(n_outputs if n_outputs else 1)
+        return minimize_constant(self, y, sample_weight, x0, scalar=not n_outputs)
+
+    def _n_raw_outputs_for(self, y):
+        """Number of raw columns for ``y`` (0 means 1-D raw)."""
+        return y.shape[1] if y.ndim == 2 else 0
+
+    def validate_target(self, y):
+        """Raise ``ValueError`` when ``y`` is outside the loss's domain."""
+        y = np.asarray(y)
+        if np.issubdtype(y.dtype, np.number) and not np.all(np.isfinite(y)):
+            raise ValueError(
+                f"{type(self).__name__}: y contains NaN or infinity. Remove or "
+                "impute those rows before fitting."
+            )
+
+    def smoothed(self, mu):
+        """Smooth surrogate within ``mu`` of this loss at every point.
+
+        Smooth losses return themselves. A non-smooth loss returns a smooth
+        loss ``l_mu`` with ``|l - l_mu| <= mu`` per sample (Nesterov
+        smoothing), used by the solvers' continuation on ``mu``.
+        """
+        if self.is_smooth:
+            return self
+        raise NotImplementedError(
+            f"{type(self).__name__} is not smooth and defines no smoothed surrogate."
+        )
+
+
+def minimize_constant(loss, y, sample_weight, x0, *, scalar):
+    """Minimise the weighted mean loss over a constant raw prediction."""
+    y = np.asarray(y)
+    n = y.shape[0]
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    total = n if sw is None else sw.sum()
+
+    def fun(c):
+        raw = np.full(n, c[0]) if scalar else np.tile(c, (n, 1))
+        value, grad = loss.loss_gradient(y, raw, sw)
+        g = grad.sum(axis=0)
+        return value.sum() / total, np.atleast_1d(g) / total
+
+    result = minimize(fun, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B",
+                      options={"gtol": 1e-10, "ftol": 1e-14, "maxiter": 500})
+    return float(result.x[0]) if scalar else result.x
+
+
+class RegressionLoss(BaseLoss):
+    """Base of regression losses that act element-wise on (y, raw).
+
+    Subclasses implement :meth:`_elementwise`. For multi-output targets, the
+    per-sample loss is the mean over outputs (scikit-learn's
+    ``multioutput="uniform_average"``) and the gradient is divided accordingly.
+    """
+
+    task = "regression"
+
+    @abstractmethod
+    def _elementwise(self, y, raw):
+        """Element-wise loss and derivative with respect to raw (same shapes)."""
+
+    def _elementwise_pred(self, y, y_pred):
+        """Element-wise loss of predictions; default goes through the link."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = self.link.link(y_pred)
+        return self._elementwise(y, raw)[0]
+
+    def pointwise(self, y_true, y_pred):
+        y_pred = as_float_array(y_pred)
+        y = as_float_array(y_true, y_pred.dtype)
+        loss = self._elementwise_pred(y, y_pred)
+        return loss.mean(axis=1) if loss.ndim == 2 else loss
+
+    def loss_gradient(self, y_true, raw, sample_weight=None):
+        raw = as_float_array(raw)
+        y = as_float_array(y_true, raw.dtype)
+        loss, gradient = self._elementwise(y, raw)
+        if raw.ndim == 2:
+            loss = loss.mean(axis=1)
+            gradient = gradient / raw.shape[1]
+        return apply_sample_weight(loss, gradient, sample_weight)
+
+
+class ClassificationLoss(BaseLoss):
+    """Base of classification losses.
+
+    Labels given to the loss are class indices: ``{0, 1}`` for binary
+    problems (margin losses also accept ``{-1, +1}``), ``0..K-1`` for ``K``
+    classes. Raw predictions are 1-D for binary problems and of shape
+    ``(n_samples, K)`` otherwise.
+    """
+
+    task = "classification"
+
+    def n_raw_outputs(self, n_classes):
+        """Number of raw columns for ``n_classes`` (1 means 1-D raw)."""
+        return 1 if n_classes == 2 else n_classes
+
+    def _n_raw_outputs_for(self, y):
+        n_classes = max(int(np.max(y)) + 1, 2) if np.size(y) else 2
+        n = self.n_raw_outputs(n_classes)
+        return 0 if n == 1 else n
+
+    def proba(self, raw):
+        """Class probabilities from raw predictions, shape (n_samples, n_classes)."""
+        raise AttributeError(f"{type(self).__name__} does not give probabilities.")
+
+    def validate_target(self, y):
+        y = np.asarray(y)
+        super().validate_target(y)
+        if y.size and (np.any(y < 0) or np.any(y != np.round(y))):
+            raise ValueError(
+                f"{type(self).__name__} expects class indices 0..K-1 as y_true; "
+                "LossClassifier encodes labels for you."
+            )

@@ -1,0 +1,3 @@
+"""Regression losses (filled in by the regression-loss work)."""
+
+__all__ = []
