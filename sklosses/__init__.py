@@ -2,7 +2,17 @@
 
 from . import losses
 from ._estimators import LossClassifier, LossRegressor
+from .losses import make_loss
+from .model_selection import LossComparison, compare_losses, make_loss_scorer
 
 __version__ = "0.1.0"
 
-__all__ = ["LossClassifier", "LossRegressor", "losses"]
+__all__ = [
+    "LossClassifier",
+    "LossRegressor",
+    "losses",
+    "make_loss",
+    "make_loss_scorer",
+    "compare_losses",
+    "LossComparison",
+]

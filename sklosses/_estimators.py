@@ -285,7 +285,8 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions.
         """
-        return self.loss_.link.inverse(self._validated_raw(X))
+        raw = self._validated_raw(X)
+        return self.loss_.link.inverse(raw)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -392,6 +393,13 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         return y_enc, loss.n_raw_outputs(len(classes))
 
     def _combine_weights(self, y_enc, sample_weight):
+        weighted_classes = np.unique(y_enc[sample_weight > 0])
+        if len(weighted_classes) < 2:
+            raise ValueError(
+                "sample_weight is zero for every sample but those of 1 class "
+                f"({self.classes_[weighted_classes].tolist()!r}); a classifier needs "
+                "positive weights in at least 2 classes."
+            )
         if self.class_weight is None:
             return sample_weight
         per_class = compute_class_weight(
@@ -460,7 +468,8 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in the order of ``classes_``.
         """
-        return self.loss_.proba(self.decision_function(X))
+        raw = self.decision_function(X)
+        return self.loss_.proba(raw)
 
     @available_if(_loss_is_probabilistic)
     def predict_log_proba(self, X):

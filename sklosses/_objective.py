@@ -97,9 +97,15 @@ class Objective:
         return self.data_loss(params) + self.penalty.value(w)
 
     def prox(self, params, step):
-        """Proximal step of the non-smooth penalty part on the weights only."""
+        """Proximal step of the non-smooth penalty part on the weights only.
+
+        ``step`` is a float, or one step size per parameter for solvers that
+        precondition per coordinate (Adam).
+        """
         out = np.array(params, copy=True)
         w = slice(0, self.model.n_weights)
+        if np.ndim(step):
+            step = step[w]
         out[w] = self.penalty.prox(out[w], step)
         return out
 

@@ -9,7 +9,7 @@ from . import losses as _losses
 from .losses import BaseLoss
 from .models import LinearModel
 from .penalties import make_penalty
-from .solvers import LBFGS, SmoothingContinuation
+from .solvers import LBFGS, SmoothingContinuation, make_minibatch_solver
 
 ALIASES = {
     "mse": "squared_error",
@@ -93,13 +93,30 @@ def resolve_penalty(alpha, l1_ratio):
 SOLVERS = ("auto", "lbfgs", "proximal", "sgd", "adam")
 
 
-def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose):
+def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopping=False,
+                   learning_rate=1e-3, batch_size="auto", n_iter_no_change=10,
+                   random_state=None):
     """The solver component for ``solver`` (``"auto"`` applies the rule).
 
     Rule for ``"auto"``: smooth penalty (L2 or none) -> L-BFGS.
     A non-smooth loss is wrapped in the smoothing continuation.
     """
     name = solver
+    if early_stopping and name in ("lbfgs", "proximal"):
+        raise ValueError(
+            f"early_stopping=True needs solver='sgd' or 'adam' (or 'auto', which then "
+            f"uses adam), got solver={solver!r}: early stopping monitors a held-out "
+            "validation loss after every epoch of a minibatch solver."
+        )
+    if name == "auto" and early_stopping:
+        name = "adam"
+    if name in ("sgd", "adam"):
+        # Minibatch: subgradients for non-smooth losses, prox for L1; no wrapper.
+        return make_minibatch_solver(
+            name, batch_size=batch_size, learning_rate=learning_rate, max_iter=max_iter,
+            tol=tol, n_iter_no_change=n_iter_no_change, random_state=random_state,
+            verbose=verbose,
+        )
     if name == "auto":
         name = "lbfgs"
     if name == "lbfgs":

@@ -3,6 +3,7 @@
 from ._base import BaseLoss, ClassificationLoss, RegressionLoss
 from ._classification import *  # noqa: F403
 from ._classification import __all__ as _classification_names
+from ._custom import CustomClassificationLoss, CustomLoss, GradientCheckWarning, make_loss
 from ._link import (
     BaseLink,
     IdentityLink,
@@ -26,4 +27,8 @@ __all__ = [
     "SoftmaxLink",
     *_regression_names,
     *_classification_names,
+    "make_loss",
+    "CustomLoss",
+    "CustomClassificationLoss",
+    "GradientCheckWarning",
 ]

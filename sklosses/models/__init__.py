@@ -2,5 +2,6 @@
 
 from ._base import BaseModel
 from ._linear import LinearModel
+from ._mlp import MLP
 
-__all__ = ["BaseModel", "LinearModel"]
+__all__ = ["BaseModel", "LinearModel", "MLP"]

@@ -64,8 +64,9 @@ class ElasticNet(BasePenalty):
         return self.l1_strength * float(np.abs(w).sum())
 
     def prox(self, w, step):
+        # ``step`` may be an array (one step per weight, Adam).
         threshold = step * self.l1_strength
-        if threshold == 0.0:
+        if self.l1_strength == 0.0:
             return w.copy()
         return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
 

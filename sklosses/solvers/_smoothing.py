@@ -56,8 +56,10 @@ class SmoothingContinuation(BaseSolver):
             n_iter += stage.n_iter
             loss_curve.extend(stage.loss_curve)
             converged = stage.converged
-            target = self.rel_accuracy * max(objective.data_loss(x), 1e-12 * scale)
-            if mu <= target or n_iter >= self.max_iter:
+            data_loss = objective.data_loss(x)
+            target = self.rel_accuracy * max(data_loss, 1e-12 * scale)
+            # A zero loss (a perfect fit) is optimal whatever mu: stop there.
+            if mu <= target or data_loss == 0 or n_iter >= self.max_iter:
                 break
             mu = max(mu / self.decrease, target)
         return SolverResult(x=x, n_iter=n_iter, loss_curve=loss_curve,

@@ -1,0 +1,310 @@
+"""The minibatch loop: one training loop for solver="sgd", "adam" and partial_fit.
+
+Order of calls in an epoch, all on the :class:`~sklosses._objective.Objective`:
+
+1. ``monitor.begin_epoch(epoch, x)``;
+2. the rows are shuffled (``random_state``) and cut into batches; for each
+   batch ``b = objective.subset(rows)``:
+   ``value, grad = b.smooth_value_gradient(x)`` and
+   ``value += b.nonsmooth_value(x)``;
+3. ``step, rule_state = rule.update(grad, rule_state, lr)``,
+   ``x = x + step``, and for an L1 part
+   ``x = objective.prox(x, rule.prox_step(rule_state, lr))``;
+4. after the last batch, ``monitor.end_epoch(epoch, x, train_loss)`` returns
+   the value to monitor (the validation loss when early stopping, else
+   ``None``) and whether a callback asked to stop.
+
+The loop owns everything around the steps: the learning-rate schedule, the
+divergence back-off, the stopping rule, keeping the best parameters seen by
+the monitor, and the progress lines of ``verbose``.
+"""
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._base import BaseSolver, SolverResult
+from ._update_rules import UPDATE_RULES
+
+# Divergence back-offs (learning rate halved each time) before giving up.
+_MAX_BACKOFFS = 10
+
+
+class _Diverged(Exception):
+    """A batch objective, gradient or step became non-finite."""
+
+
+@dataclass
+class MinibatchState:
+    """Everything a minibatch fit needs to resume (``partial_fit``).
+
+    Attributes
+    ----------
+    rule_state : object
+        The update rule's state (velocity, or Adam's moments).
+    epochs : float
+        Epochs seen, counted in batches / batches per epoch: the clock of the
+        learning-rate schedule.
+    lr_scale : float
+        Factor on the learning rate, halved by each divergence back-off.
+    random_state : numpy.random.RandomState
+        Generator of the shuffles, so consecutive calls draw new orders.
+    best_loss : float
+        Best monitored value so far (training loss, or validation loss).
+    no_improvement : int
+        Epochs in a row without improvement by ``tol``.
+    """
+
+    rule_state: object
+    epochs: float = 0.0
+    lr_scale: float = 1.0
+    random_state: object = None
+    best_loss: float = math.inf
+    no_improvement: int = 0
+
+
+class EpochMonitor:
+    """What the minibatch loop reports to after each epoch; by default nothing.
+
+    The estimator subclasses it for early stopping (validation loss and
+    score) and for scikit-learn callbacks. The solver never computes scores
+    itself: it hands the monitor the parameters and uses what comes back.
+    """
+
+    def begin_epoch(self, epoch, params):
+        """Called before epoch ``epoch`` (0-based) starts from ``params``."""
+
+    def end_epoch(self, epoch, params, train_loss):
+        """Called after an epoch with the parameters it reached.
+
+        Parameters
+        ----------
+        epoch : int
+            0-based index of the epoch in this call to ``solve``.
+        params : ndarray of shape (n_params,)
+            Parameters after the epoch (do not modify).
+        train_loss : float
+            The epoch's mean minibatch objective.
+
+        Returns
+        -------
+        value : float or None
+            A value to minimise instead of the training loss for the
+            stopping rule (the validation loss); the loop then keeps and
+            finally restores the parameters where it was lowest.
+        stop : bool
+            Whether to stop now (e.g. a callback asked for it).
+        """
+        return None, False
+
+
+class MinibatchSolver(BaseSolver):
+    r"""Minibatch training loop driving an update rule (SGD or Adam).
+
+    Each epoch visits every row once in a new random order, in batches of
+    ``batch_size`` rows. ``loss_curve`` holds, per epoch, the mean over the
+    batches (weighted by their total sample weight) of the minibatch
+    objective at the parameters the batch saw: an estimate of J along the
+    epoch, not J at the epoch's end.
+
+    Stopping (as scikit-learn's ``MLPRegressor``): an epoch "improves" when
+    the monitored value (training loss, or the validation loss of the
+    monitor) is below the best so far minus ``tol`` (an absolute
+    tolerance); the loop stops, converged, after ``n_iter_no_change``
+    epochs in a row without improvement, and reports no convergence when it
+    reaches ``max_iter`` epochs first.
+
+    Non-smooth losses (absolute error, quantile, hinge, ...) are used as
+    they are: their ``loss_gradient`` returns a subgradient. The decaying
+    learning rate of SGD makes stochastic subgradient descent converge;
+    Adam's constant rate leaves the iterates within about
+    ``learning_rate`` of the optimum. An L1 part of the penalty goes through
+    its proximal operator after every step.
+
+    Divergence: when a batch objective, its gradient or the new parameters
+    are non-finite, the epoch restarts from the parameters and optimiser
+    state it started with and the learning rate is halved (for the rest of
+    the fit, and for later ``partial_fit`` calls). After ``10`` back-offs
+    the loop raises a ``FloatingPointError`` naming the loss, the solver
+    and the fixes. The parameters returned are therefore always finite.
+
+    Parameters
+    ----------
+    rule : UpdateRule
+        The update rule (:class:`SGD` or :class:`Adam`).
+    batch_size : int or "auto", default="auto"
+        Rows per batch; ``"auto"`` is ``min(200, n_samples)``. Larger values
+        are clipped to ``n_samples``.
+    learning_rate : float, default=1e-3
+        Base learning rate, scheduled by ``rule.learning_rate_at``.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Absolute improvement an epoch must bring to count as progress.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffles.
+    verbose : int, default=0
+        Print one line per epoch when positive.
+    """
+
+    handles_nonsmooth_loss = True
+    handles_nonsmooth_penalty = True
+
+    def __init__(self, rule, *, batch_size="auto", learning_rate=1e-3, max_iter=200,
+                 tol=1e-4, n_iter_no_change=10, random_state=None, verbose=0):
+        super().__init__(max_iter=max_iter, tol=tol, verbose=verbose)
+        self.rule = rule
+        self.name = rule.name
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+
+    def init_state(self, params):
+        """A fresh :class:`MinibatchState` for parameters like ``params``."""
+        return MinibatchState(
+            rule_state=self.rule.init(params),
+            random_state=check_random_state(self.random_state),
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return max(1, min(int(self.batch_size), n_samples))
+
+    def solve(self, objective, x0, *, state=None, monitor=None):
+        """Run up to ``max_iter`` epochs from ``x0``.
+
+        Parameters
+        ----------
+        objective : Objective
+            The training objective.
+        x0 : ndarray of shape (n_params,)
+            Starting parameters.
+        state : MinibatchState, default=None
+            State to resume from (``partial_fit``); a fresh one when None.
+            It is copied, never modified.
+        monitor : EpochMonitor, default=None
+            Told about every epoch (early stopping, callbacks).
+
+        Returns
+        -------
+        result : SolverResult
+            ``result.state`` is the state to resume from.
+        """
+        monitor = EpochMonitor() if monitor is None else monitor
+        x = np.array(x0, dtype=np.float64)
+        state = self.init_state(x) if state is None else copy.deepcopy(state)
+        best_x, loss_curve, converged = None, [], False
+        self._n_backoffs = 0
+        start = time.perf_counter()
+        for epoch in range(self.max_iter):
+            monitor.begin_epoch(epoch, x)
+            x, train_loss = self._epoch(objective, x, state)
+            loss_curve.append(train_loss)
+            value, stop = monitor.end_epoch(epoch, x, train_loss)
+            if value is not None and _improves(value, state.best_loss, 0.0):
+                best_x = x.copy()
+            if self._update_no_improvement(state, train_loss if value is None else value):
+                converged = True
+            if self.verbose:
+                self._print_epoch(epoch, train_loss, value, start)
+            if stop or converged:
+                converged = True
+                break
+        if best_x is not None:
+            x = best_x
+        return SolverResult(x=x, n_iter=len(loss_curve), loss_curve=loss_curve,
+                            converged=converged, state=state)
+
+    def _update_no_improvement(self, state, value):
+        """Update the counter; True when the loop should stop, converged."""
+        if _improves(value, state.best_loss, self.tol):
+            state.no_improvement = 0
+        else:
+            state.no_improvement += 1
+        if np.isfinite(value):
+            state.best_loss = min(state.best_loss, value)
+        return state.no_improvement >= self.n_iter_no_change
+
+    def _epoch(self, objective, x, state):
+        """One pass over shuffled rows; restarts with a halved rate on divergence."""
+        rows = state.random_state.permutation(objective.n_samples)
+        while True:
+            try:
+                x_new, rule_state, epochs, loss = self._pass(objective, rows, x, state)
+            except _Diverged:
+                self._back_off(objective, state)
+                continue
+            state.rule_state, state.epochs = rule_state, epochs
+            return x_new, loss
+
+    def _back_off(self, objective, state):
+        self._n_backoffs += 1
+        lr = self.learning_rate * state.lr_scale
+        if self._n_backoffs > _MAX_BACKOFFS:
+            raise FloatingPointError(
+                f"Solver {self.name!r} diverged with loss {objective.loss!r}: the "
+                f"minibatch objective or its gradient stayed non-finite after halving "
+                f"the learning rate {_MAX_BACKOFFS} times (last tried {lr:.3g}). Lower "
+                f"learning_rate (it is {self.learning_rate:g}), scale the features "
+                "(e.g. StandardScaler), or increase alpha."
+            )
+        state.lr_scale *= 0.5
+
+    def _pass(self, objective, rows, x, state):
+        """Steps over the batches of ``rows``; pure: the inputs are not modified."""
+        rule, rule_state, epochs = self.rule, state.rule_state, state.epochs
+        size = self._batch_size(objective.n_samples)
+        steps_per_epoch = math.ceil(objective.n_samples / size)
+        needs_prox = not objective.penalty.is_smooth
+        total, total_weight = 0.0, 0.0
+        for begin in range(0, objective.n_samples, size):
+            batch = objective.subset(rows[begin:begin + size])
+            weight = float(batch.sample_weight.sum())
+            if weight <= 0:
+                continue  # rows of zero weight carry no information
+            value, grad = batch.smooth_value_gradient(x)
+            value += batch.nonsmooth_value(x)
+            if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+                raise _Diverged
+            lr = rule.learning_rate_at(self.learning_rate * state.lr_scale, epochs)
+            step, rule_state = rule.update(grad.astype(np.float64, copy=False),
+                                           rule_state, lr)
+            x = x + step
+            if needs_prox:
+                x = objective.prox(x, rule.prox_step(rule_state, lr))
+            if not np.all(np.isfinite(x)):
+                raise _Diverged
+            epochs += 1.0 / steps_per_epoch
+            total += weight * value
+            total_weight += weight
+        loss = total / total_weight if total_weight > 0 else objective.value(x)
+        return x, rule_state, epochs, float(loss)
+
+    def _print_epoch(self, epoch, train_loss, value, start):
+        line = f"Epoch {epoch + 1}, objective = {train_loss:.8g}"
+        if value is not None:
+            line += f", validation loss = {value:.8g}"
+        print(f"{line}, time = {time.perf_counter() - start:.2f}s")
+
+
+def _improves(value, best, tol):
+    """Whether ``value`` beats ``best`` by more than ``tol`` (NaN never does)."""
+    return bool(value < best - tol)
+
+
+def make_minibatch_solver(name, **options):
+    """The minibatch solver for ``name`` in {"sgd", "adam"} with default rules.
+
+    ``"sgd"``: :class:`SGD` with Nesterov momentum 0.9 and the inverse
+    square-root schedule ``learning_rate / sqrt(1 + epochs)``.
+    ``"adam"``: :class:`Adam` with the paper's defaults and a constant rate.
+    """
+    return MinibatchSolver(UPDATE_RULES[name](), **options)
