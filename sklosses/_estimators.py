@@ -5,11 +5,15 @@ Model, a Penalty and a Solver, builds the Objective and hands it to the
 solver. It does no arithmetic of its own.
 """
 
+import copy
+import functools
+import math
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import compute_class_weight
 from sklearn.utils.metaestimators import available_if
@@ -23,9 +27,89 @@ from sklearn.utils.validation import (
 from ._objective import Objective
 from ._params import check_hyperparameters
 from ._resolve import resolve_loss, resolve_model, resolve_penalty, resolve_solver
+from .solvers import EpochMonitor
+
+try:  # scikit-learn >= 1.9: set_callbacks(ProgressBar(), ScoringMonitor(...))
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # pragma: no cover - older scikit-learn has no callback API
+
+    class CallbackSupportMixin:
+        """Stand-in for scikit-learn < 1.9, which has no callbacks."""
+
+    def with_callbacks(method):
+        # A wrapper like scikit-learn's, so warnings' stacklevel stays the same.
+        @functools.wraps(method)
+        def wrapper(estimator, *args, **kwargs):
+            return method(estimator, *args, **kwargs)
+
+        return wrapper
 
 
-class _BaseLossEstimator(BaseEstimator):
+class _FitMonitor(EpochMonitor):
+    """What the estimator does after each epoch of a minibatch solver.
+
+    With a validation split (early stopping) it evaluates the data term of the
+    objective on the held-out rows, the value the solver minimises for
+    stopping and best-parameter selection (lower is better), and the
+    estimator's ``score`` there (higher is better). With scikit-learn
+    callbacks it opens one subtask per epoch; a callback's request to stop
+    ends the fit.
+
+    Parameters
+    ----------
+    estimator : LossRegressor or LossClassifier
+        The estimator being fitted.
+    attributes : callable
+        ``attributes(params)`` gives the fitted attributes for ``params``.
+    validation : tuple or None
+        ``(objective, X, y, sample_weight)`` of the held-out rows.
+    callback_ctx : CallbackContext or None
+        The fit's root callback context.
+    hook_data : dict
+        ``X``, ``y`` and ``metadata`` handed to the callback hooks.
+    """
+
+    def __init__(self, estimator, attributes, *, validation=None, callback_ctx=None,
+                 hook_data=None):
+        self.estimator = estimator
+        self.attributes = attributes
+        self.validation = validation
+        self.callback_ctx = callback_ctx
+        self.hook_data = hook_data or {}
+        self.validation_loss_curve = []
+        self.validation_scores = []
+        self._epoch_ctx = None
+
+    def begin_epoch(self, epoch, params):
+        if self.callback_ctx is None:
+            return
+        self._epoch_ctx = self.callback_ctx.subcontext(task_name="epoch")
+        self._epoch_ctx.call_on_fit_task_begin(
+            estimator=self.estimator, **self.hook_data,
+            reconstruction_attributes=lambda: self.attributes(params),
+        )
+
+    def end_epoch(self, epoch, params, train_loss):
+        value = None if self.validation is None else self._validate(params)
+        stop = False
+        if self._epoch_ctx is not None:
+            stop = self._epoch_ctx.call_on_fit_task_end(
+                estimator=self.estimator, **self.hook_data,
+                reconstruction_attributes=lambda: self.attributes(params),
+            )
+        return value, bool(stop)
+
+    def _validate(self, params):
+        objective, X, y, sample_weight = self.validation
+        value = objective.data_loss(params)
+        fitted = copy.copy(self.estimator)
+        fitted.__dict__.update(self.attributes(params))
+        self.validation_loss_curve.append(float(value))
+        self.validation_scores.append(float(fitted.score(X, y, sample_weight=sample_weight)))
+        return float(value)
+
+
+class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     """Shared fit logic of LossRegressor and LossClassifier."""
 
     _task = None
@@ -33,9 +117,9 @@ class _BaseLossEstimator(BaseEstimator):
     def _more_fit_checks(self):
         """Estimator-specific argument checks (none by default)."""
 
-    def _validate_fit_data(self, X, y, sample_weight):
+    def _validate_fit_data(self, X, y, sample_weight, reset=True):
         X, y = validate_data(
-            self, X, y,
+            self, X, y, reset=reset,
             accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             multi_output=self._task == "regression",
@@ -46,6 +130,7 @@ class _BaseLossEstimator(BaseEstimator):
         )
         return X, y, sample_weight
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Fit the model by minimising the penalised weighted mean loss.
 
@@ -83,9 +168,20 @@ class _BaseLossEstimator(BaseEstimator):
         solver = resolve_solver(
             self.solver, loss, penalty,
             max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
+            **self._minibatch_options(),
         )
         x0 = self._initial_params(model, loss, y_enc, sample_weight)
-        result = solver.solve(objective, x0)
+        minibatch = getattr(solver, "is_minibatch", False)
+        callback_ctx = self._begin_callbacks(
+            X, y, sample_weight, max_subtasks=self.max_iter if minibatch else 0
+        )
+        if minibatch:
+            result, monitor = self._solve_minibatch(
+                solver, objective, x0, X, y, callback_ctx,
+                early_stopping=self.early_stopping,
+            )
+        else:
+            result, monitor = solver.solve(objective, x0), None
         self._check_result(result, loss, solver)
         self.loss_ = loss
         self._model = model
@@ -93,15 +189,222 @@ class _BaseLossEstimator(BaseEstimator):
         self._store_params(np.asarray(result.x, dtype=model.dtype))
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
+        self._store_training_state(result, monitor)
+        self._end_callbacks(callback_ctx, X, y, sample_weight)
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
                 f"iterations of solver {solver.name!r} (loss {loss!r}). Increase "
                 "max_iter, loosen tol, or scale the features.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # fit is wrapped by with_callbacks: point at the caller
             )
         return self
+
+    # -- Training control: minibatch fits, partial_fit, early stopping and
+    # -- callbacks. The loop itself lives in solvers/_stochastic.py.
+
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        """One epoch of the minibatch solver on ``(X, y)``, resuming its state."""
+        first = not hasattr(self, "_model")
+        if first:
+            check_hyperparameters(self)
+            self._more_fit_checks()
+        loss = resolve_loss(self.loss, self._task) if first else self.loss_
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
+        y_enc, n_outputs = self._encode_partial_target(y, loss, classes)
+        loss.validate_target(y_enc)
+        sample_weight = self._partial_fit_weights(y_enc, sample_weight)
+        if first:
+            model = resolve_model(
+                tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
+                self.fit_intercept, X.dtype,
+            )
+        else:
+            model = self._check_partial_outputs(n_outputs)
+            X = X.astype(model.dtype, copy=False)
+        penalty = resolve_penalty(self.alpha, self.l1_ratio)
+        objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
+        solver = resolve_solver(
+            self.solver if self.solver in ("sgd", "adam") else "adam", loss, penalty,
+            max_iter=1, tol=self.tol, verbose=self.verbose,
+            # One epoch per call on ever new data: no stopping rule, no plateaus.
+            **{**self._minibatch_options(), "early_stopping": False,
+               "n_iter_no_change": None},
+        )
+        if first:
+            x0 = self._partial_initial_params(model, loss, y_enc, sample_weight)
+        else:
+            x0 = self._flat_params()
+        callback_ctx = self._begin_callbacks(X, y, sample_weight, max_subtasks=1)
+        result, _ = self._solve_minibatch(
+            solver, objective, x0, X, y, callback_ctx,
+            state=getattr(self, "_solver_state", None),
+        )
+        self._check_result(result, loss, solver)
+        if first:
+            self.loss_, self._model = loss, model
+            self._ravel_raw = objective._ravel_raw
+            self.n_iter_, self.loss_curve_ = 0, []
+        self._store_params(np.asarray(result.x, dtype=model.dtype))
+        self.n_iter_ += int(result.n_iter)
+        self.loss_curve_ = [*self.loss_curve_, *result.loss_curve]
+        self._solver_state = result.state
+        self._end_callbacks(callback_ctx, X, y, sample_weight)
+        return self
+
+    def _encode_partial_target(self, y, loss, classes):
+        return self._encode_target(y, loss)
+
+    def _partial_fit_weights(self, y_enc, sample_weight):
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample of the batch given to "
+                "partial_fit needs a positive weight."
+            )
+        return sample_weight
+
+    def _check_partial_outputs(self, n_outputs):
+        """The fitted model, after checking ``y`` has as many outputs as before."""
+        if n_outputs != self._model.n_outputs:
+            raise ValueError(
+                f"y has {n_outputs} target(s) but {type(self).__name__} was fitted "
+                f"with {self._model.n_outputs}; every partial_fit call needs the same "
+                "number of targets."
+            )
+        return self._model
+
+    def _partial_initial_params(self, model, loss, y_enc, sample_weight):
+        """First ``partial_fit``: fresh parameters, intercept at the best constant.
+
+        The first batch of a stream may lack some classes; the best constant of
+        such a batch would be wrong (or infinite), so it is then left at zero.
+        """
+        params = model.init_params(self.random_state)
+        if not self.fit_intercept:
+            return params
+        if self._task == "classification" and np.unique(y_enc).size < len(self.classes_):
+            return params
+        raw0 = np.asarray(loss.init_raw(y_enc, sample_weight), dtype=model.dtype)
+        if raw0.size == model.n_outputs and np.all(np.isfinite(raw0)):
+            model.set_output_intercept(params, raw0)
+        return params
+
+    def _minibatch_options(self):
+        """Arguments of ``resolve_solver`` that the minibatch solvers use."""
+        return {
+            "early_stopping": bool(self.early_stopping),
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "n_iter_no_change": self.n_iter_no_change,
+            "random_state": self.random_state,
+        }
+
+    def _fitted_attributes(self, params, *, loss, model, ravel_raw):
+        """Attributes that make a copy of this estimator predict with ``params``."""
+        single = self._task == "regression" and ravel_raw
+        attributes = model.to_attributes(
+            np.asarray(params, dtype=model.dtype), single_output=single
+        )
+        attributes.update(loss_=loss, _model=model, _ravel_raw=ravel_raw)
+        return attributes
+
+    def _solve_minibatch(self, solver, objective, x0, X, y, callback_ctx, *, state=None,
+                         early_stopping=False):
+        """Run a minibatch solver with the epoch monitor; return (result, monitor)."""
+        validation = None
+        if early_stopping:
+            objective, validation = self._hold_out(objective, X, y)
+        monitor = _FitMonitor(
+            self,
+            lambda params: self._fitted_attributes(
+                params, loss=objective.loss, model=objective.model,
+                ravel_raw=objective._ravel_raw,
+            ),
+            validation=validation,
+            callback_ctx=callback_ctx,
+            hook_data={"X": X, "y": y,
+                       "metadata": {"sample_weight": objective.sample_weight}},
+        )
+        return solver.solve(objective, x0, state=state, monitor=monitor), monitor
+
+    def _hold_out(self, objective, X, y):
+        """Split off ``validation_fraction`` of the rows.
+
+        Classifiers split stratified by class, holding out at least one row
+        per class; when a class has a single row (tiny data) stratifying is
+        impossible and the split is plain random. Returns the training
+        objective and ``(objective, X, y, sample_weight)`` of the held-out rows.
+        """
+        rows = np.arange(objective.n_samples)
+        try:
+            train, held_out = self._split_rows(rows, objective.y)
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping=True cannot hold out validation_fraction="
+                f"{self.validation_fraction} of {len(rows)} samples: {exc} Use more "
+                "samples, another validation_fraction, or early_stopping=False."
+            ) from exc
+        train_objective, val_objective = objective.subset(train), objective.subset(held_out)
+        for part, label in ((train_objective, "training"), (val_objective, "validation")):
+            if not part.sample_weight.sum() > 0:
+                raise ValueError(
+                    f"early_stopping=True: every {label} row of the split has zero "
+                    "sample_weight. Change random_state or validation_fraction."
+                )
+        validation = (val_objective, X[held_out], y[held_out], val_objective.sample_weight)
+        return train_objective, validation
+
+    def _split_rows(self, rows, y_enc):
+        if self._task == "classification":
+            n_classes = np.unique(y_enc).size
+            size = max(math.ceil(self.validation_fraction * len(rows)), n_classes)
+            try:
+                return train_test_split(rows, test_size=size, stratify=y_enc,
+                                        random_state=self.random_state)
+            except ValueError:
+                pass  # a class with a single row: fall back to a random split
+        return train_test_split(rows, test_size=self.validation_fraction,
+                                random_state=self.random_state)
+
+    def _store_training_state(self, result, monitor):
+        """Keep the optimiser state (for partial_fit) and the early-stopping records."""
+        for name in ("_solver_state", "validation_loss_curve_", "validation_scores_",
+                     "best_validation_loss_", "best_validation_score_"):
+            self.__dict__.pop(name, None)
+        if result.state is not None:
+            self._solver_state = result.state
+        if monitor is None or monitor.validation is None:
+            return
+        losses = np.asarray(monitor.validation_loss_curve, dtype=float)
+        # The solver restored the parameters of the lowest validation loss.
+        best = int(np.argmin(np.where(np.isnan(losses), np.inf, losses)))
+        self.validation_loss_curve_ = losses.tolist()
+        self.validation_scores_ = list(monitor.validation_scores)
+        self.best_validation_loss_ = float(losses[best])
+        self.best_validation_score_ = float(self.validation_scores_[best])
+
+    def _begin_callbacks(self, X, y, sample_weight, *, max_subtasks):
+        """Root callback context of this fit (``None`` without callbacks).
+
+        Same protocol as scikit-learn's ``LogisticRegression``: a root task
+        for the fit, one subtask per epoch of a minibatch solver; the
+        full-batch solvers report the root task only.
+        """
+        if not (hasattr(self, "_skl_callbacks") or hasattr(self, "_parent_callback_ctx")):
+            return None
+        ctx = self._init_callback_context(max_subtasks=max_subtasks)
+        ctx.call_on_fit_task_begin(
+            estimator=self, X=X, y=y, metadata={"sample_weight": sample_weight}
+        )
+        return ctx
+
+    def _end_callbacks(self, ctx, X, y, sample_weight):
+        if ctx is not None:
+            ctx.call_on_fit_task_end(
+                estimator=self, X=X, y=y, metadata={"sample_weight": sample_weight},
+                reconstruction_attributes={},
+            )
 
     def _combine_weights(self, y_enc, sample_weight):
         return sample_weight
@@ -219,6 +522,12 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         Weights of the linear model.
     intercept_ : float or ndarray of shape (n_targets,)
         Intercepts of the linear model.
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        Weight matrices of the MLP, layer by layer (as ``MLPRegressor``);
+        set instead of ``coef_`` when ``hidden_layer_sizes`` is not empty.
+    intercepts_ : list of ndarray of shape (n_out,)
+        Biases of the MLP; the output biases are zeros when
+        ``fit_intercept=False`` (hidden layers always have biases).
     loss_ : BaseLoss
         The loss object used.
     n_iter_ : int
@@ -271,6 +580,34 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         y = y.astype(dtype, copy=False)
         n_outputs = y.shape[1] if y.ndim == 2 else 1
         return y, n_outputs
+
+    @with_callbacks
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of the minibatch solver on a batch of data.
+
+        Uses ``solver="sgd"`` when the estimator has it and Adam otherwise
+        (``"auto"``, ``"lbfgs"`` and ``"proximal"`` are full-batch). The
+        optimiser state (momentum or Adam's moments, learning-rate schedule
+        and shuffling generator) is kept between calls, also after a
+        minibatch ``fit``. Early stopping does not apply: ``partial_fit`` runs
+        exactly one epoch. ``n_iter_`` counts the epochs and ``loss_curve_``
+        grows by one entry per call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; as many features as in the first call.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets; as many targets as in the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; each minibatch mean is normalised by their sum.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
         """Predict ``loss.link.inverse(raw)``.
@@ -332,6 +669,13 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         Weights of the linear model.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts of the linear model.
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        Weight matrices of the MLP, layer by layer (as ``MLPClassifier``; the
+        last has 1 column for a binary problem); set instead of ``coef_``
+        when ``hidden_layer_sizes`` is not empty.
+    intercepts_ : list of ndarray of shape (n_out,)
+        Biases of the MLP; the output biases are zeros when
+        ``fit_intercept=False`` (hidden layers always have biases).
     loss_ : BaseLoss
         The loss object used.
     n_iter_ : int
@@ -391,6 +735,87 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         self.classes_ = classes
         y_enc = encoder.transform(y)
         return y_enc, loss.n_raw_outputs(len(classes))
+
+    @with_callbacks
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch of the minibatch solver on a batch of data.
+
+        Uses ``solver="sgd"`` when the estimator has it and Adam otherwise
+        (``"auto"``, ``"lbfgs"`` and ``"proximal"`` are full-batch). The
+        optimiser state (momentum or Adam's moments, learning-rate schedule
+        and shuffling generator) is kept between calls, also after a
+        minibatch ``fit``. Early stopping does not apply: ``partial_fit`` runs
+        exactly one epoch. ``n_iter_`` counts the epochs and ``loss_curve_``
+        grows by one entry per call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; as many features as in the first call.
+        y : array-like of shape (n_samples,)
+            Class labels, all in ``classes``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; each minibatch mean is normalised by their sum.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole stream. Required on the first call (unless
+            the estimator was fitted with ``fit``): a batch rarely shows every
+            class, and the number of outputs depends on it. Later calls may
+            omit it or must repeat the same classes.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._partial_fit(X, y, sample_weight, classes)
+
+    def _encode_partial_target(self, y, loss, classes):
+        """Encode ``y`` against the classes fixed by the first call."""
+        check_classification_targets(y)
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError(
+                    "classes must be given on the first call to partial_fit: pass every "
+                    "label of the stream, e.g. classes=np.unique(y_all); later batches "
+                    "may miss some of them."
+                )
+            known = np.unique(np.asarray(classes))
+            if len(known) < 2:
+                raise ValueError(
+                    f"classes={known.tolist()!r} has fewer than 2 classes; a classifier "
+                    "needs at least 2."
+                )
+            self.classes_ = known
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.unique(np.asarray(classes)).tolist()!r} is not the same as "
+                f"classes_={self.classes_.tolist()!r} fixed by the first call to "
+                "partial_fit (or by fit)."
+            )
+        y = np.asarray(y)
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()!r} that are not in classes_="
+                f"{self.classes_.tolist()!r}. Pass every label of the stream as classes= "
+                "on the first call to partial_fit."
+            )
+        y_enc = np.searchsorted(self.classes_, y)
+        return y_enc, loss.n_raw_outputs(len(self.classes_))
+
+    def _partial_fit_weights(self, y_enc, sample_weight):
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: a batch does "
+                "not show the class frequencies of the stream. Pass a dict "
+                "{label: weight} computed on the whole data instead."
+            )
+        if self.class_weight is not None:
+            per_class = self._class_weight_from_dict()
+            sample_weight = sample_weight * per_class[y_enc].astype(sample_weight.dtype)
+        return super()._partial_fit_weights(y_enc, sample_weight)
 
     def _combine_weights(self, y_enc, sample_weight):
         weighted_classes = np.unique(y_enc[sample_weight > 0])

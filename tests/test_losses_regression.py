@@ -87,13 +87,9 @@ def _make_y(loss, rng, shape):
         return y / y.sum(axis=1, keepdims=True)
     if isinstance(loss, SquaredLogError):
         return rng.gamma(2.0, 1.0, size=shape) - 0.5
-    if isinstance(loss, Gamma) or (
-        isinstance(loss, Tweedie) and loss.power >= 2
-    ):
+    if isinstance(loss, Gamma) or (isinstance(loss, Tweedie) and loss.power >= 2):
         return rng.gamma(2.0, 1.0, size=shape) + 0.05
-    if isinstance(loss, Poisson) or (
-        isinstance(loss, Tweedie) and 1 <= loss.power < 2
-    ):
+    if isinstance(loss, Poisson) or (isinstance(loss, Tweedie) and 1 <= loss.power < 2):
         y = rng.gamma(2.0, 1.0, size=shape)
         return np.where(rng.random(shape) < 0.3, 0.0, y)
     return 2 * rng.standard_normal(shape)
@@ -301,7 +297,9 @@ def test_raw_and_prediction_formulas_agree(loss):
     rng = np.random.default_rng(4)
     y, raw = make_data(loss, rng, n_outputs=2)
     assert_allclose(
-        loss.loss(y, raw), loss.pointwise(y, loss.link.inverse(raw)), rtol=1e-9,
+        loss.loss(y, raw),
+        loss.pointwise(y, loss.link.inverse(raw)),
+        rtol=1e-9,
         atol=1e-12,
     )
 
@@ -355,6 +353,15 @@ def test_gradient_finite_differences(loss, n_outputs, extreme):
     rng = np.random.default_rng(5)
     y, raw = make_data(loss, rng, n_outputs, extreme=extreme)
     _check_gradient(loss, y, raw)
+
+
+def test_kl_gradient_for_unnormalised_rows():
+    # loss_gradient does not validate y; its gradient p * sum(y) - y must match
+    # the loss it returns even when rows do not sum to one.
+    rng = np.random.default_rng(12)
+    y = 3 * rng.dirichlet(np.ones(4), size=20)
+    raw = rng.standard_normal((20, 4))
+    _check_gradient(KLDivergence(), y, raw)
 
 
 @pytest.mark.parametrize("power", [0, 1, 2])
@@ -426,9 +433,12 @@ def test_init_raw_is_optimal(loss, weighted):
     slack = loss.mu if hasattr(loss, "mu") else 0.0
     if isinstance(loss, KLDivergence):
         assert c0.shape == (y.shape[1],)
-        ref = minimize(lambda c: _mean_loss(loss, y, c, sw), np.zeros(y.shape[1]),
-                       method="Nelder-Mead",
-                       options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000})
+        ref = minimize(
+            lambda c: _mean_loss(loss, y, c, sw),
+            np.zeros(y.shape[1]),
+            method="Nelder-Mead",
+            options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 20000},
+        )
         assert f0 <= ref.fun + 1e-10
         assert_allclose(softmax(c0), np.average(y, axis=0, weights=sw), rtol=1e-12)
         assert abs(c0.sum()) < 1e-12  # centred
@@ -465,9 +475,7 @@ def test_init_raw_closed_forms():
         expected = np.quantile(y, q, weights=sw, method="inverted_cdf")
         assert Quantile(quantile=q).init_raw(y, sw) == expected
     assert EpsilonInsensitive(epsilon=0.0).init_raw(y) == np.median(y)
-    assert_allclose(
-        SquaredLogError().init_raw(yp, sw), np.average(np.log1p(yp), weights=sw)
-    )
+    assert_allclose(SquaredLogError().init_raw(yp, sw), np.average(np.log1p(yp), weights=sw))
     for loss in (Poisson(), Gamma(), Tweedie(power=1.5), Tweedie(power=3)):
         assert_allclose(loss.init_raw(yp, sw), np.log(np.average(yp, weights=sw)))
     # zero weights drop rows
@@ -591,12 +599,21 @@ def test_smoothed_bound_and_lipschitz(loss, mu):
     smooth = loss.smoothed(mu)
     assert smooth.is_smooth and smooth.link == loss.link
     assert smooth.smoothed(mu) is smooth
-    kinks = np.array([0.0, -loss.get_params().get("epsilon", 0.0),
-                      loss.get_params().get("epsilon", 0.0)])
-    raw = np.unique(np.concatenate([
-        np.linspace(-5, 5, 4001), kinks, kinks + 2 * mu, kinks - 2 * mu,
-        kinks + 4 * mu, kinks - 4 * mu,
-    ]))
+    kinks = np.array(
+        [0.0, -loss.get_params().get("epsilon", 0.0), loss.get_params().get("epsilon", 0.0)]
+    )
+    raw = np.unique(
+        np.concatenate(
+            [
+                np.linspace(-5, 5, 4001),
+                kinks,
+                kinks + 2 * mu,
+                kinks - 2 * mu,
+                kinks + 4 * mu,
+                kinks - 4 * mu,
+            ]
+        )
+    )
     rng = np.random.default_rng(10)
     for y0 in (0.0, rng.standard_normal()):
         shifted = np.unique(raw + y0)
@@ -613,9 +630,7 @@ def test_smoothed_bound_and_lipschitz(loss, mu):
     assert_allclose(grad[far], loss.loss_gradient(y, shifted)[1][far], atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "loss", [lo for lo in LOSSES if lo.is_smooth], ids=_id
-)
+@pytest.mark.parametrize("loss", [lo for lo in LOSSES if lo.is_smooth], ids=_id)
 def test_smooth_losses_smoothed_is_self(loss):
     assert loss.smoothed(0.1) is loss
 
@@ -657,15 +672,30 @@ def test_clone_and_pickle_preserve_behaviour(loss):
 
 def test_registry_and_flags():
     assert set(REGRESSION_LOSSES) == {
-        "squared_error", "absolute_error", "huber", "log_cosh", "squared_log_error",
-        "quantile", "epsilon_insensitive", "poisson", "gamma", "tweedie",
+        "squared_error",
+        "absolute_error",
+        "huber",
+        "log_cosh",
+        "squared_log_error",
+        "quantile",
+        "epsilon_insensitive",
+        "poisson",
+        "gamma",
+        "tweedie",
         "kl_divergence",
     }
     links = {
-        "squared_error": "identity", "absolute_error": "identity", "huber": "identity",
-        "log_cosh": "identity", "squared_log_error": "log1p", "quantile": "identity",
-        "epsilon_insensitive": "identity", "poisson": "log", "gamma": "log",
-        "tweedie": "log", "kl_divergence": "softmax",
+        "squared_error": "identity",
+        "absolute_error": "identity",
+        "huber": "identity",
+        "log_cosh": "identity",
+        "squared_log_error": "log1p",
+        "quantile": "identity",
+        "epsilon_insensitive": "identity",
+        "poisson": "log",
+        "gamma": "log",
+        "tweedie": "log",
+        "kl_divergence": "softmax",
     }
     for name, cls in REGRESSION_LOSSES.items():
         loss = cls()

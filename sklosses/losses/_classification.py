@@ -55,6 +55,36 @@ def _labels(y_true):
     return np.asarray(y_true).astype(np.intp, copy=False)
 
 
+def _binary_log_loss_gradient(y, raw, eps):
+    """Binary log-loss and its gradient with one exponential per sample.
+
+    With the smoothed target ``t`` of class 1 and ``e = exp(-|z|)``:
+    ``loss = log1p(e) + t * max(-z, 0) + (1 - t) * max(z, 0)`` (a sum of
+    non-negative terms, so no cancellation) and
+    ``gradient = (1 - t) * expit(z) - t * expit(-z)`` with
+    ``expit(|z|) = 1 / (1 + e)`` and ``expit(-|z|) = e / (1 + e)``. This is the
+    hot path of binary logistic fits, hence the in-place arithmetic.
+    """
+    positive = raw >= 0
+    e = np.abs(raw)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    big = 1 / (1 + e)  # expit(|z|)
+    small = e * big  # expit(-|z|)
+    loss = np.log1p(e, out=e)
+    t = y.astype(raw.dtype)
+    if eps:
+        t *= 1 - eps
+        t += eps / 2
+    hinge_pos = np.maximum(raw, 0)
+    hinge_neg = hinge_pos - raw  # max(-z, 0)
+    loss += t * hinge_neg + (1 - t) * hinge_pos
+    expit_z = np.where(positive, big, small)
+    expit_neg_z = np.where(positive, small, big)
+    gradient = (1 - t) * expit_z - t * expit_neg_z
+    return loss, gradient
+
+
 def _binary_signs(y_true, dtype):
     """Map labels in ``{0, 1}`` or ``{-1, +1}`` to signs ``{-1, +1}``."""
     return np.where(np.asarray(y_true) > 0, 1, -1).astype(dtype)
@@ -263,12 +293,7 @@ class LogLoss(ClassificationLoss):
         y = _labels(y_true)
         eps = raw.dtype.type(self.label_smoothing)
         if raw.ndim == 1:
-            # Smoothed target t of class 1; the loss is
-            # t * softplus(-z) + (1 - t) * softplus(z), and the gradient
-            # expit(z) - t written so that each term keeps its precision.
-            t = (1 - eps) * y.astype(raw.dtype) + eps / 2
-            loss = t * np.logaddexp(0, -raw) + (1 - t) * np.logaddexp(0, raw)
-            gradient = (1 - t) * expit(raw) - t * expit(-raw)
+            loss, gradient = _binary_log_loss_gradient(y, raw, eps)
         else:
             n, n_classes = raw.shape
             rows = np.arange(n)

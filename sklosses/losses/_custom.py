@@ -171,6 +171,8 @@ class _CustomLossMixin:
     """
 
     _valid_links = ()
+    # Frames from the warning up to the caller of ``loss_gradient``.
+    _warn_stacklevel = 5
 
     @property
     def link(self):
@@ -262,7 +264,8 @@ class _CustomLossMixin:
 
     def _warn(self, message):
         warnings.warn(
-            f"Custom loss {self._label()}: {message}", GradientCheckWarning, stacklevel=5
+            f"Custom loss {self._label()}: {message}", GradientCheckWarning,
+            stacklevel=self._warn_stacklevel,
         )
 
     # -- display -----------------------------------------------------------
@@ -354,6 +357,7 @@ class CustomLoss(_CustomLossMixin, RegressionLoss):
     """
 
     is_smooth = True
+    _warn_stacklevel = 6  # one frame more: RegressionLoss.loss_gradient -> _elementwise
     _valid_links = ("identity", "log", "log1p", "logit")
     _default_link = "identity"
     # Any element-wise BaseLink works (its derivative by differences); the

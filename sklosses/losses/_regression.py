@@ -54,9 +54,7 @@ _LOG2 = math.log(2.0)
 def _real_param(loss, name, value):
     """Return ``value`` as a Python float, or raise a clear ``ValueError``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(
-            f"{type(loss).__name__}: {name} must be a real number, got {value!r}."
-        )
+        raise ValueError(f"{type(loss).__name__}: {name} must be a real number, got {value!r}.")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{type(loss).__name__}: {name} must be finite, got {value}.")
@@ -67,8 +65,7 @@ def _check_mu(loss, mu):
     mu = _real_param(loss, "mu", mu)
     if mu <= 0:
         raise ValueError(
-            f"{type(loss).__name__}: the smoothing parameter mu must be > 0 "
-            f"(got mu={mu})."
+            f"{type(loss).__name__}: the smoothing parameter mu must be > 0 (got mu={mu})."
         )
     return mu
 
@@ -196,9 +193,7 @@ def _smooth_abs(r, mu):
 
 
 def _domain_error(loss, requirement, found, advice):
-    return ValueError(
-        f"{type(loss).__name__} requires {requirement} (found {found}); {advice}"
-    )
+    return ValueError(f"{type(loss).__name__} requires {requirement} (found {found}); {advice}")
 
 
 # ---------------------------------------------------------------------------
@@ -351,9 +346,7 @@ class SquaredError(_RegressionLoss):
         return r * r, 2 * r
 
     def _init_raw(self, y_true, sample_weight):
-        return _column_apply(
-            lambda y, w: np.average(y, weights=w), y_true, sample_weight
-        )
+        return _column_apply(lambda y, w: np.average(y, weights=w), y_true, sample_weight)
 
 
 class AbsoluteError(_NonSmoothMixin, _RegressionLoss):
@@ -380,9 +373,7 @@ class AbsoluteError(_NonSmoothMixin, _RegressionLoss):
         return np.abs(r), np.sign(r)
 
     def _init_raw(self, y_true, sample_weight):
-        return _column_apply(
-            lambda y, w: _weighted_quantile(y, 0.5, w), y_true, sample_weight
-        )
+        return _column_apply(lambda y, w: _weighted_quantile(y, 0.5, w), y_true, sample_weight)
 
     def smoothed(self, mu):
         """Smooth surrogate ``l_mu`` with ``0 <= l - l_mu <= mu``.
@@ -450,9 +441,7 @@ class Huber(_RegressionLoss):
 
     def _init_raw(self, y_true, sample_weight):
         delta = float(self.delta)
-        return _column_apply(
-            lambda y, w: _huber_location(y, w, delta), y_true, sample_weight
-        )
+        return _column_apply(lambda y, w: _huber_location(y, w, delta), y_true, sample_weight)
 
 
 class LogCosh(_RegressionLoss):
@@ -531,9 +520,7 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
 
     def _init_raw(self, y_true, sample_weight):
         q = float(self.quantile)
-        return _column_apply(
-            lambda y, w: _weighted_quantile(y, q, w), y_true, sample_weight
-        )
+        return _column_apply(lambda y, w: _weighted_quantile(y, q, w), y_true, sample_weight)
 
     def smoothed(self, mu):
         """Smooth surrogate ``l_mu`` with ``0 <= l - l_mu <= mu``.
@@ -806,9 +793,7 @@ def _tweedie_raw(y, raw, power):
     mu2 = np.exp((2 - power) * raw)
     y0 = np.maximum(y, 0) if power < 0 else y
     loss = 2 * (
-        y0 ** (2 - power) / ((1 - power) * (2 - power))
-        - y * mu1 / (1 - power)
-        + mu2 / (2 - power)
+        y0 ** (2 - power) / ((1 - power) * (2 - power)) - y * mu1 / (1 - power) + mu2 / (2 - power)
     )
     return loss, 2 * (mu2 - y * mu1)
 
@@ -878,8 +863,7 @@ class Poisson(_LogLinkLoss):
                 self,
                 "y >= 0",
                 f"min y = {np.min(y)}",
-                "use a loss defined for negative targets such as 'squared_error' "
-                "or 'huber'.",
+                "use a loss defined for negative targets such as 'squared_error' or 'huber'.",
             )
 
     def _elementwise(self, y, raw):

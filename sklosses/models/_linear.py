@@ -32,7 +32,11 @@ class LinearModel(BaseModel):
 
     def forward(self, params, X):
         W, b = self.unpack(params)
-        raw = np.asarray(X @ W.T)
+        if self.n_outputs == 1:
+            # A matrix-vector product (gemv) is cheaper than a one-column gemm.
+            raw = np.asarray(X @ W[0]).reshape(-1, 1)
+        else:
+            raw = np.asarray(X @ W.T)
         if b is not None:
             raw += b
         return raw, X
@@ -42,7 +46,10 @@ class LinearModel(BaseModel):
         grad = np.empty(self.n_params, dtype=grad_raw.dtype)
         W_grad = grad[: self.n_weights].reshape(self.n_outputs, self.n_features)
         # (X.T @ G).T keeps sparse X on its efficient side of the product.
-        W_grad[...] = np.asarray(X.T @ grad_raw).T
+        if self.n_outputs == 1:
+            W_grad[0] = np.asarray(X.T @ grad_raw[:, 0]).ravel()
+        else:
+            W_grad[...] = np.asarray(X.T @ grad_raw).T
         if self.fit_intercept:
             grad[self.n_weights :] = grad_raw.sum(axis=0)
         return grad

@@ -32,6 +32,8 @@ from ._update_rules import UPDATE_RULES
 
 # Divergence back-offs (learning rate halved each time) before giving up.
 _MAX_BACKOFFS = 10
+# Plateau decays of the learning rate before the loop stops (0.2**5 = 1/3125).
+_MAX_PLATEAUS = 5
 
 
 class _Diverged(Exception):
@@ -46,25 +48,32 @@ class MinibatchState:
     ----------
     rule_state : object
         The update rule's state (velocity, or Adam's moments).
+    rule : str
+        Name of the rule the state belongs to.
     epochs : float
         Epochs seen, counted in batches / batches per epoch: the clock of the
         learning-rate schedule.
     lr_scale : float
-        Factor on the learning rate, halved by each divergence back-off.
+        Factor on the learning rate, halved by each divergence back-off and
+        multiplied by the rule's ``plateau_decay`` on plateaus.
     random_state : numpy.random.RandomState
         Generator of the shuffles, so consecutive calls draw new orders.
     best_loss : float
         Best monitored value so far (training loss, or validation loss).
     no_improvement : int
         Epochs in a row without improvement by ``tol``.
+    n_plateaus : int
+        Plateau decays of the learning rate so far.
     """
 
     rule_state: object
+    rule: str = None
     epochs: float = 0.0
     lr_scale: float = 1.0
     random_state: object = None
     best_loss: float = math.inf
     no_improvement: int = 0
+    n_plateaus: int = 0
 
 
 class EpochMonitor:
@@ -114,16 +123,20 @@ class MinibatchSolver(BaseSolver):
     Stopping (as scikit-learn's ``MLPRegressor``): an epoch "improves" when
     the monitored value (training loss, or the validation loss of the
     monitor) is below the best so far minus ``tol`` (an absolute
-    tolerance); the loop stops, converged, after ``n_iter_no_change``
-    epochs in a row without improvement, and reports no convergence when it
-    reaches ``max_iter`` epochs first.
+    tolerance); after ``n_iter_no_change`` epochs in a row without
+    improvement the loop stops, converged, unless the rule decays on
+    plateaus (``rule.plateau_decay``, SGD's default schedule) and the
+    training loss is monitored: the learning rate is then multiplied by
+    ``plateau_decay`` and training goes on, up to 5 times. Reaching
+    ``max_iter`` epochs first reports no convergence.
 
     Non-smooth losses (absolute error, quantile, hinge, ...) are used as
     they are: their ``loss_gradient`` returns a subgradient. The decaying
     learning rate of SGD makes stochastic subgradient descent converge;
     Adam's constant rate leaves the iterates within about
     ``learning_rate`` of the optimum. An L1 part of the penalty goes through
-    its proximal operator after every step.
+    its proximal operator after every step, with the step size the rule
+    reports (per coordinate for Adam), so that fixed points are optima.
 
     Divergence: when a batch objective, its gradient or the new parameters
     are non-finite, the epoch restarts from the parameters and optimiser
@@ -145,8 +158,10 @@ class MinibatchSolver(BaseSolver):
         Maximum number of epochs.
     tol : float, default=1e-4
         Absolute improvement an epoch must bring to count as progress.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int or None, default=10
+        Epochs without improvement before stopping; ``None`` disables the
+        stopping rule and the plateau decay (``partial_fit``, where
+        consecutive calls see different data).
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffles.
     verbose : int, default=0
@@ -155,6 +170,8 @@ class MinibatchSolver(BaseSolver):
 
     handles_nonsmooth_loss = True
     handles_nonsmooth_penalty = True
+    # Tells the estimator to pass ``state`` and ``monitor`` to ``solve``.
+    is_minibatch = True
 
     def __init__(self, rule, *, batch_size="auto", learning_rate=1e-3, max_iter=200,
                  tol=1e-4, n_iter_no_change=10, random_state=None, verbose=0):
@@ -170,6 +187,7 @@ class MinibatchSolver(BaseSolver):
         """A fresh :class:`MinibatchState` for parameters like ``params``."""
         return MinibatchState(
             rule_state=self.rule.init(params),
+            rule=self.rule.name,
             random_state=check_random_state(self.random_state),
         )
 
@@ -188,8 +206,9 @@ class MinibatchSolver(BaseSolver):
         x0 : ndarray of shape (n_params,)
             Starting parameters.
         state : MinibatchState, default=None
-            State to resume from (``partial_fit``); a fresh one when None.
-            It is copied, never modified.
+            State to resume from (``partial_fit``); a fresh one when None or
+            when it belongs to another rule or parameter size. It is copied,
+            never modified.
         monitor : EpochMonitor, default=None
             Told about every epoch (early stopping, callbacks).
 
@@ -200,7 +219,7 @@ class MinibatchSolver(BaseSolver):
         """
         monitor = EpochMonitor() if monitor is None else monitor
         x = np.array(x0, dtype=np.float64)
-        state = self.init_state(x) if state is None else copy.deepcopy(state)
+        state = copy.deepcopy(state) if self._can_resume(state, x) else self.init_state(x)
         best_x, loss_curve, converged = None, [], False
         self._n_backoffs = 0
         start = time.perf_counter()
@@ -211,10 +230,10 @@ class MinibatchSolver(BaseSolver):
             value, stop = monitor.end_epoch(epoch, x, train_loss)
             if value is not None and _improves(value, state.best_loss, 0.0):
                 best_x = x.copy()
-            if self._update_no_improvement(state, train_loss if value is None else value):
-                converged = True
             if self.verbose:
                 self._print_epoch(epoch, train_loss, value, start)
+            if self._update_no_improvement(state, train_loss if value is None else value):
+                converged = value is not None or not self._decay_on_plateau(state)
             if stop or converged:
                 converged = True
                 break
@@ -222,6 +241,12 @@ class MinibatchSolver(BaseSolver):
             x = best_x
         return SolverResult(x=x, n_iter=len(loss_curve), loss_curve=loss_curve,
                             converged=converged, state=state)
+
+    def _can_resume(self, state, x):
+        if state is None or state.rule != self.rule.name:
+            return False
+        arrays = [v for v in vars(state.rule_state).values() if isinstance(v, np.ndarray)]
+        return all(a.shape == x.shape for a in arrays)
 
     def _update_no_improvement(self, state, value):
         """Update the counter; True when the loop should stop, converged."""
@@ -231,7 +256,22 @@ class MinibatchSolver(BaseSolver):
             state.no_improvement += 1
         if np.isfinite(value):
             state.best_loss = min(state.best_loss, value)
+        if self.n_iter_no_change is None:
+            return False
         return state.no_improvement >= self.n_iter_no_change
+
+    def _decay_on_plateau(self, state):
+        """Lower the learning rate instead of stopping; False when done decaying."""
+        decay = self.rule.plateau_decay
+        if decay is None or state.n_plateaus >= _MAX_PLATEAUS:
+            return False
+        state.lr_scale *= decay
+        state.n_plateaus += 1
+        state.no_improvement = 0
+        if self.verbose:
+            print(f"No improvement for {self.n_iter_no_change} epochs: learning rate "
+                  f"set to {self.learning_rate * state.lr_scale:.3g}")
+        return True
 
     def _epoch(self, objective, x, state):
         """One pass over shuffled rows; restarts with a halved rate on divergence."""

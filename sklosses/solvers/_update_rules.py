@@ -9,7 +9,10 @@ A rule is a plain object with the optax-style contract
   parameter) that a proximal operator must use after that update so that the
   fixed points of ``x -> prox(x + step)`` are the optima of ``f + g``;
 - ``rule.learning_rate_at(lr, epochs)``: the rule's schedule, the learning
-  rate after ``epochs`` (a float: epochs seen so far) for the base rate ``lr``.
+  rate after ``epochs`` (a float: epochs seen so far) for the base rate ``lr``;
+- ``rule.plateau_decay``: ``None``, or the factor by which the minibatch loop
+  multiplies the learning rate when the training loss stops improving
+  (instead of stopping), as scikit-learn's ``learning_rate="adaptive"``.
 
 ``update`` never modifies its inputs: it returns a new state. The states are
 small dataclasses of arrays and numbers, so they pickle, deep-copy and clone
@@ -33,6 +36,7 @@ class UpdateRule(metaclass=ABCMeta):
     """
 
     name = None
+    plateau_decay = None
 
     @abstractmethod
     def init(self, params):
@@ -86,14 +90,24 @@ class SGD(UpdateRule):
         \Delta_t = v_{t+1} \ \text{(classical)}, \quad
         \Delta_t = \mu v_{t+1} - \eta_t g_t \ \text{(Nesterov)}.
 
-    Schedule: ``"invscaling"`` uses :math:`\eta = \eta_0 / (1 + e)^{p}` where
-    :math:`e` is the number of epochs seen (a real number, so the rate decays
-    smoothly within an epoch) and ``p = power_t``; ``"constant"`` keeps
-    :math:`\eta_0`. Counting in epochs rather than steps makes the decay
-    independent of the batch size. The decay is what lets SGD settle at the
-    optimum of a convex problem (and handle the subgradients of non-smooth
-    losses); ``p = 0.5`` is the classical rate of stochastic subgradient
-    descent.
+    Schedules (the decay is what lets SGD settle at the optimum of a convex
+    problem and make subgradients of non-smooth losses converge):
+
+    - ``"plateau"`` (default): :math:`\eta_0` while the training loss
+      improves; each time it has not improved by ``tol`` for
+      ``n_iter_no_change`` epochs, the minibatch loop divides the rate by 5
+      instead of stopping, and stops after 5 divisions (a rate 3125 times
+      smaller). Fast at first, precise at the end, and it needs no tuning of
+      a decay speed, which is why it is the default (scikit-learn's MLP
+      calls it ``learning_rate="adaptive"``).
+    - ``"invscaling"``: :math:`\eta = \eta_0 / (1 + e)^{p}` where :math:`e`
+      is the number of epochs seen (a real number, so the rate decays
+      smoothly within an epoch) and ``p = power_t``. Counting in epochs
+      rather than steps makes the decay independent of the batch size;
+      ``p = 0.5`` is the classical rate of stochastic subgradient descent.
+      On small data (one batch per epoch) it decays too fast to get far.
+    - ``"constant"``: :math:`\eta_0` throughout; the iterates then jitter
+      around the optimum by an amount proportional to :math:`\eta_0`.
 
     Parameters
     ----------
@@ -101,7 +115,7 @@ class SGD(UpdateRule):
         Momentum :math:`\mu` in [0, 1); 0 is plain SGD.
     nesterov : bool, default=True
         Nesterov's look-ahead momentum (as scikit-learn's ``MLPRegressor``).
-    schedule : {"invscaling", "constant"}, default="invscaling"
+    schedule : {"plateau", "invscaling", "constant"}, default="plateau"
         Learning-rate schedule.
     power_t : float, default=0.5
         Exponent of the ``"invscaling"`` schedule.
@@ -119,13 +133,14 @@ class SGD(UpdateRule):
 
     name = "sgd"
 
-    def __init__(self, momentum=0.9, *, nesterov=True, schedule="invscaling",
+    def __init__(self, momentum=0.9, *, nesterov=True, schedule="plateau",
                  power_t=0.5):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
-        if schedule not in ("invscaling", "constant"):
+        if schedule not in ("plateau", "invscaling", "constant"):
             raise ValueError(
-                f"schedule must be 'invscaling' or 'constant', got {schedule!r}."
+                "schedule must be 'plateau', 'invscaling' or 'constant', "
+                f"got {schedule!r}."
             )
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
@@ -137,10 +152,8 @@ class SGD(UpdateRule):
 
     def update(self, grad, state, lr):
         velocity = self.momentum * state.velocity - lr * grad
-        if self.nesterov:
-            step = self.momentum * velocity - lr * grad
-        else:
-            step = velocity
+        # Nesterov looks ahead along the new velocity (Sutskever et al., 2013).
+        step = self.momentum * velocity - lr * grad if self.nesterov else velocity
         return step, SGDState(velocity=velocity, count=state.count + 1)
 
     def prox_step(self, state, lr):
@@ -148,8 +161,12 @@ class SGD(UpdateRule):
         # so the gradient step is lr / (1 - mu): the prox must match it.
         return lr / (1.0 - self.momentum)
 
+    @property
+    def plateau_decay(self):
+        return 0.2 if self.schedule == "plateau" else None
+
     def learning_rate_at(self, lr, epochs):
-        if self.schedule == "constant":
+        if self.schedule != "invscaling":
             return lr
         return lr / (1.0 + epochs) ** self.power_t
 
