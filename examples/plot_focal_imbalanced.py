@@ -24,8 +24,11 @@ can fix when the features cannot separate the classes.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import make_classification
-from sklearn.metrics import PrecisionRecallDisplay, average_precision_score
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.metrics import (
+    PrecisionRecallDisplay,
+    average_precision_score,
+    balanced_accuracy_score,
+)
 from sklearn.model_selection import train_test_split
 
 from sklosses import LossClassifier

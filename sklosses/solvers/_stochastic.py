@@ -32,12 +32,26 @@ from ._update_rules import UPDATE_RULES
 
 # Divergence back-offs (learning rate halved each time) before giving up.
 _MAX_BACKOFFS = 10
+# An epoch whose mean objective exceeds this factor times the best epoch's
+# (or the starting objective) has diverged, even while still finite.
+_BLOWUP = 1e3
+_TINY = 1e-12
 # Plateau decays of the learning rate before the loop stops (0.2**5 = 1/3125).
 _MAX_PLATEAUS = 5
 
 
 class _Diverged(Exception):
-    """A batch objective, gradient or step became non-finite."""
+    """A batch objective, gradient or step became non-finite, or J blew up."""
+
+
+class _Checkpoint:
+    """Where a diverged epoch restarts: the start of the best epoch so far."""
+
+    def __init__(self, x, state, loss):
+        self.update(x, state.rule_state, state.epochs, loss)
+
+    def update(self, x, rule_state, epochs, loss):
+        self.x, self.rule_state, self.epochs, self.loss = x, rule_state, epochs, loss
 
 
 @dataclass
@@ -139,11 +153,14 @@ class MinibatchSolver(BaseSolver):
     reports (per coordinate for Adam), so that fixed points are optima.
 
     Divergence: when a batch objective, its gradient or the new parameters
-    are non-finite, the epoch restarts from the parameters and optimiser
-    state it started with and the learning rate is halved (for the rest of
-    the fit, and for later ``partial_fit`` calls). After ``10`` back-offs
-    the loop raises a ``FloatingPointError`` naming the loss, the solver
-    and the fixes. The parameters returned are therefore always finite.
+    are non-finite, or an epoch's mean objective exceeds 1000 times the best
+    epoch's (the first epoch: the objective at the start), the epoch
+    restarts from a checkpoint -- the parameters and optimiser state at the
+    start of the best epoch so far -- with the learning rate halved (for the
+    rest of the fit, and for later ``partial_fit`` calls). After 10
+    back-offs within one epoch the loop raises a ``FloatingPointError``
+    naming the loss, the solver and the fixes. The parameters returned are
+    therefore finite and never far worse than the start.
 
     Parameters
     ----------
@@ -221,11 +238,11 @@ class MinibatchSolver(BaseSolver):
         x = np.array(x0, dtype=np.float64)
         state = copy.deepcopy(state) if self._can_resume(state, x) else self.init_state(x)
         best_x, loss_curve, converged = None, [], False
-        self._n_backoffs = 0
+        checkpoint = _Checkpoint(x, state, self._initial_loss(objective, x, state))
         start = time.perf_counter()
         for epoch in range(self.max_iter):
             monitor.begin_epoch(epoch, x)
-            x, train_loss = self._epoch(objective, x, state)
+            x, train_loss = self._epoch(objective, x, state, checkpoint)
             loss_curve.append(train_loss)
             value, stop = monitor.end_epoch(epoch, x, train_loss)
             if value is not None and _improves(value, state.best_loss, 0.0):
@@ -273,34 +290,58 @@ class MinibatchSolver(BaseSolver):
                   f"set to {self.learning_rate * state.lr_scale:.3g}")
         return True
 
-    def _epoch(self, objective, x, state):
-        """One pass over shuffled rows; restarts with a halved rate on divergence."""
+    def _initial_loss(self, objective, x, state):
+        """Estimate of J at the start, on one batch: the first blow-up reference."""
+        rows = np.arange(min(self._batch_size(objective.n_samples), objective.n_samples))
+        with np.errstate(all="ignore"):
+            value = objective.subset(rows).value(x)
+        return value if np.isfinite(value) else math.inf
+
+    def _epoch(self, objective, x, state, checkpoint):
+        """One pass over shuffled rows, restarted from the checkpoint on divergence.
+
+        Diverged: a non-finite batch objective, gradient or step, or an epoch
+        whose mean objective exceeds ``_BLOWUP`` times the best so far. The
+        pass then restarts from the checkpoint (the start of the epoch with
+        the lowest mean objective, or the start of the fit) with the learning
+        rate halved.
+        """
         rows = state.random_state.permutation(objective.n_samples)
+        start_x, rule_state, epochs = x, state.rule_state, state.epochs
+        n_backoffs = 0
         while True:
             try:
-                x_new, rule_state, epochs, loss = self._pass(objective, rows, x, state)
+                x_new, new_rule_state, new_epochs, loss = self._pass(
+                    objective, rows, start_x, rule_state, epochs, state.lr_scale
+                )
+                if loss > _BLOWUP * max(checkpoint.loss, _TINY):
+                    raise _Diverged
             except _Diverged:
-                self._back_off(objective, state)
+                n_backoffs += 1
+                self._back_off(objective, state, n_backoffs)
+                start_x, rule_state, epochs = checkpoint.x, checkpoint.rule_state, \
+                    checkpoint.epochs
                 continue
-            state.rule_state, state.epochs = rule_state, epochs
+            if loss < checkpoint.loss:
+                checkpoint.update(start_x, rule_state, epochs, loss)
+            state.rule_state, state.epochs = new_rule_state, new_epochs
             return x_new, loss
 
-    def _back_off(self, objective, state):
-        self._n_backoffs += 1
+    def _back_off(self, objective, state, n_backoffs):
         lr = self.learning_rate * state.lr_scale
-        if self._n_backoffs > _MAX_BACKOFFS:
+        if n_backoffs > _MAX_BACKOFFS:
             raise FloatingPointError(
                 f"Solver {self.name!r} diverged with loss {objective.loss!r}: the "
-                f"minibatch objective or its gradient stayed non-finite after halving "
-                f"the learning rate {_MAX_BACKOFFS} times (last tried {lr:.3g}). Lower "
-                f"learning_rate (it is {self.learning_rate:g}), scale the features "
-                "(e.g. StandardScaler), or increase alpha."
+                f"minibatch objective kept blowing up or becoming non-finite after "
+                f"halving the learning rate {_MAX_BACKOFFS} times (last tried "
+                f"{lr:.3g}). Lower learning_rate (it is {self.learning_rate:g}), scale "
+                "the features (e.g. StandardScaler), or increase alpha."
             )
         state.lr_scale *= 0.5
 
-    def _pass(self, objective, rows, x, state):
+    def _pass(self, objective, rows, x, rule_state, epochs, lr_scale):
         """Steps over the batches of ``rows``; pure: the inputs are not modified."""
-        rule, rule_state, epochs = self.rule, state.rule_state, state.epochs
+        rule = self.rule
         size = self._batch_size(objective.n_samples)
         steps_per_epoch = math.ceil(objective.n_samples / size)
         needs_prox = not objective.penalty.is_smooth
@@ -310,11 +351,12 @@ class MinibatchSolver(BaseSolver):
             weight = float(batch.sample_weight.sum())
             if weight <= 0:
                 continue  # rows of zero weight carry no information
-            value, grad = batch.smooth_value_gradient(x)
-            value += batch.nonsmooth_value(x)
+            with np.errstate(all="ignore"):  # overflow is detected just below
+                value, grad = batch.smooth_value_gradient(x)
+                value += batch.nonsmooth_value(x)
             if not (np.isfinite(value) and np.all(np.isfinite(grad))):
                 raise _Diverged
-            lr = rule.learning_rate_at(self.learning_rate * state.lr_scale, epochs)
+            lr = rule.learning_rate_at(self.learning_rate * lr_scale, epochs)
             step, rule_state = rule.update(grad.astype(np.float64, copy=False),
                                            rule_state, lr)
             x = x + step

@@ -83,12 +83,18 @@ class SGDState:
 class SGD(UpdateRule):
     r"""Stochastic gradient descent with optional (Nesterov) momentum.
 
-    With velocity :math:`v` and momentum :math:`\mu`:
+    With velocity :math:`v` (in units of gradients) and momentum :math:`\mu`:
 
     .. math::
-        v_{t+1} = \mu v_t - \eta_t g_t, \qquad
-        \Delta_t = v_{t+1} \ \text{(classical)}, \quad
-        \Delta_t = \mu v_{t+1} - \eta_t g_t \ \text{(Nesterov)}.
+        v_{t+1} = \mu v_t + g_t, \qquad
+        \Delta_t = -\eta_t v_{t+1} \ \text{(classical)}, \quad
+        \Delta_t = -\eta_t (g_t + \mu v_{t+1}) \ \text{(Nesterov)}.
+
+    Keeping the learning rate out of the velocity (as PyTorch does) keeps
+    the velocity valid when the rate changes: with an L1 penalty the
+    gradient of the smooth part does not vanish at the optimum, and a
+    velocity scaled by an old, larger rate would push the weights away
+    from it after every decay.
 
     Schedules (the decay is what lets SGD settle at the optimum of a convex
     problem and make subgradients of non-smooth losses converge):
@@ -151,14 +157,14 @@ class SGD(UpdateRule):
         return SGDState(velocity=np.zeros(np.shape(params), dtype=np.float64))
 
     def update(self, grad, state, lr):
-        velocity = self.momentum * state.velocity - lr * grad
+        velocity = self.momentum * state.velocity + grad
         # Nesterov looks ahead along the new velocity (Sutskever et al., 2013).
-        step = self.momentum * velocity - lr * grad if self.nesterov else velocity
-        return step, SGDState(velocity=velocity, count=state.count + 1)
+        direction = grad + self.momentum * velocity if self.nesterov else velocity
+        return -lr * direction, SGDState(velocity=velocity, count=state.count + 1)
 
     def prox_step(self, state, lr):
-        # At a fixed point the velocity is -lr g / (1 - mu), for both forms,
-        # so the gradient step is lr / (1 - mu): the prox must match it.
+        # At a fixed point the velocity is g / (1 - mu) and the step is
+        # -lr g / (1 - mu) in both forms: the prox must use that step size.
         return lr / (1.0 - self.momentum)
 
     @property
