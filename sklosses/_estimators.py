@@ -741,7 +741,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         if len(classes) < 2:
             raise ValueError(
                 f"LossClassifier needs samples of at least 2 classes; y has only 1 "
-                f"class ({classes[0]!r}). Check the labels, or use a regressor."
+                f"class ({classes.tolist()[0]!r}). Check the labels, or use a regressor."
             )
         self.classes_ = classes
         y_enc = encoder.transform(y)
@@ -841,7 +841,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         per_class = compute_class_weight(
             self.class_weight, classes=np.arange(len(self.classes_)),
             y=y_enc,
-        ) if isinstance(self.class_weight, str) else self._class_weight_from_dict()
+        ) if self.class_weight == "balanced" else self._class_weight_from_dict()
         return sample_weight * per_class[y_enc].astype(sample_weight.dtype)
 
     def _class_weight_from_dict(self):

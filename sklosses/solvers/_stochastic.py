@@ -141,8 +141,9 @@ class MinibatchSolver(BaseSolver):
     improvement the loop stops, converged, unless the rule decays on
     plateaus (``rule.plateau_decay``, SGD's default schedule) and the
     training loss is monitored: the learning rate is then multiplied by
-    ``plateau_decay`` and training goes on, up to 5 times. Reaching
-    ``max_iter`` epochs first reports no convergence.
+    ``plateau_decay`` and training resumes, with a fresh optimiser state,
+    from the parameters at the start of the best epoch so far, up to 5
+    times. Reaching ``max_iter`` epochs first reports no convergence.
 
     Non-smooth losses (absolute error, quantile, hinge, ...) are used as
     they are: their ``loss_gradient`` returns a subgradient. The decaying
@@ -251,6 +252,11 @@ class MinibatchSolver(BaseSolver):
                 self._print_epoch(epoch, train_loss, value, start)
             if self._update_no_improvement(state, train_loss if value is None else value):
                 converged = value is not None or not self._decay_on_plateau(state)
+                if not converged:
+                    # Resume from the best point: an overshooting momentum
+                    # (or Adam) trajectory must not carry on at a lower rate.
+                    x = checkpoint.x
+                    state.rule_state = self.rule.init(x)
             if stop or converged:
                 converged = True
                 break
