@@ -8,6 +8,7 @@ The gallery executes every script in ``examples/``.
 """
 
 import os
+import re
 import sys
 
 # Figures are rendered to files while the examples run: no display needed.
@@ -69,8 +70,43 @@ def _skip_member(app, what, name, obj, skip, options):
     return None
 
 
+_REF = re.compile(r":ref:`([^`<]*?)\s*(?:<([^`>]*)>)?`")
+
+
+def _unlink_sklearn_refs(app, what, name, obj, options, lines):
+    """Turn ``:ref:`` roles in docstrings inherited from scikit-learn into text.
+
+    Methods such as ``score`` and ``get_params`` keep scikit-learn's
+    docstrings, whose ``:ref:`` targets live in scikit-learn's user guide;
+    offline, without intersphinx, they would be undefined labels.
+    """
+    if not getattr(obj, "__module__", "").startswith("sklearn"):
+        return
+    for i, line in enumerate(lines):
+        lines[i] = _REF.sub(lambda m: m.group(1) or m.group(2), line)
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _optional_pages(app, docname, source):
+    """List ``input_validation.rst`` in the index toctree when the page exists.
+
+    The page is written separately; until then the index builds without it
+    (a toctree entry for a missing document would fail the ``-W`` build).
+    """
+    if docname != "index":
+        return
+    if os.path.exists(os.path.join(_HERE, "input_validation.rst")):
+        source[0] = source[0].replace(
+            "   choosing_a_loss\n", "   choosing_a_loss\n   input_validation\n", 1
+        )
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
+    app.connect("source-read", _optional_pages)
+    app.connect("autodoc-process-docstring", _unlink_sklearn_refs)
 
 
 # sphinx-gallery: run every script of examples/ and collect its figures.

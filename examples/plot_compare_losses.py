@@ -1,7 +1,7 @@
 """
-=======================================
+====================================
 Comparing losses with compare_losses
-=======================================
+====================================
 
 :func:`~sklosses.compare_losses` cross-validates one estimator once per
 loss, on the same folds, and ranks the losses by one metric. By default that

@@ -1,7 +1,7 @@
 """
-===========================================
-A custom loss with :func:`~sklosses.make_loss`
-===========================================
+============================
+A custom loss with make_loss
+============================
 
 When no built-in loss matches the cost of an error, write it with NumPy.
 Here under-predicting demand (a stock-out) costs four times as much as
@@ -84,4 +84,5 @@ ax.set_xlabel("x")
 ax.set_ylabel("demand")
 ax.legend()
 ax.set_title("The custom loss predicts above the mean")
+fig.tight_layout()
 plt.show()

@@ -1,7 +1,7 @@
 """
-===============================================
+================================================
 Imbalanced classes: focal loss and class weights
-===============================================
+================================================
 
 With 5% positives, a classifier fitted with the plain log loss predicts the
 majority class most of the time: its accuracy looks good and its balanced

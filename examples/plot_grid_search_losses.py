@@ -1,7 +1,7 @@
 """
-===========================================
+============================================
 Grid search over losses and their parameters
-===========================================
+============================================
 
 The loss is an ordinary parameter of :class:`~sklosses.LossRegressor`, and a
 loss object's hyper-parameters are nested parameters, so
@@ -9,7 +9,7 @@ loss object's hyper-parameters are nested parameters, so
 (``loss``) and, for the Huber loss, over its threshold (``loss__delta``),
 also inside a :class:`~sklearn.pipeline.Pipeline` (``reg__loss__delta``).
 
-The targets have heavy-tailed noise (Student's t with 1.5 degrees of
+The targets have heavy-tailed noise (Student's t with 1.2 degrees of
 freedom), so a few residuals are huge. All candidates are judged by one
 metric, the mean absolute error on held-out folds.
 """
@@ -28,9 +28,9 @@ from sklosses import LossRegressor
 from sklosses.losses import Huber
 
 rng = np.random.default_rng(0)
-X, y_clean = make_regression(n_samples=300, n_features=5, n_informative=5, noise=0.0,
+X, y_clean = make_regression(n_samples=150, n_features=20, n_informative=20, noise=0.0,
                              random_state=0)
-y = y_clean + 10 * rng.standard_t(df=1.5, size=y_clean.size)
+y = y_clean + 10 * rng.standard_t(df=1.2, size=y_clean.size)
 
 # %%
 # A pipeline and a grid over losses

@@ -1,7 +1,7 @@
 """
-===================================
+===============================
 Linear model versus a small MLP
-===================================
+===============================
 
 ``hidden_layer_sizes`` is the only difference between a linear model
 (``()``, the default) and a multi-layer perceptron (``(32,)``: one hidden
@@ -29,8 +29,9 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5, random_
 # Four classifiers: linear or MLP, log loss or squared hinge
 # ----------------------------------------------------------
 # On a few hundred samples, full-batch L-BFGS fits the MLP in well under a
-# second; ``solver="auto"`` would pick Adam for an MLP, the better choice on
-# large data.
+# second; ``solver="auto"`` picks it for MLPs on fewer than 10 000 samples and
+# Adam on more. It is set here so that the example does not depend on that
+# rule.
 models = {
     f"{loss}, {kind}": LossClassifier(loss=loss, hidden_layer_sizes=sizes, alpha=1e-3,
                                       solver="lbfgs", max_iter=1000, random_state=0)

@@ -59,3 +59,11 @@ ax_adam.set_title("Adam with early stopping")
 ax_adam.set_yscale("log")
 fig.tight_layout()
 plt.show()
+
+# %%
+# Here Adam stops on a plateau, at a higher training loss than L-BFGS
+# reaches, and the validation curve says that waiting longer would not have
+# helped at this learning rate. On a few hundred samples the full-batch
+# solver is often both faster and better; the minibatch solvers and early
+# stopping pay off on large data, where one epoch of Adam costs as much as a
+# single L-BFGS iteration and makes far more progress.

@@ -1,7 +1,7 @@
 """
-=================
+===================
 A gallery of losses
-=================
+===================
 
 :func:`sklosses.plot.plot_losses` draws losses side by side: regression
 losses against the residual, classification losses against the margin.
@@ -47,6 +47,6 @@ fig.tight_layout()
 # mattering, and the focal loss nearly so.
 display = plot_losses(["log_loss", "focal", "hinge", "squared_hinge", "modified_huber",
                        "exponential"])
-display.ax_.set_ylim(0, 5)
+display.ax_.set_ylim(0, 8)
 display.ax_.set_title("Classification losses against the margin")
 plt.show()

@@ -1,7 +1,7 @@
 """
-===============================================
+==============================================
 Robust regression: squared, Huber and absolute
-===============================================
+==============================================
 
 Ten percent of the targets below are gross outliers. The squared error lets
 them pull the fitted line towards them, because a residual counts with its
@@ -50,6 +50,7 @@ ax.set_xlabel("x")
 ax.set_ylabel("y")
 ax.legend()
 ax.set_title("Outliers pull the squared-error fit, not the robust ones")
+fig.tight_layout()
 plt.show()
 
 # %%

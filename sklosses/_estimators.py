@@ -196,7 +196,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
-                f"iterations of solver {solver.name!r} (loss {loss!r}). Increase "
+                f"iterations of solver {solver.name!r} (loss {loss}). Increase "
                 "max_iter, loosen tol, or scale the features.",
                 ConvergenceWarning,
                 stacklevel=3,  # fit is wrapped by with_callbacks: point at the caller
@@ -426,7 +426,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     def _check_result(result, loss, solver):
         if not np.all(np.isfinite(result.x)):
             raise FloatingPointError(
-                f"Solver {solver.name!r} diverged with loss {loss!r}: the parameters "
+                f"Solver {solver.name!r} diverged with loss {loss}: the parameters "
                 "became non-finite. Scale the features (e.g. StandardScaler), increase "
                 "alpha, or choose another solver."
             )
@@ -514,7 +514,8 @@ _COMMON_DOC = """
 class LossRegressor(RegressorMixin, _BaseLossEstimator):
     r"""Regression under any loss: a linear model or a small MLP.
 
-    Minimises the objective of API.md
+    Minimises the penalised weighted mean loss, with weights
+    :math:`w_i` = ``sample_weight`` and :math:`\rho` = ``l1_ratio``,
 
     .. math::
         J(\theta) = \frac{\sum_i w_i \ell(y_i, f(x_i; \theta))}{\sum_i w_i}
@@ -838,10 +839,12 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
             )
         if self.class_weight is None:
             return sample_weight
-        per_class = compute_class_weight(
-            self.class_weight, classes=np.arange(len(self.classes_)),
-            y=y_enc,
-        ) if self.class_weight == "balanced" else self._class_weight_from_dict()
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            per_class = compute_class_weight(
+                "balanced", classes=np.arange(len(self.classes_)), y=y_enc
+            )
+        else:  # a dict, or anything else, which gets this package's own message
+            per_class = self._class_weight_from_dict()
         return sample_weight * per_class[y_enc].astype(sample_weight.dtype)
 
     def _class_weight_from_dict(self):

@@ -68,10 +68,17 @@ class LossScorer:
     ----------
     loss : str or BaseLoss
         The loss, as given to :func:`make_loss_scorer`.
+
+    Attributes
+    ----------
+    name : str
+        Short label for tables: ``"neg_<loss name>"`` or ``"-<loss>"``.
     """
 
     def __init__(self, loss):
         self.loss = loss
+        # Short label for tables, in the style of scikit-learn's neg_* scorers.
+        self.name = f"neg_{loss}" if isinstance(loss, str) else f"-{loss}"
         self._loss = resolve_loss(loss)
         self._response = _response_method(self._loss)
         self._sample_weight_request = None
@@ -100,7 +107,7 @@ class LossScorer:
         method = getattr(estimator, self._response, None)
         if method is None:
             raise AttributeError(
-                f"Scoring with {self._loss!r} needs {type(estimator).__name__}."
+                f"Scoring with {self._loss} needs {type(estimator).__name__}."
                 f"{self._response}, which it does not have."
             )
         y_pred = method(X)
@@ -140,7 +147,8 @@ class LossScorer:
         return request
 
     def __repr__(self):
-        return f"make_loss_scorer({self.loss!r})"
+        shown = repr(self.loss) if isinstance(self.loss, str) else str(self.loss)
+        return f"make_loss_scorer({shown})"
 
 
 def make_loss_scorer(loss):
@@ -217,8 +225,12 @@ def _loss_param(estimator):
 
 
 def _loss_label(loss):
-    """Display name: string names as given, ``repr`` for objects."""
-    return loss if isinstance(loss, str) else repr(loss)
+    """Display name: string names as given, ``str`` (the repr) for objects.
+
+    ``str`` equals ``repr`` for the built-in losses; custom losses give the
+    short form with their ``name`` instead of ``<function f at 0x...>``.
+    """
+    return loss if isinstance(loss, str) else str(loss)
 
 
 def _scoring_label(estimator, scoring):
@@ -228,7 +240,10 @@ def _scoring_label(estimator, scoring):
         if is_classifier(estimator):
             return "accuracy"
         return "score"
-    return scoring if isinstance(scoring, str) else repr(scoring)
+    if isinstance(scoring, str):
+        return scoring
+    name = getattr(scoring, "name", None)
+    return name if isinstance(name, str) else repr(scoring)
 
 
 def _first_line(message):
@@ -357,6 +372,10 @@ def compare_losses(estimator, X, y, losses, *, cv=5, scoring=None, n_jobs=None):
     - class probabilities: the log loss (``"neg_log_loss"``) or the Brier
       score; accuracy ignores probabilities.
 
+    Warnings raised while fitting (e.g. ``ConvergenceWarning``) are
+    collected per loss and re-issued once each in the calling process, so
+    they reach the user whichever joblib backend ran the fits.
+
     Examples
     --------
     >>> from sklearn.datasets import make_regression
@@ -414,7 +433,8 @@ class LossComparison:
     results_ : dict of ndarray
         One entry per loss, in the order of ``losses``, in the style of
         ``GridSearchCV.cv_results_``: ``loss`` (display names: names as
-        given, ``repr`` of objects), ``mean_test_score``,
+        given, ``str`` of objects, which is their repr except that custom
+        losses show their ``name``), ``mean_test_score``,
         ``std_test_score``, ``split{k}_test_score``, ``mean_fit_time``,
         ``std_fit_time``, ``mean_score_time``, ``std_score_time``,
         ``rank_test_score`` (1 is best; failed losses rank last) and

@@ -6,6 +6,8 @@ importable module (not in a test function, not as lambdas), as the docs tell
 users to do.
 """
 
+import os
+
 import numpy as np
 
 from sklosses import make_loss
@@ -30,3 +32,12 @@ def custom_regression_loss():
 def custom_classification_loss():
     """A probabilistic :func:`sklosses.make_loss` classification loss (Brier score)."""
     return make_loss(brier, task="classification", link="logit", name="brier")
+
+
+def score_and_pid(estimator, X, y):
+    """A multi-metric scorer: the estimator's own score, and which process fitted it.
+
+    The process id tells the tests that the fits ran in the backend's
+    workers rather than in the test process.
+    """
+    return {"score": estimator.score(X, y), "pid": os.getpid()}

@@ -138,9 +138,8 @@ def test_errors_are_one_line_and_exit_2(case, csv_files, capsys, monkeypatch):
     check_error(code, capsys.readouterr().err, message)
 
 
-@pytest.mark.parametrize("case", ["missing column", "cv not a number"])
-def test_errors_from_the_shell(case, csv_files):
-    args, message = ERRORS[case]
+def test_error_from_the_shell(csv_files):
+    args, message = ERRORS["missing column"]
     args = [a.format(**{k: str(v) for k, v in csv_files.items()}) for a in args]
     code, _, err = run("compare", *args, cwd=csv_files["folder"])
     check_error(code, err, message)

@@ -223,12 +223,15 @@ def test_custom_log_cosh_fits_as_the_builtin_one():
     assert_allclose(custom.intercept_, builtin.intercept_, rtol=1e-4, atol=1e-4)
 
 
-def test_repr_shows_name_link_and_parameters():
-    assert repr(make_loss(log_cosh)) == "CustomLoss(func=log_cosh)"
+def test_str_shows_name_link_and_parameters():
+    assert str(make_loss(log_cosh)) == "CustomLoss(func=log_cosh)"
     loss = make_loss(pseudo_huber, link="log", name="ph", kw_args={"delta": 2.0})
-    assert repr(loss) == "CustomLoss(name='ph', link='log', kw_args={'delta': 2.0})"
+    assert str(loss) == "CustomLoss(name='ph', link='log', kw_args={'delta': 2.0})"
     partial = make_loss(functools.partial(pseudo_huber, delta=3.0))
-    assert repr(partial) == "CustomLoss(func=partial(pseudo_huber, delta=3.0))"
+    assert str(partial) == "CustomLoss(func=partial(pseudo_huber, delta=3.0))"
+    # The repr is scikit-learn's, so that it nests in estimators' reprs.
+    assert "name='ph'" in repr(loss) and "link=LogLink()" in repr(loss)
+    assert repr(LossRegressor(loss=loss)).startswith("LossRegressor(loss=CustomLoss(")
 
 
 def test_clone_and_set_params():
@@ -252,7 +255,7 @@ def test_pickle_fitted_estimator_round_trips():
     reg = LossRegressor(loss=make_loss(pseudo_huber, name="ph")).fit(X, y)
     restored = pickle.loads(pickle.dumps(reg))
     assert_array_equal(restored.predict(X), reg.predict(X))
-    assert repr(restored.loss_) == "CustomLoss(name='ph')"
+    assert str(restored.loss_) == "CustomLoss(name='ph')"
 
 
 def test_grid_search_over_custom_losses_and_their_parameters():

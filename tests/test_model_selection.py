@@ -251,6 +251,7 @@ def test_classification_comparison_with_loss_scorer(binary):
     # hinge gives no probabilities: the log-loss scorer cannot rate it.
     assert np.isfinite(r["mean_test_score"][0]) and np.isnan(r["mean_test_score"][1])
     assert "predict_proba" in r["error"][1]
+    assert result.scoring_ == "neg_log_loss"
 
 
 def test_bad_arguments(regression):

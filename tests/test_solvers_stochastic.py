@@ -137,19 +137,25 @@ def test_minibatch_solvers_reach_the_lbfgs_optimum(loss, solver, learning_rate):
     assert -1e-9 < gap < 1e-4
 
 
-@pytest.mark.parametrize("solver,learning_rate", [("sgd", 1e-2), ("adam", 5e-4)])
-def test_minibatch_classifier_reaches_the_lbfgs_optimum(solver, learning_rate):
+@pytest.mark.parametrize(
+    "solver,learning_rate,rel_gap",
+    # Softmax's flat direction (only the penalty fixes it) is where Adam's
+    # constant-rate jitter shows: it stops within ~5e-4 here, SGD's plateau
+    # schedule within ~1e-5.
+    [("sgd", 1e-2, 1e-4), ("adam", 2e-3, 1e-3)],
+)
+def test_minibatch_classifier_reaches_the_lbfgs_optimum(solver, learning_rate, rel_gap):
     X, y = classification_data()
     alpha = 1e-2
     ref = LossClassifier(alpha=alpha, solver="lbfgs", tol=1e-10).fit(X, y)
-    est = fit_quietly(LossClassifier(alpha=alpha, solver=solver, tol=0.0,
+    est = fit_quietly(LossClassifier(alpha=alpha, solver=solver, tol=0.0, batch_size=50,
                                      learning_rate=learning_rate, max_iter=1000,
                                      random_state=0), X, y)
     j_ref = log_loss_objective(ref, X, y, alpha)
-    assert (log_loss_objective(est, X, y, alpha) - j_ref) / j_ref < 1e-4
+    assert (log_loss_objective(est, X, y, alpha) - j_ref) / j_ref < rel_gap
 
 
-@pytest.mark.parametrize("solver,learning_rate", [("sgd", 1e-2), ("adam", 2e-4)])
+@pytest.mark.parametrize("solver,learning_rate", [("sgd", 1e-2), ("adam", 1e-3)])
 def test_l1_goes_through_the_prox_and_reaches_the_lasso(solver, learning_rate):
     # Our J = mean r^2 + alpha ||w||_1 = 2 * Lasso's objective at alpha / 2.
     # Adam's prox uses its per-coordinate steps, so its fixed point is the
@@ -164,8 +170,22 @@ def test_l1_goes_through_the_prox_and_reaches_the_lasso(solver, learning_rate):
                                     random_state=0), X, y)
     j_ref = regression_objective(lasso_as_ours(lasso), X, y, alpha, 1.0)
     j = regression_objective(est, X, y, alpha, 1.0)
-    assert (j - j_ref) / j_ref < 1e-3
+    assert (j - j_ref) / j_ref < 1e-4
     assert np.sum(est.coef_ == 0.0) >= np.sum(lasso.coef_ == 0.0) - 1
+
+
+def test_plateau_restarts_an_overshooting_full_batch_momentum_run():
+    # One step per epoch: heavy-ball momentum overshoots for more than
+    # n_iter_no_change epochs; the decay restarts from the best point, so the
+    # run still reaches the optimum instead of freezing on the overshoot.
+    X, y = regression_data(n_samples=500)
+    alpha = 0.05
+    ref = LossRegressor(alpha=alpha, solver="lbfgs", tol=1e-10).fit(X, y)
+    est = fit_quietly(LossRegressor(alpha=alpha, solver="sgd", learning_rate=1e-2,
+                                    batch_size=500, tol=0.0, max_iter=3000,
+                                    random_state=0), X, y)
+    j_ref = regression_objective(ref, X, y, alpha)
+    assert (regression_objective(est, X, y, alpha) - j_ref) / j_ref < 1e-4
 
 
 def lasso_as_ours(lasso):
@@ -303,11 +323,13 @@ def test_hopeless_divergence_raises_a_clear_error(learning_rate):
                                   random_state=0), X * 1e3, y)
 
 
-def test_huge_adam_rate_never_gives_nan():
+def test_huge_adam_rate_is_caught_as_a_blow_up():
+    # Adam's steps are bounded by the rate, so the objective stays finite
+    # but grows a million-fold: that counts as divergence too.
     X, y = regression_data(n_samples=300)
-    est = fit_quietly(LossRegressor(solver="adam", learning_rate=1e6, max_iter=5,
-                                    random_state=0), X, y)
-    assert np.all(np.isfinite(est.coef_))
+    with pytest.raises(FloatingPointError, match="'adam'"):
+        fit_quietly(LossRegressor(solver="adam", learning_rate=1e6, max_iter=5,
+                                  random_state=0), X, y)
 
 
 # -- Arguments ----------------------------------------------------------------

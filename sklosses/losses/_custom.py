@@ -270,8 +270,10 @@ class _CustomLossMixin:
 
     # -- display -----------------------------------------------------------
 
-    def __repr__(self, N_CHAR_MAX=700):
-        # The default repr would print "<function f at 0x...>"; show names.
+    def __str__(self):
+        # The repr is scikit-learn's (it prints "<function f at 0x...>" and must
+        # stay so for estimators' reprs to nest); str is the short, stable form
+        # used in tables and messages.
         parts = [f"name={self.name!r}"] if self.name is not None else [
             f"func={_func_label(self.func)}"
         ]
@@ -327,7 +329,8 @@ class CustomLoss(_CustomLossMixin, RegressionLoss):
         Link between raw predictions and predictions. The attribute
         ``link`` is always a :class:`~sklosses.losses.BaseLink` instance.
     name : str, default=None
-        Display name in reprs, tables and messages.
+        Display name in ``str(loss)``, tables and messages (the repr is
+        scikit-learn's, listing every parameter).
     kw_args : dict, default=None
         Keyword arguments passed to ``func`` and ``gradient``: the loss's
         hyper-parameters, which grid searches reach as ``loss__kw_args``.
@@ -349,7 +352,7 @@ class CustomLoss(_CustomLossMixin, RegressionLoss):
     >>> def log_cosh(y_true, y_pred):
     ...     return np.log(np.cosh(y_pred - y_true))
     >>> loss = CustomLoss(log_cosh, name="log_cosh")
-    >>> loss
+    >>> print(loss)
     CustomLoss(name='log_cosh')
     >>> value, grad = loss.loss_gradient(np.array([0.0, 0.0]), np.array([0.0, 1.0]))
     >>> np.round(grad, 6)  # tanh(raw - y)
@@ -484,7 +487,8 @@ class CustomClassificationLoss(_CustomLossMixin, ClassificationLoss):
     link : {"logit", "softmax", "identity"} or BaseLink, default="logit"
         Probabilistic (logit, softmax) or margin (identity) loss.
     name : str, default=None
-        Display name in reprs, tables and messages.
+        Display name in ``str(loss)``, tables and messages (the repr is
+        scikit-learn's, listing every parameter).
     kw_args : dict, default=None
         Keyword arguments passed to ``func`` and ``gradient``.
 
@@ -652,7 +656,8 @@ def make_loss(func, *, gradient=None, link="identity", name=None, task="regressi
         ``"logit"`` (or ``"softmax"``) for a probabilistic loss,
         ``"identity"`` for a margin loss on decision values.
     name : str, default=None
-        Display name in reprs, tables and messages.
+        Display name in ``str(loss)``, tables and messages (the repr is
+        scikit-learn's, listing every parameter).
     task : {"regression", "classification"}, default="regression"
         Whether the loss is for :class:`~sklosses.LossRegressor` or
         :class:`~sklosses.LossClassifier` (see
@@ -703,10 +708,10 @@ def make_loss(func, *, gradient=None, link="identity", name=None, task="regressi
     ...     r = (y_pred - y_true) / delta
     ...     return delta**2 * (np.sqrt(1 + r * r) - 1)
     >>> loss = make_loss(pseudo_huber, name="pseudo_huber", kw_args={"delta": 2.0})
-    >>> loss
+    >>> print(loss)
     CustomLoss(name='pseudo_huber', kw_args={'delta': 2.0})
-    >>> round(loss([0.0, 0.0], [0.0, 2.0]), 4)
-    0.4142
+    >>> round(loss([0.0, 0.0], [0.0, 2.0]), 4)  # mean of 0 and 4 (sqrt(2) - 1)
+    0.8284
     >>> X, y = make_regression(n_samples=50, n_features=2, noise=0.1, random_state=0)
     >>> reg = LossRegressor(loss=loss).fit(X, y)
     >>> round(reg.score(X, y), 3)

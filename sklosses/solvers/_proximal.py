@@ -90,7 +90,7 @@ class ProximalGradient(BaseSolver):
     ...                 L1(0.1), X, y)
     >>> res = ProximalGradient(tol=1e-10).solve(obj, np.zeros(2))
     >>> np.round(res.x, 4)
-    array([0.85, 0.  ])
+    array([0.925, 0.   ])
     """
 
     name = "proximal"
