@@ -18,7 +18,7 @@ import traceback
 import warnings
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
@@ -32,8 +32,11 @@ CLASSIFICATION_LOSSES = sorted(
 SMOOTH_LOSSES = {n for n, c in loss_registry().items() if c.is_smooth}
 FULL_BATCH = ("lbfgs", "proximal")
 
+# Derandomised so that CI runs the same examples every time, and no example
+# database is written into the checkout. Budget: the whole file runs in about
+# 20 s on one core.
 SETTINGS = settings(
-    max_examples=60, deadline=None, derandomize=True,
+    max_examples=100, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
@@ -111,12 +114,14 @@ def classification_target(X, rng, n_classes):
     return rng.permutation(labels)
 
 
-configurations = st.fixed_dictionaries({
-    "alpha": st.sampled_from([0.0, 1e-4, 1e-2, 1.0]),
-    "l1_ratio": st.sampled_from([0.0, 0.5, 1.0]),
-    "solver": st.sampled_from(SOLVERS),
-    "hidden_layer_sizes": st.sampled_from([(), (4,)]),
-})
+def configurations(solvers=SOLVERS):
+    """Penalty, solver and model shape."""
+    return st.fixed_dictionaries({
+        "alpha": st.sampled_from([0.0, 1e-4, 1e-2, 1.0]),
+        "l1_ratio": st.sampled_from([0.0, 0.5, 1.0]),
+        "solver": st.sampled_from(solvers),
+        "hidden_layer_sizes": st.sampled_from([(), (4,)]),
+    })
 
 
 @st.composite
@@ -160,25 +165,32 @@ def _assert_clear_error(exc):
 # -- properties --------------------------------------------------------------------
 
 
-@SETTINGS
-@given(problem=problems(), config=configurations)
+@settings(SETTINGS, max_examples=300)
+@given(problem=problems(), config=configurations())
 def test_fit_succeeds_with_finite_output_or_raises_a_clear_error(problem, config):
     estimator, X, y, weights = problem
     estimator.set_params(max_iter=50, **config)
     try:
         _fit(estimator, X, y, weights)
     except (ValueError, FloatingPointError) as exc:
+        event(f"raised {type(exc).__name__}: {str(exc)[:40]}")
         _assert_clear_error(exc)
         if isinstance(exc, FloatingPointError):
             assert "diverged" in str(exc) or "not finite" in str(exc)
         return
+    event("fitted")
     for array in _parameters(estimator):
         assert np.all(np.isfinite(array))
     assert np.all(np.isfinite(estimator.loss_curve_))
     prediction = estimator.predict(X)
     assert len(prediction) == len(X)
     if isinstance(estimator, LossRegressor):
-        assert np.all(np.isfinite(prediction))
+        assert not np.any(np.isnan(prediction))
+        if estimator.loss_.link.name not in ("log", "log1p"):
+            assert np.all(np.isfinite(prediction))
+        # else exp(raw) overflows to +inf for raw > 709, possible when an
+        # unconverged fit meets features at 1e6: documented, and the raw
+        # predictions are finite since the parameters are.
     else:
         assert set(np.unique(prediction)) <= set(estimator.classes_)
         assert np.all(np.isfinite(estimator.decision_function(X)))
@@ -191,7 +203,7 @@ def test_fit_succeeds_with_finite_output_or_raises_a_clear_error(problem, config
 @SETTINGS
 @given(
     problem=problems(losses=sorted(SMOOTH_LOSSES)),
-    config=configurations.filter(lambda c: c["solver"] in FULL_BATCH),
+    config=configurations(FULL_BATCH),
 )
 def test_full_batch_loss_curve_never_increases(problem, config):
     # L-BFGS's line search enforces sufficient decrease and the FISTA here is
@@ -199,8 +211,6 @@ def test_full_batch_loss_curve_never_increases(problem, config):
     # (Non-smooth losses are left out: their curve spans several smoothing
     # stages, each with its own surrogate objective.)
     estimator, X, y, weights = problem
-    if config["hidden_layer_sizes"] and config["solver"] == "proximal":
-        config = {**config, "hidden_layer_sizes": ()}
     estimator.set_params(max_iter=100, **config)
     try:
         _fit(estimator, X, y, weights)

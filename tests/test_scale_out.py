@@ -15,6 +15,7 @@ import pickle
 import tracemalloc
 
 import _scale_out_helpers
+import cloudpickle  # a dependency of joblib, so always there
 import joblib
 import numpy as np
 import pytest
@@ -30,7 +31,8 @@ from sklearn.preprocessing import StandardScaler
 from sklosses import LossClassifier, LossRegressor, compare_losses
 from sklosses.losses import Focal, Huber, Quantile
 
-cloudpickle = pytest.importorskip("cloudpickle", reason="cloudpickle comes with joblib's extras")
+NEEDS_DASK = "needs the extra: pip install 'sklosses[dask]'"
+NEEDS_RAY = "needs the extra: pip install 'sklosses[ray]'"
 
 
 # ---------------------------------------------------------------------------
@@ -128,9 +130,7 @@ def compare_sequential_and_parallel(backend):
 
 @pytest.fixture(scope="class")
 def dask_client():
-    distributed = pytest.importorskip(
-        "distributed", reason="the Dask tests need the extra: pip install 'sklosses[dask]'"
-    )
+    distributed = pytest.importorskip("distributed", reason=NEEDS_DASK)
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
@@ -153,18 +153,26 @@ class TestDask:
     def test_compare_losses_equals_sequential(self):
         assert_same_comparison(*compare_sequential_and_parallel("dask"))
 
-    def test_incremental_on_the_cluster_equals_in_memory_partial_fit(self):
+    def test_incremental_on_the_cluster_equals_in_memory_partial_fit(self, dask_client):
         # dask-ml's Incremental sends the model from task to task (pickling it
         # between worker processes); the optimiser state must survive that.
+        from distributed import get_task_stream
+
         Incremental = pytest.importorskip(
-            "dask_ml.wrappers", reason="needs dask-ml: pip install 'sklosses[dask]'"
+            "dask_ml.wrappers", reason=NEEDS_DASK
         ).Incremental
         X, y = lazy_regression_data()
         expected = in_memory_partial_fit(make_streaming_estimator("mlp"), X, y, n_epochs=2)
         inc = Incremental(make_streaming_estimator("mlp"), shuffle_blocks=False)
-        for _ in range(2):
-            inc.partial_fit(X, y)  # the client is the default scheduler here
+        with get_task_stream(dask_client) as stream:
+            for _ in range(2):
+                inc.partial_fit(X, y)  # the client is the default scheduler here
         assert_same_parameters(inc.estimator_, expected)
+        # One partial_fit task per block and pass, run by the workers (key
+        # ("fit-<token>", -1) holds the initial model).
+        keys = [task["key"] for task in stream.data]
+        fit_tasks = [k for k in keys if str(k[0]).startswith("fit-") and k[1] >= 0]
+        assert len(fit_tasks) == 2 * X.numblocks[0]
 
 
 # ---------------------------------------------------------------------------
@@ -174,9 +182,7 @@ class TestDask:
 
 @pytest.fixture(scope="class")
 def ray_backend():
-    ray = pytest.importorskip(
-        "ray", reason="the Ray tests need the extra: pip install 'sklosses[ray]'"
-    )
+    ray = pytest.importorskip("ray", reason=NEEDS_RAY)
     from ray.util.joblib import register_ray
 
     if ray.is_initialized():  # someone else's instance: use it, leave it running
@@ -220,30 +226,41 @@ def fitted_estimators():
     Xc, yc = classification_data()
     reg, clf = custom_regression_loss(), custom_classification_loss()
     return {
-        "linear-regressor": (LossRegressor(loss=reg).fit(Xr, yr), Xr),
+        "linear-regressor": (LossRegressor(loss=reg).fit(Xr, yr), Xr, yr),
         "mlp-regressor": (
-            LossRegressor(loss=reg, hidden_layer_sizes=(8,), random_state=0).fit(Xr, yr), Xr,
+            LossRegressor(loss=reg, hidden_layer_sizes=(8,), random_state=0).fit(Xr, yr),
+            Xr, yr,
         ),
-        "linear-classifier": (LossClassifier(loss=clf).fit(Xc, yc), Xc),
+        "linear-classifier": (LossClassifier(loss=clf).fit(Xc, yc), Xc, yc),
         "mlp-classifier": (
-            LossClassifier(loss=clf, hidden_layer_sizes=(8,), random_state=0).fit(Xc, yc), Xc,
+            LossClassifier(loss=clf, hidden_layer_sizes=(8,), random_state=0).fit(Xc, yc),
+            Xc, yc,
         ),
     }
+
+
+def raw_and_target(est, X, y):
+    """What the fitted loss sees: raw predictions and encoded targets."""
+    if hasattr(est, "classes_"):
+        return est.decision_function(X), np.searchsorted(est.classes_, y)
+    return est.predict(X), y  # identity link: raw predictions are predictions
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("pickler", PICKLERS)
 def test_fitted_estimators_with_custom_losses_round_trip(pickler):
     module = PICKLERS[pickler]
-    for name, (est, X) in fitted_estimators().items():
+    for name, (est, X, y) in fitted_estimators().items():
         restored = module.loads(module.dumps(est))
         assert repr(restored.loss_) == repr(est.loss_), name
         np.testing.assert_array_equal(restored.predict(X), est.predict(X), err_msg=name)
         if hasattr(est, "predict_proba"):
             np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
-        # The restored loss still computes: its function came back too.
-        y = est.predict(X)
-        assert restored.score(X, y) == est.score(X, y)
+        # The custom loss came back with its function: same values and gradients.
+        raw, target = raw_and_target(est, X, y)
+        for got, expected in zip(restored.loss_.loss_gradient(target, raw),
+                                 est.loss_.loss_gradient(target, raw), strict=True):
+            np.testing.assert_array_equal(got, expected, err_msg=name)
 
 
 @pytest.mark.parametrize("pickler", PICKLERS)
@@ -284,7 +301,7 @@ def test_loss_comparison_round_trips(pickler):
 
 def lazy_regression_data(n_samples=6_000, chunk_rows=1_000):
     """A lazy non-linear regression problem: nothing is computed until asked."""
-    da = pytest.importorskip("dask.array", reason="needs dask: pip install 'sklosses[dask]'")
+    da = pytest.importorskip("dask.array", reason=NEEDS_DASK)
     rng = da.random.RandomState(0)
     X = rng.uniform(-2.0, 2.0, size=(n_samples, 4), chunks=(chunk_rows, 4))
     y = (2.0 * da.sin(X[:, 0]) + X[:, 1] ** 2 - X[:, 2]
@@ -300,8 +317,7 @@ def make_streaming_estimator(kind):
 
 def stream_dask_blocks(estimator, X, y, *, n_epochs, **fit_params):
     """partial_fit over the blocks of dask arrays, computing one block at a time."""
-    import dask
-
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
     for _ in range(n_epochs):
         for X_block, y_block in zip(X.blocks, y.blocks):
             X_chunk, y_chunk = dask.compute(X_block, y_block, scheduler="synchronous")
@@ -311,8 +327,7 @@ def stream_dask_blocks(estimator, X, y, *, n_epochs, **fit_params):
 
 def in_memory_partial_fit(estimator, X, y, *, n_epochs, **fit_params):
     """The same rows in the same order, from NumPy arrays held in memory."""
-    import dask
-
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
     X_all, y_all = dask.compute(X, y, scheduler="synchronous")
     bounds = np.cumsum((0, *X.chunks[0]))
     for _ in range(n_epochs):
@@ -346,10 +361,9 @@ def test_streaming_dask_blocks_equals_in_memory_partial_fit(kind):
 
 @pytest.mark.parametrize("kind", ["linear", "mlp"])
 def test_dask_ml_incremental_equals_in_memory_partial_fit(kind):
-    import dask
-
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
     Incremental = pytest.importorskip(
-        "dask_ml.wrappers", reason="needs dask-ml: pip install 'sklosses[dask]'"
+        "dask_ml.wrappers", reason=NEEDS_DASK
     ).Incremental
     X, y = lazy_regression_data()
     inc = Incremental(make_streaming_estimator(kind), shuffle_blocks=False)
@@ -361,10 +375,9 @@ def test_dask_ml_incremental_equals_in_memory_partial_fit(kind):
 
 
 def test_incremental_classifier_equals_in_memory_partial_fit():
-    import dask
-
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
     Incremental = pytest.importorskip(
-        "dask_ml.wrappers", reason="needs dask-ml: pip install 'sklosses[dask]'"
+        "dask_ml.wrappers", reason=NEEDS_DASK
     ).Incremental
     X, y = lazy_regression_data()
     labels = y > y.mean()  # boolean labels, computed chunk by chunk
@@ -383,9 +396,8 @@ def objective(est, X, y):
 
 
 def test_streaming_linear_model_reaches_the_full_batch_optimum():
-    import dask
-
-    da = pytest.importorskip("dask.array", reason="needs dask: pip install 'sklosses[dask]'")
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
+    da = pytest.importorskip("dask.array", reason=NEEDS_DASK)
     rng = da.random.RandomState(1)
     X = rng.normal(size=(20_000, 10), chunks=(2_000, 10))
     y = X @ np.linspace(-2.0, 2.0, 10) + 3.0 + rng.normal(size=20_000, chunks=2_000)
@@ -404,8 +416,7 @@ def test_streaming_linear_model_reaches_the_full_batch_optimum():
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_streaming_mlp_reaches_the_in_memory_fit():
-    import dask
-
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
     X, y = lazy_regression_data(n_samples=12_000, chunk_rows=1_500)
     X_all, y_all = dask.compute(X, y)
     n_epochs = 10
@@ -429,9 +440,8 @@ def test_streaming_mlp_reaches_the_in_memory_fit():
 @pytest.mark.parametrize("driver", ["blocks", "incremental"])
 def test_streaming_memory_is_bounded_by_the_chunk_size(driver):
     """A 200 MB dask array streams through partial_fit in a few chunks' memory."""
-    import dask
-
-    da = pytest.importorskip("dask.array", reason="needs dask: pip install 'sklosses[dask]'")
+    dask = pytest.importorskip("dask", reason=NEEDS_DASK)
+    da = pytest.importorskip("dask.array", reason=NEEDS_DASK)
     n_features, chunk_rows, n_chunks = 20, 12_500, 100
     rng = da.random.RandomState(2)
     X = rng.normal(size=(chunk_rows * n_chunks, n_features), chunks=(chunk_rows, n_features))
@@ -443,7 +453,7 @@ def test_streaming_memory_is_bounded_by_the_chunk_size(driver):
                               random_state=0)
     if driver == "incremental":
         Incremental = pytest.importorskip(
-            "dask_ml.wrappers", reason="needs dask-ml: pip install 'sklosses[dask]'"
+            "dask_ml.wrappers", reason=NEEDS_DASK
         ).Incremental
         # The synchronous scheduler computes a block only when partial_fit needs
         # it; the threaded one reads ahead (documented in docs/scaling.rst).

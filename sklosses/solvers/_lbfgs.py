@@ -19,8 +19,9 @@ class LBFGS(BaseSolver):
 
     The objective hands value and gradient together (``jac=True``), so each
     iteration costs one forward and one backward pass per line-search trial.
-    A non-finite objective value is turned into ``+inf`` so that the line
-    search backs off its step instead of accepting it.
+    A non-finite objective value is replaced by a finite value far above the
+    best one seen, so that the line search backs off its step instead of
+    accepting it (scipy's line search stalls on ``inf``).
 
     With an L1 part :math:`\lambda \|W\|_1` in the penalty, the weights are
     split into positive and negative parts, :math:`W = U - V` with
@@ -126,11 +127,26 @@ def _l1_strength(penalty):
     return float(strength)
 
 
-def _finite_or_inf(value, grad):
-    """Turn a non-finite objective into +inf so that the line search backs off."""
-    if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-        return np.inf, np.zeros_like(grad, dtype=np.float64)
-    return float(value), grad.astype(np.float64, copy=False)
+class _FiniteGuard:
+    """Replace a non-finite objective by a finite value well above the best seen.
+
+    scipy's line search cannot interpolate through ``inf`` (it then stops
+    with a zero step and reports convergence); a finite value far above every
+    value seen makes it shrink the step instead, which is the back-off wanted
+    when a trial step overflows.
+    """
+
+    def __init__(self):
+        self.best = None
+
+    def __call__(self, value, grad):
+        value = float(value)
+        if np.isfinite(value) and np.all(np.isfinite(grad)):
+            if self.best is None or value < self.best:
+                self.best = value
+            return value, grad.astype(np.float64, copy=False)
+        best = 0.0 if self.best is None else self.best
+        return best + 1e3 * (abs(best) + 1.0), np.zeros(grad.shape)
 
 
 class _PlainProblem:
@@ -138,9 +154,10 @@ class _PlainProblem:
 
     def __init__(self, objective):
         self.objective = objective
+        self.guard = _FiniteGuard()
 
     def fun(self, x):
-        return _finite_or_inf(*self.objective.smooth_value_gradient(x))
+        return self.guard(*self.objective.smooth_value_gradient(x))
 
     def to_variables(self, params):
         return params
@@ -163,6 +180,7 @@ class _SplitProblem:
         self.objective = objective
         self.l1 = l1
         self.n_weights = objective.weights_slice.stop
+        self.guard = _FiniteGuard()
 
     def to_variables(self, params):
         w = params[: self.n_weights]
@@ -180,14 +198,11 @@ class _SplitProblem:
 
     def fun(self, variables):
         k = self.n_weights
-        value, grad = _finite_or_inf(
-            *self.objective.smooth_value_gradient(self.to_params(variables))
-        )
-        if not np.isfinite(value):
-            return value, np.zeros_like(variables)
+        value, grad = self.objective.smooth_value_gradient(self.to_params(variables))
+        value = value + self.l1 * float(variables[: 2 * k].sum())
         g_w = grad[:k]
-        out = np.empty_like(variables)
+        out = np.empty(variables.shape)
         out[:k] = g_w + self.l1
         out[k : 2 * k] = self.l1 - g_w
         out[2 * k :] = grad[k:]
-        return value + self.l1 * float(variables[: 2 * k].sum()), out
+        return self.guard(value, out)

@@ -147,7 +147,10 @@ class _FistaState:
     def __init__(self, objective, x0):
         self.objective = objective
         self.x = x0
-        self.f_x, grad = self._smooth(x0)
+        value, grad = objective.smooth_value_gradient(x0)
+        # Rounding level of the objective's own arithmetic (float32 or float64).
+        self.eps = float(np.finfo(np.result_type(np.asarray(grad).dtype, np.float32)).eps)
+        self.f_x, grad = float(value), np.asarray(grad, dtype=np.float64)
         if not np.isfinite(self.f_x):
             raise FloatingPointError(
                 f"The objective is not finite at the starting point (loss "
@@ -186,7 +189,7 @@ class _FistaState:
             self._restart_at_x()
             return mapping
         scale = max(abs(J_z), abs(self.J_x), np.finfo(float).tiny)
-        self.stalled = self.J_x - J_z <= 64 * np.finfo(float).eps * scale
+        self.stalled = self.J_x - J_z <= self.eps * scale
         self._advance(z, f_z, g_z, J_z, restart)
         return mapping
 
@@ -196,7 +199,6 @@ class _FistaState:
         The gradient at the trial is computed only when the next ``y`` will be
         the trial itself (no momentum), otherwise its value is enough.
         """
-        eps = np.finfo(float).eps
         for _ in range(_MAX_BACKTRACKS):
             z = self.objective.prox(self.y - self.g_y / self.L, 1.0 / self.L)
             diff = z - self.y
@@ -211,7 +213,7 @@ class _FistaState:
                 f_z, g_z = self._smooth_value(z), None
             excess = f_z - self.f_y - float(self.g_y @ diff)
             # The slack absorbs rounding errors of f near the optimum.
-            slack = 16 * eps * max(abs(f_z), abs(self.f_y))
+            slack = 16 * self.eps * max(abs(f_z), abs(self.f_y))
             if np.isfinite(f_z) and excess <= 0.5 * self.L * dist2 + slack:
                 self._local_L = max(2.0 * excess / dist2, 0.0)
                 return z, f_z, g_z, restart

@@ -239,7 +239,7 @@ class MinibatchSolver(BaseSolver):
         x = np.array(x0, dtype=np.float64)
         state = copy.deepcopy(state) if self._can_resume(state, x) else self.init_state(x)
         best_x, loss_curve, converged = None, [], False
-        checkpoint = _Checkpoint(x, state, self._initial_loss(objective, x, state))
+        checkpoint = _Checkpoint(x, state, self._initial_loss(objective, x))
         start = time.perf_counter()
         for epoch in range(self.max_iter):
             monitor.begin_epoch(epoch, x)
@@ -296,7 +296,7 @@ class MinibatchSolver(BaseSolver):
                   f"set to {self.learning_rate * state.lr_scale:.3g}")
         return True
 
-    def _initial_loss(self, objective, x, state):
+    def _initial_loss(self, objective, x):
         """Estimate of J at the start, on one batch: the first blow-up reference."""
         rows = np.arange(min(self._batch_size(objective.n_samples), objective.n_samples))
         with np.errstate(all="ignore"):
