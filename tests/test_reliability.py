@@ -609,3 +609,15 @@ def test_non_finite_starting_objective_is_refused(solver):
     est = LossRegressor(loss="poisson", solver=solver, hidden_layer_sizes=(4,), random_state=0)
     with pytest.raises(FloatingPointError, match="not finite|diverged"):
         est.fit(X * 1e4, COUNTS)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Trial steps of the full-batch solvers overflow (exp of a large raw "
+    "prediction) and NumPy's RuntimeWarnings reach the user although the solver "
+    "rejects those steps. Reported: evaluate trials under np.errstate."))
+@pytest.mark.parametrize("solver", ["lbfgs", "proximal"])
+def test_rejected_trial_steps_emit_no_numpy_warnings(solver):
+    # gamma with tiny targets: trials with raw < -709 give y * exp(-raw) = inf.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        LossRegressor(loss="gamma", solver=solver).fit(X, np.full(30, 1e-300))
