@@ -201,7 +201,11 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,  # fit is wrapped by with_callbacks: point at the caller
             )
+        self._warn_if_optimum_at_infinity(loss, penalty, X, y_enc, sample_weight)
         return self
+
+    def _warn_if_optimum_at_infinity(self, loss, penalty, X, y_enc, sample_weight):
+        """Regression losses always have a finite optimum: nothing to warn about."""
 
     # -- Training control: minibatch fits, partial_fit, early stopping and
     # -- callbacks. The loop itself lives in solvers/_stochastic.py.
@@ -879,6 +883,27 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
             per_class = self._class_weight_from_dict()
             sample_weight = sample_weight * per_class[y_enc].astype(sample_weight.dtype)
         return super()._partial_fit_weights(y_enc, sample_weight)
+
+    def _warn_if_optimum_at_infinity(self, loss, penalty, X, y_enc, sample_weight):
+        """Warn when the fit separates the classes without a penalty.
+
+        Log-loss, focal and exponential losses approach their infimum only as
+        the raw predictions grow without bound; on separable data with
+        ``alpha=0`` the solver stops at finite but arbitrary coefficients.
+        """
+        if penalty.alpha > 0 or not loss.optimum_at_infinity:
+            return
+        raw = self._raw(X)
+        predicted = (raw > 0).astype(int) if raw.ndim == 1 else raw.argmax(axis=1)
+        weighted = sample_weight > 0
+        if np.array_equal(predicted[weighted], y_enc[weighted]):
+            warnings.warn(
+                f"The classes are perfectly separated and alpha=0: loss {loss} keeps "
+                "decreasing as the coefficients grow, so the solver stopped at finite "
+                "but arbitrary coefficients. Set alpha > 0 for a unique solution.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _combine_weights(self, y_enc, sample_weight):
         weighted_classes = np.unique(y_enc[sample_weight > 0])

@@ -395,16 +395,13 @@ def test_separable_classes_without_penalty_stay_finite(loss):
         assert np.all(np.isfinite(est.predict_proba(X_)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "No warning yet: L-BFGS stops when the gradient of the vanishing loss falls "
-    "below tol and reports convergence. Reported to the lead (see the issue note)."
-))
 def test_separable_classes_without_penalty_warn():
     rng = np.random.RandomState(0)
     X_ = rng.randn(60, 2)
     y_ = (X_[:, 0] + X_[:, 1] > 0).astype(int)
-    with pytest.warns(UserWarning):
-        LossClassifier(alpha=0.0).fit(X_, y_)
+    with pytest.warns(ConvergenceWarning, match="perfectly separated"):
+        est = LossClassifier(alpha=0.0).fit(X_, y_)
+    assert np.all(np.isfinite(est.coef_))
 
 
 def test_poisson_with_zero_targets():
@@ -572,11 +569,6 @@ def test_fit_does_not_modify_the_inputs(call, kind):
         _assert_unchanged(before, a)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The minibatch loop checks each batch objective before its step, so the "
-    "parameters after the last step of the last epoch are never evaluated: they "
-    "are returned even when that step blew up (J ~ 1e21 against 1.0 at the "
-    "start). Reported."))
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_minibatch_divergence_never_returns_garbage(solver):
     # API.md: a diverging fit backs off or raises; it never returns parameters
@@ -593,7 +585,8 @@ def test_minibatch_divergence_never_returns_garbage(solver):
         return
     objective = np.mean((Y - est.predict(X_big)) ** 2) + est.alpha / 2 * est.coef_ @ est.coef_
     constant = np.mean((Y - Y.mean()) ** 2)
-    assert np.isfinite(objective) and objective <= 1e3 * constant
+    # Falling back to the start (the constant fit) is the worst allowed outcome.
+    assert np.isfinite(objective) and objective <= 2 * constant
 
 
 @pytest.mark.parametrize("solver", [

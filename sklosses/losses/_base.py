@@ -60,6 +60,10 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     is_margin : bool
         Whether the loss is a margin loss on decision values with labels in
         {-1, +1}.
+    optimum_at_infinity : bool
+        Whether the loss approaches its infimum only as raw predictions grow
+        without bound (log-loss, focal, exponential): on separable data and
+        without a penalty the optimum is at infinity.
     task : {"regression", "classification"}
         Which estimator accepts the loss.
     """
@@ -68,6 +72,7 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     is_smooth = True
     is_probabilistic = False
     is_margin = False
+    optimum_at_infinity = False
     task = "regression"
 
     def __call__(self, y_true, y_pred, sample_weight=None):

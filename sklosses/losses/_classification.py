@@ -240,6 +240,11 @@ class LogLoss(ClassificationLoss):
     link = LogitLink()
     is_probabilistic = True
 
+    @property
+    def optimum_at_infinity(self):
+        """True without label smoothing: then -log p only tends to 0."""
+        return not self.label_smoothing
+
     def __init__(self, label_smoothing=0.0):
         self.label_smoothing = label_smoothing
 
@@ -404,6 +409,7 @@ class Focal(ClassificationLoss):
     name = "focal"
     link = LogitLink()
     is_probabilistic = True
+    optimum_at_infinity = True
 
     def __init__(self, gamma=2.0, alpha=None):
         self.gamma = gamma
@@ -1077,6 +1083,8 @@ class Exponential(_MarginLoss):
     >>> np.round(Exponential().pointwise([0, 1], [0.0, 1.0]), 4)
     array([1.    , 0.3679])
     """
+
+    optimum_at_infinity = True
 
     name = "exponential"
 

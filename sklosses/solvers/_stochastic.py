@@ -34,6 +34,8 @@ from ._update_rules import UPDATE_RULES
 _MAX_BACKOFFS = 10
 # An epoch whose mean objective exceeds this factor times the best epoch's
 # (or the starting objective) has diverged, even while still finite.
+# The end point may be at most this many times worse than the best epoch's mean.
+_END_TOLERANCE = 2.0
 _BLOWUP = 1e3
 _TINY = 1e-12
 # Plateau decays of the learning rate before the loop stops (0.2**5 = 1/3125).
@@ -260,10 +262,24 @@ class MinibatchSolver(BaseSolver):
             if stop or converged:
                 converged = True
                 break
-        if best_x is not None:
-            x = best_x
+        x = best_x if best_x is not None else self._checked_end_point(objective, x, checkpoint)
         return SolverResult(x=x, n_iter=len(loss_curve), loss_curve=loss_curve,
                             converged=converged, state=state)
+
+    @staticmethod
+    def _checked_end_point(objective, x, checkpoint):
+        """``x``, unless its full objective shows the last steps blew up.
+
+        An epoch is judged by the mean objective over its minibatches, which
+        never sees where the last step landed; one full evaluation does. A
+        point more than ``_END_TOLERANCE`` times worse than the best epoch
+        falls back to the checkpoint (the start of that epoch).
+        """
+        with np.errstate(all="ignore"):
+            final = objective.value(x)
+        if np.isfinite(final) and final <= _END_TOLERANCE * max(checkpoint.loss, _TINY):
+            return x
+        return checkpoint.x
 
     def _can_resume(self, state, x):
         if state is None or state.rule != self.rule.name:
