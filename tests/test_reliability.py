@@ -590,11 +590,7 @@ def test_minibatch_divergence_never_returns_garbage(solver):
 
 
 @pytest.mark.parametrize("solver", [
-    pytest.param("lbfgs", marks=pytest.mark.xfail(strict=True, reason=(
-        "L-BFGS replaces the non-finite objective at the start by a finite value "
-        "with a zero gradient, which scipy takes for convergence: n_iter_=1, "
-        "loss_curve_=[1000.0], infinite predictions and no warning. Reported."))),
-    "proximal", "sgd", "adam",
+    "lbfgs", "proximal", "sgd", "adam",
 ])
 def test_non_finite_starting_objective_is_refused(solver):
     # An MLP on unscaled features with a log-link loss starts at exp(raw) = inf.
@@ -604,10 +600,6 @@ def test_non_finite_starting_objective_is_refused(solver):
         est.fit(X * 1e4, COUNTS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Trial steps of the full-batch solvers overflow (exp of a large raw "
-    "prediction) and NumPy's RuntimeWarnings reach the user although the solver "
-    "rejects those steps. Reported: evaluate trials under np.errstate."))
 @pytest.mark.parametrize("solver", ["lbfgs", "proximal"])
 def test_rejected_trial_steps_emit_no_numpy_warnings(solver):
     # gamma with tiny targets: trials with raw < -709 give y * exp(-raw) = inf.

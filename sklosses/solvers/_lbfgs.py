@@ -89,7 +89,21 @@ class LBFGS(BaseSolver):
                     f"time = {time.perf_counter() - start:.2f}s"
                 )
 
-        result = minimize(
+        # Trial steps may overflow; the guard rejects them, so NumPy's warnings
+        # about them would only alarm the user.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = self._minimize(problem, x0, record)
+        n_iter = max(int(result.nit), 1)
+        if not loss_curve:
+            loss_curve.append(float(result.fun))
+        converged = bool(result.success) or n_iter < self.max_iter
+        return SolverResult(
+            x=problem.to_params(result.x), n_iter=n_iter, loss_curve=loss_curve,
+            converged=converged,
+        )
+
+    def _minimize(self, problem, x0, record):
+        return minimize(
             problem.fun,
             problem.to_variables(x0),
             jac=True,
@@ -102,14 +116,6 @@ class LBFGS(BaseSolver):
                 "gtol": self.tol,
                 "ftol": 64 * np.finfo(float).eps,
             },
-        )
-        n_iter = max(int(result.nit), 1)
-        if not loss_curve:
-            loss_curve.append(float(result.fun))
-        converged = bool(result.success) or n_iter < self.max_iter
-        return SolverResult(
-            x=problem.to_params(result.x), n_iter=n_iter, loss_curve=loss_curve,
-            converged=converged,
         )
 
 
@@ -136,7 +142,8 @@ class _FiniteGuard:
     when a trial step overflows.
     """
 
-    def __init__(self):
+    def __init__(self, objective):
+        self.objective = objective
         self.best = None
 
     def __call__(self, value, grad):
@@ -145,8 +152,19 @@ class _FiniteGuard:
             if self.best is None or value < self.best:
                 self.best = value
             return value, grad.astype(np.float64, copy=False)
-        best = 0.0 if self.best is None else self.best
-        return best + 1e3 * (abs(best) + 1.0), np.zeros(grad.shape)
+        if self.best is None:  # scipy evaluates the starting point first
+            raise nonfinite_start_error(self.objective, "lbfgs")
+        return self.best + 1e3 * (abs(self.best) + 1.0), np.zeros(grad.shape)
+
+
+def nonfinite_start_error(objective, solver):
+    """The error for an objective that is already non-finite at the start."""
+    return FloatingPointError(
+        f"The objective is not finite at the starting point (loss "
+        f"{objective.loss!r}, solver {solver!r}): the initial parameters already "
+        "overflow. Scale the features (e.g. StandardScaler), check the targets, or "
+        "start from other parameters."
+    )
 
 
 class _PlainProblem:
@@ -154,7 +172,7 @@ class _PlainProblem:
 
     def __init__(self, objective):
         self.objective = objective
-        self.guard = _FiniteGuard()
+        self.guard = _FiniteGuard(objective)
 
     def fun(self, x):
         return self.guard(*self.objective.smooth_value_gradient(x))
@@ -180,7 +198,7 @@ class _SplitProblem:
         self.objective = objective
         self.l1 = l1
         self.n_weights = objective.weights_slice.stop
-        self.guard = _FiniteGuard()
+        self.guard = _FiniteGuard(objective)
 
     def to_variables(self, params):
         w = params[: self.n_weights]

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from ._base import BaseSolver, SolverResult
+from ._lbfgs import nonfinite_start_error
 
 # Backtracking multiplies L by this factor on failure.
 _GROW = 2.0
@@ -111,7 +112,13 @@ class ProximalGradient(BaseSolver):
         -------
         result : SolverResult
         """
-        state = _FistaState(objective, np.asarray(x0, dtype=np.float64))
+        # Trial steps may overflow; backtracking rejects them, so NumPy's
+        # warnings about them would only alarm the user.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._run(objective, np.asarray(x0, dtype=np.float64))
+
+    def _run(self, objective, x0):
+        state = _FistaState(objective, x0)
         start = time.perf_counter()
         loss_curve = []
         converged = False
@@ -151,11 +158,8 @@ class _FistaState:
         # Rounding level of the objective's own arithmetic (float32 or float64).
         self.eps = float(np.finfo(np.result_type(np.asarray(grad).dtype, np.float32)).eps)
         self.f_x, grad = float(value), np.asarray(grad, dtype=np.float64)
-        if not np.isfinite(self.f_x):
-            raise FloatingPointError(
-                f"The objective is not finite at the starting point (loss "
-                f"{objective.loss!r}); check the data and the initial parameters."
-            )
+        if not (np.isfinite(self.f_x) and np.all(np.isfinite(grad))):
+            raise nonfinite_start_error(objective, "proximal")
         self.J_x = self.f_x + objective.nonsmooth_value(x0)
         self.y, self.f_y, self.g_y = x0, self.f_x, grad
         self.t = 1.0
