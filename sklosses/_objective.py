@@ -56,9 +56,10 @@ class Objective:
         """Slice of the penalised parameters (weights, never intercepts)."""
         return slice(0, self.model.n_weights)
 
-    def raw(self, params):
-        """Raw predictions, 1-D for a single output."""
-        raw = self.model.predict_raw(np.asarray(params, dtype=self.model.dtype), self.X)
+    def raw(self, params, rows=None):
+        """Raw predictions (of ``X[rows]`` when given), 1-D for a single output."""
+        X = self.X if rows is None else self.X[rows]
+        raw = self.model.predict_raw(np.asarray(params, dtype=self.model.dtype), X)
         return raw.ravel() if self._ravel_raw else raw
 
     def data_loss_gradient(self, params):
@@ -72,10 +73,25 @@ class Objective:
         grad_raw = grad_raw.reshape(raw.shape)
         return float(loss.sum()), self.model.backward(params, cache, grad_raw)
 
-    def data_loss(self, params):
-        """Weighted mean loss at ``params``."""
-        loss = self.loss.loss(self.y, self.raw(params), self._normalised_weight)
-        return float(loss.sum())
+    def data_loss(self, params, *, block_rows=None):
+        """Weighted mean loss at ``params``.
+
+        ``block_rows`` evaluates it on blocks of that many rows, so that the
+        forward pass holds one block's activations at a time: an MLP's hidden
+        layers on every row can take several times the memory of ``X``
+        itself. ``None`` evaluates all rows at once.
+        """
+        if block_rows is None or block_rows >= self.n_samples:
+            loss = self.loss.loss(self.y, self.raw(params), self._normalised_weight)
+            return float(loss.sum())
+        weight = self._normalised_weight
+        total = 0.0
+        for start in range(0, self.n_samples, block_rows):
+            rows = slice(start, start + block_rows)
+            loss = self.loss.loss(self.y[rows], self.raw(params, rows),
+                                  None if weight is None else weight[rows])
+            total += float(loss.sum())
+        return total
 
     def smooth_value_gradient(self, params):
         """Value and gradient of the loss term plus the penalty's smooth part."""
@@ -91,10 +107,10 @@ class Objective:
         """Value of the penalty's non-smooth part (the L1 term)."""
         return self.penalty.nonsmooth_value(params[: self.model.n_weights])
 
-    def value(self, params):
-        """Full objective J at ``params``."""
+    def value(self, params, *, block_rows=None):
+        """Full objective J at ``params`` (``block_rows`` as in :meth:`data_loss`)."""
         w = params[: self.model.n_weights]
-        return self.data_loss(params) + self.penalty.value(w)
+        return self.data_loss(params, block_rows=block_rows) + self.penalty.value(w)
 
     def prox(self, params, step):
         """Proximal step of the non-smooth penalty part on the weights only.
