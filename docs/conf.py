@@ -86,26 +86,8 @@ def _unlink_sklearn_refs(app, what, name, obj, options, lines):
         lines[i] = _REF.sub(lambda m: m.group(1) or m.group(2), line)
 
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _optional_pages(app, docname, source):
-    """List ``input_validation.rst`` in the index toctree when the page exists.
-
-    The page is written separately; until then the index builds without it
-    (a toctree entry for a missing document would fail the ``-W`` build).
-    """
-    if docname != "index":
-        return
-    if os.path.exists(os.path.join(_HERE, "input_validation.rst")):
-        source[0] = source[0].replace(
-            "   choosing_a_loss\n", "   choosing_a_loss\n   input_validation\n", 1
-        )
-
-
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
-    app.connect("source-read", _optional_pages)
     app.connect("autodoc-process-docstring", _unlink_sklearn_refs)
 
 
