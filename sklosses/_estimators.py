@@ -538,32 +538,9 @@ _COMMON_DOC = """
 """
 
 
-class LossRegressor(RegressorMixin, _BaseLossEstimator):
-    r"""Regression under any loss: a linear model or a small MLP.
-
-    Minimises the penalised weighted mean loss, with weights
-    :math:`w_i` = ``sample_weight`` and :math:`\rho` = ``l1_ratio``,
-
-    .. math::
-        J(\theta) = \frac{\sum_i w_i \ell(y_i, f(x_i; \theta))}{\sum_i w_i}
-        + \alpha \left(\rho \|W\|_1 + \frac{1-\rho}{2}\|W\|_2^2\right)
-
-    and predicts ``loss.link.inverse(f(x))``.
-
-    Parameters
-    ----------
-    loss : str or loss object, default="squared_error"
-        A regression loss name from :mod:`sklosses.losses` or an instance.
-    """ + _COMMON_DOC + r"""
-    Attributes
-    ----------
-    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        Weights of the linear model.
-    intercept_ : float or ndarray of shape (n_targets,)
-        Intercepts of the linear model.
-    coefs_ : list of ndarray of shape (n_in, n_out)
-        Weight matrices of the MLP, layer by layer (as ``MLPRegressor``);
-        set instead of ``coef_`` when ``hidden_layer_sizes`` is not empty.
+# The attributes both estimators set after the ones that differ (coef_ and
+# coefs_ have task-specific shapes).
+_COMMON_ATTRIBUTES_DOC = """\
     intercepts_ : list of ndarray of shape (n_out,)
         Biases of the MLP; the output biases are zeros when
         ``fit_intercept=False`` (hidden layers always have biases).
@@ -589,9 +566,39 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         highest score).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
+"""
 
+
+class LossRegressor(RegressorMixin, _BaseLossEstimator):
+    # The docstring is assembled from shared parts, so it is set explicitly.
+    __doc__ = r"""Regression under any loss: a linear model or a small MLP.
+
+    Minimises the penalised weighted mean loss, with weights
+    :math:`w_i` = ``sample_weight`` and :math:`\rho` = ``l1_ratio``,
+
+    .. math::
+        J(\theta) = \frac{\sum_i w_i \ell(y_i, f(x_i; \theta))}{\sum_i w_i}
+        + \alpha \left(\rho \|W\|_1 + \frac{1-\rho}{2}\|W\|_2^2\right)
+
+    and predicts ``loss.link.inverse(f(x))``.
+
+    Parameters
+    ----------
+    loss : str or loss object, default="squared_error"
+        A regression loss name from :mod:`sklosses.losses` or an instance.
+    """ + _COMMON_DOC + r"""
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Weights of the linear model.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercepts of the linear model.
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        Weight matrices of the MLP, layer by layer (as ``MLPRegressor``);
+        set instead of ``coef_`` when ``hidden_layer_sizes`` is not empty.
+""" + _COMMON_ATTRIBUTES_DOC + r"""
     Examples
     --------
     >>> from sklearn.datasets import make_regression
@@ -699,7 +706,8 @@ def _loss_is_probabilistic(est):
 
 
 class LossClassifier(ClassifierMixin, _BaseLossEstimator):
-    r"""Classification under any loss: a linear model or a small MLP.
+    # The docstring is assembled from shared parts, so it is set explicitly.
+    __doc__ = r"""Classification under any loss: a linear model or a small MLP.
 
     Binary problems have one raw output (the decision value or logit);
     ``K > 2`` classes have ``K`` raw outputs: softmax for probabilistic
@@ -726,34 +734,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         Weight matrices of the MLP, layer by layer (as ``MLPClassifier``; the
         last has 1 column for a binary problem); set instead of ``coef_``
         when ``hidden_layer_sizes`` is not empty.
-    intercepts_ : list of ndarray of shape (n_out,)
-        Biases of the MLP; the output biases are zeros when
-        ``fit_intercept=False`` (hidden layers always have biases).
-    loss_ : BaseLoss
-        The loss object used.
-    n_iter_ : int
-        Iterations (or epochs) run.
-    loss_curve_ : list of float
-        Objective after each iteration; for the minibatch solvers, the mean
-        minibatch objective of each epoch (an estimate of J along the epoch).
-    validation_loss_curve_ : list of float
-        Early stopping only: the loss term on the held-out rows after each
-        epoch (lower is better).
-    validation_scores_ : list of float
-        Early stopping only: ``score`` on the held-out rows after each epoch
-        (higher is better).
-    best_validation_loss_ : float
-        Early stopping only: ``min(validation_loss_curve_)``, the validation
-        loss of the restored parameters.
-    best_validation_score_ : float
-        Early stopping only: the validation score of the restored parameters
-        (at the epoch of the lowest validation loss, which need not be the
-        highest score).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
-
+""" + _COMMON_ATTRIBUTES_DOC + r"""
     Examples
     --------
     >>> from sklearn.datasets import load_iris

@@ -128,8 +128,8 @@ class Objective:
     def subset(self, rows):
         """The same objective on a subset of rows (minibatches, validation)."""
         return Objective(
-            self.loss, self.model, self.penalty, self.X[rows], self.y[rows],
-            self.sample_weight[rows],
+            self.loss, self.model, self.penalty, _take_rows(self.X, rows),
+            _take_rows(self.y, rows), _take_rows(self.sample_weight, rows),
         )
 
     def with_loss(self, loss):
@@ -138,3 +138,16 @@ class Objective:
         twin.__dict__.update(self.__dict__)
         twin.loss = loss
         return twin
+
+
+def _take_rows(a, rows):
+    """``a[rows]``, the same rows as a new array.
+
+    On a dense array and integer ``rows``, ``np.take`` gathers them about
+    twice as fast as fancy indexing, which matters once per minibatch;
+    sparse matrices, masks and slices go through indexing.
+    """
+    if isinstance(a, np.ndarray) and getattr(rows, "dtype", None) is not None \
+            and rows.dtype.kind in "iu":
+        return np.take(a, rows, axis=0)
+    return a[rows]

@@ -39,6 +39,25 @@ def _get_ax(ax):
     return ax
 
 
+def _draw_lines(display, ax, curves, **kwargs):
+    """Draw labelled curves with a legend; return the axes drawn on.
+
+    ``curves`` holds ``(x, y, label)`` triples; ``ax=None`` draws on a new
+    figure and ``kwargs`` go to every :meth:`~matplotlib.axes.Axes.plot`.
+    Stores the artists on ``display`` as scikit-learn's displays do:
+    ``ax_``, ``figure_`` and ``lines_``.
+    """
+    ax = _get_ax(ax)
+    display.lines_ = []
+    for x, y, label in curves:
+        (line,) = ax.plot(x, y, label=label, **kwargs)
+        display.lines_.append(line)
+    ax.legend()
+    display.ax_ = ax
+    display.figure_ = ax.figure
+    return ax
+
+
 def _loss_label(given, loss):
     """Legend label: a name as the user typed it, else the loss's repr."""
     if isinstance(given, str):
@@ -196,11 +215,8 @@ class LossesDisplay:
         display : LossesDisplay
             ``self``, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
-        ax = _get_ax(ax)
-        self.lines_ = []
-        for values, name in zip(self.values, self.names):
-            (line,) = ax.plot(self.x, values, label=name, **kwargs)
-            self.lines_.append(line)
+        curves = [(self.x, values, name) for values, name in zip(self.values, self.names)]
+        ax = _draw_lines(self, ax, curves, **kwargs)
         if self.kind == "residual":
             xlabel = "residual $y - p$"
             if self.raw_scale:
@@ -210,9 +226,6 @@ class LossesDisplay:
         ax.set_xlabel(xlabel)
         ax.set_ylabel("loss per sample")
         ax.axvline(0.0, color="0.8", linewidth=0.8, zorder=0)
-        ax.legend()
-        self.ax_ = ax
-        self.figure_ = ax.figure
         return self
 
 
@@ -282,6 +295,12 @@ def plot_losses(losses, *, kind=None, x=None, ax=None, **kwargs):
     'hinge'
     """
     return LossesDisplay.from_losses(losses, kind=kind, x=x, ax=ax, **kwargs)
+
+
+def _per_iteration(curve, label):
+    """``(x, y, label)`` of a curve against iterations numbered from 1."""
+    values = np.asarray(curve, dtype=float)
+    return np.arange(1, values.size + 1), values, label
 
 
 class LossCurveDisplay:
@@ -387,21 +406,12 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             ``self``, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
-        ax = _get_ax(ax)
-        train = np.asarray(self.loss_curve, dtype=float)
-        (line,) = ax.plot(np.arange(1, train.size + 1), train, label="training", **kwargs)
-        self.lines_ = [line]
+        curves = [_per_iteration(self.loss_curve, "training")]
         if self.validation_loss_curve is not None:
-            valid = np.asarray(self.validation_loss_curve, dtype=float)
-            (line,) = ax.plot(
-                np.arange(1, valid.size + 1), valid, label="validation", **kwargs
-            )
-            self.lines_.append(line)
+            curves.append(_per_iteration(self.validation_loss_curve, "validation"))
+        ax = _draw_lines(self, ax, curves, **kwargs)
         ax.set_xlabel("iteration (epoch for minibatch solvers)")
         ax.set_ylabel("loss")
         if self.estimator_name is not None:
             ax.set_title(self.estimator_name)
-        ax.legend()
-        self.ax_ = ax
-        self.figure_ = ax.figure
         return self

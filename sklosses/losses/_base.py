@@ -31,6 +31,16 @@ def as_float_array(a, dtype=None):
     return a.astype(np.float64)
 
 
+def check_numeric_target(y, owner, advice=""):
+    """Raise ``ValueError`` unless ``y`` is a numeric or boolean array.
+
+    Regression losses need numbers; the message names ``owner`` and ends with
+    ``advice`` (which, when given, starts with a space).
+    """
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise ValueError(f"{owner} expects numeric targets, got dtype {y.dtype}.{advice}")
+
+
 def apply_sample_weight(loss, gradient, sample_weight):
     """Multiply per-sample losses and row gradients by ``sample_weight`` in place."""
     if sample_weight is None:
@@ -134,10 +144,7 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         -------
         raw : float or ndarray of shape (n_outputs,)
         """
-        y = np.asarray(y_true)
-        n_outputs = self._n_raw_outputs_for(y)
-        x0 = np.zeros(n_outputs if n_outputs else 1)
-        return minimize_constant(self, y, sample_weight, x0, scalar=not n_outputs)
+        return minimize_constant(self, y_true, sample_weight)
 
     def _n_raw_outputs_for(self, y):
         """Number of raw columns for ``y`` (0 means 1-D raw)."""
@@ -166,9 +173,17 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         )
 
 
-def minimize_constant(loss, y, sample_weight, x0, *, scalar):
-    """Minimise the weighted mean loss over a constant raw prediction."""
+def minimize_constant(loss, y, sample_weight):
+    """Minimise the weighted mean loss over a constant raw prediction.
+
+    Starts from 0 with as many raw columns as ``loss._n_raw_outputs_for(y)``
+    asks for; returns a float for 1-D raw, else an ndarray of shape
+    (n_outputs,).
+    """
     y = np.asarray(y)
+    n_outputs = loss._n_raw_outputs_for(y)
+    scalar = not n_outputs
+    x0 = np.zeros(n_outputs if n_outputs else 1)
     n = y.shape[0]
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     total = n if sw is None else sw.sum()
@@ -179,7 +194,7 @@ def minimize_constant(loss, y, sample_weight, x0, *, scalar):
         g = grad.sum(axis=0)
         return value.sum() / total, np.atleast_1d(g) / total
 
-    result = minimize(fun, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B",
+    result = minimize(fun, x0, jac=True, method="L-BFGS-B",
                       options={"gtol": 1e-10, "ftol": 1e-14, "maxiter": 500})
     return float(result.x[0]) if scalar else result.x
 

@@ -146,15 +146,6 @@ def _clipped_proba(y_pred):
     return np.clip(y_pred, eps, 1 - eps)
 
 
-def _logit_proba(raw):
-    """Class probabilities of the logistic / multinomial model."""
-    raw = as_float_array(raw)
-    if raw.ndim == 2:
-        return LogitLink().inverse(raw)
-    # expit(-z) instead of 1 - expit(z) keeps small probabilities of class 0.
-    return np.column_stack([expit(-raw), expit(raw)])
-
-
 def _check_real(value, name, owner, *, low=None, high=None, low_open=False):
     """Raise a clear ValueError unless ``value`` is a real number in range."""
     ok = isinstance(value, numbers.Real) and np.isfinite(value)
@@ -193,7 +184,30 @@ def _check_margin_labels(y, owner):
 # --------------------------------------------------------------------------
 
 
-class LogLoss(ClassificationLoss):
+class _LogisticLoss(ClassificationLoss):
+    """Base of the losses of class probabilities under the logistic model.
+
+    Raw predictions are the log-odds of class 1 (1-D, binary) or logits whose
+    softmax gives the ``K`` class probabilities.
+    """
+
+    link = LogitLink()
+    is_probabilistic = True
+
+    def proba(self, raw):
+        """Class probabilities, an ndarray of shape (n_samples, K).
+
+        For a binary problem (1-D raw) the columns are ``[1 - p, p]`` with
+        ``p = expit(raw)``.
+        """
+        raw = as_float_array(raw)
+        if raw.ndim == 2:
+            return self.link.inverse(raw)
+        # expit(-z) instead of 1 - expit(z) keeps small probabilities of class 0.
+        return np.column_stack([expit(-raw), expit(raw)])
+
+
+class LogLoss(_LogisticLoss):
     r"""Log loss (cross-entropy), binary and multinomial.
 
     For a sample of class :math:`y` with predicted probabilities :math:`p`,
@@ -237,8 +251,6 @@ class LogLoss(ClassificationLoss):
     """
 
     name = "log_loss"
-    link = LogitLink()
-    is_probabilistic = True
 
     @property
     def optimum_at_infinity(self):
@@ -343,16 +355,8 @@ class LogLoss(ClassificationLoss):
             return float(log_freq[1] - log_freq[0])
         return log_freq - log_freq.mean()
 
-    def proba(self, raw):
-        """Class probabilities, an ndarray of shape (n_samples, K).
 
-        For a binary problem (1-D raw) the columns are ``[1 - p, p]`` with
-        ``p = expit(raw)``.
-        """
-        return _logit_proba(raw)
-
-
-class Focal(ClassificationLoss):
+class Focal(_LogisticLoss):
     r"""Focal loss (Lin et al., 2017), binary and multinomial.
 
     .. math::
@@ -407,8 +411,6 @@ class Focal(ClassificationLoss):
     """
 
     name = "focal"
-    link = LogitLink()
-    is_probabilistic = True
     optimum_at_infinity = True
 
     def __init__(self, gamma=2.0, alpha=None):
@@ -543,14 +545,6 @@ class Focal(ClassificationLoss):
         self._check_params()
         return super().init_raw(y_true, sample_weight)
 
-    def proba(self, raw):
-        """Class probabilities, an ndarray of shape (n_samples, K).
-
-        For a binary problem (1-D raw) the columns are ``[1 - p, p]`` with
-        ``p = expit(raw)``.
-        """
-        return _logit_proba(raw)
-
 
 # --------------------------------------------------------------------------
 # margin losses
@@ -586,6 +580,14 @@ class _MarginLoss(ClassificationLoss):
         signs = _ovr_signs(y_true, raw.shape[1], raw.dtype)
         loss, deriv = self._margin(signs * raw)
         return loss.sum(axis=1), signs * deriv
+
+    def _multiclass_constant(self, w_pos, w_neg):
+        """Best constant for raw of shape (n, K): one-vs-rest, column by column."""
+        return self._best_constant(w_pos, w_neg)
+
+    def _n_raw_outputs_for(self, y):
+        # Labels -1 count as class 0, so {-1, +1} is a binary problem.
+        return super()._n_raw_outputs_for(np.where(y > 0, y, 0))
 
     def pointwise(self, y_true, y_pred):
         """Per-sample loss of decision values.
@@ -638,7 +640,7 @@ class _MarginLoss(ClassificationLoss):
             if sample_weight is None
             else np.asarray(sample_weight, dtype=float)
         )
-        if self._n_raw_outputs_for(np.where(y > 0, y, 0)) == 0:
+        if self._n_raw_outputs_for(y) == 0:
             w_pos = np.array([sw[y > 0].sum()])
             return w_pos, sw.sum() - w_pos, True
         counts = np.bincount(_labels(y), weights=sw)
@@ -660,8 +662,9 @@ class _MarginLoss(ClassificationLoss):
         """
         self._check_params()
         w_pos, w_neg, binary = self._class_weights(y_true, sample_weight)
-        constant = self._best_constant(w_pos, w_neg)
-        return float(constant[0]) if binary else constant
+        if binary:
+            return float(self._best_constant(w_pos, w_neg)[0])
+        return self._multiclass_constant(w_pos, w_neg)
 
     def validate_target(self, y):
         """Raise ``ValueError`` unless y holds {-1, +1} labels or class indices."""
@@ -789,6 +792,11 @@ class Hinge(_MarginLoss):
         # only grows outside, so the optimum is an end point.
         return float(self.margin) * np.sign(w_pos - w_neg)
 
+    def _multiclass_constant(self, w_pos, w_neg):
+        if self.multiclass == "ovr":
+            return super()._multiclass_constant(w_pos, w_neg)
+        return _crammer_singer_constant(w_pos, float(self.margin))
+
     def init_raw(self, y_true, sample_weight=None):
         """Best constant decision value.
 
@@ -806,12 +814,7 @@ class Hinge(_MarginLoss):
         -------
         raw : float or ndarray of shape (K,)
         """
-        self._check_params()
-        w_pos, w_neg, binary = self._class_weights(y_true, sample_weight)
-        if binary or self.multiclass == "ovr":
-            constant = self._best_constant(w_pos, w_neg)
-            return float(constant[0]) if binary else constant
-        return _crammer_singer_constant(w_pos, float(self.margin))
+        return super().init_raw(y_true, sample_weight)
 
     def smoothed(self, mu):
         """Smooth surrogate within ``mu`` of this loss for every sample.
@@ -958,11 +961,7 @@ class SmoothedHinge(_MarginLoss):
         raw : float or ndarray of shape (K,)
         """
         self._check_params()
-        y = np.asarray(y_true)
-        y_index = np.where(y > 0, y, 0)
-        n_outputs = self._n_raw_outputs_for(y_index)
-        x0 = np.zeros(n_outputs if n_outputs else 1)
-        return minimize_constant(self, y, sample_weight, x0, scalar=not n_outputs)
+        return minimize_constant(self, y_true, sample_weight)
 
 
 class SquaredHinge(_MarginLoss):

@@ -20,7 +20,13 @@ import warnings
 import numpy as np
 from scipy.special import expit, softmax
 
-from ._base import ClassificationLoss, RegressionLoss, apply_sample_weight, as_float_array
+from ._base import (
+    ClassificationLoss,
+    RegressionLoss,
+    apply_sample_weight,
+    as_float_array,
+    check_numeric_target,
+)
 from ._link import BaseLink, get_link
 
 __all__ = ["make_loss", "CustomLoss", "CustomClassificationLoss", "GradientCheckWarning"]
@@ -392,10 +398,7 @@ class CustomLoss(_CustomLossMixin, RegressionLoss):
         """
         self._check_params()
         y = np.asarray(y)
-        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-            raise ValueError(
-                f"Custom loss {self._label()} expects numeric targets, got dtype {y.dtype}."
-            )
+        check_numeric_target(y, f"Custom loss {self._label()}")
         super().validate_target(y)
 
     def _elementwise(self, y, raw):

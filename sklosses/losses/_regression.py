@@ -18,12 +18,13 @@ Conventions
 
 import math
 import numbers
+from abc import abstractmethod
 
 import numpy as np
 from scipy.optimize import brentq
 from scipy.special import xlogy
 
-from ._base import RegressionLoss, apply_sample_weight, as_float_array
+from ._base import RegressionLoss, apply_sample_weight, as_float_array, check_numeric_target
 from ._link import Log1pLink, LogLink, SoftmaxLink
 
 __all__ = [
@@ -196,6 +197,14 @@ def _domain_error(loss, requirement, found, advice):
     return ValueError(f"{type(loss).__name__} requires {requirement} (found {found}); {advice}")
 
 
+def _param_error(loss, name, requirement, advice):
+    """The error for hyper-parameter ``name`` of ``loss`` outside ``requirement``."""
+    value = getattr(loss, name)
+    return ValueError(
+        f"{type(loss).__name__} requires {requirement} (got {name}={value!r}); {advice}"
+    )
+
+
 # ---------------------------------------------------------------------------
 # Private base
 # ---------------------------------------------------------------------------
@@ -235,12 +244,11 @@ class _RegressionLoss(RegressionLoss):
         """
         self._check_params()
         y = np.asarray(y)
-        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-            raise ValueError(
-                f"{type(self).__name__} expects numeric targets, got dtype "
-                f"{y.dtype}. Convert y to numbers, or use LossClassifier for "
-                "class labels."
-            )
+        check_numeric_target(
+            y,
+            type(self).__name__,
+            " Convert y to numbers, or use LossClassifier for class labels.",
+        )
         super().validate_target(y)
         if y.size:
             self._check_target(y)
@@ -260,12 +268,21 @@ class _RegressionLoss(RegressionLoss):
         loss : ndarray of shape (n_samples,)
             Mean over outputs for multi-output targets.
         """
+        y_true, y_pred = self._checked_metric_inputs(y_true, y_pred)
+        return super().pointwise(y_true, y_pred)
+
+    def _checked_metric_inputs(self, y_true, y_pred):
+        """Check parameters, shapes and both domains; ``y_pred`` as floats.
+
+        ``pointwise`` is the metric a user calls on any arrays, so it checks
+        everything; ``loss_gradient``, on the solvers' hot path, does not.
+        """
         self._check_params()
         y_true, y_pred = _same_shape(y_true, y_pred)
         self.validate_target(y_true)
         y_pred = as_float_array(y_pred)
         self._check_prediction(y_pred)
-        return super().pointwise(y_true, y_pred)
+        return y_true, y_pred
 
     def loss_gradient(self, y_true, raw, sample_weight=None):
         """Per-sample loss and its gradient with respect to ``raw``.
@@ -426,9 +443,11 @@ class Huber(_RegressionLoss):
     def _check_params(self):
         delta = _real_param(self, "delta", self.delta)
         if delta <= 0:
-            raise ValueError(
-                f"Huber requires delta > 0 (got delta={self.delta!r}); delta is the "
-                "residual size where the loss turns from quadratic to linear."
+            raise _param_error(
+                self,
+                "delta",
+                "delta > 0",
+                "delta is the residual size where the loss turns from quadratic to linear.",
             )
         return delta
 
@@ -504,9 +523,11 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
     def _check_params(self):
         q = _real_param(self, "quantile", self.quantile)
         if not 0 < q < 1:
-            raise ValueError(
-                f"Quantile requires 0 < quantile < 1 (got quantile={self.quantile!r})"
-                "; for example quantile=0.5 estimates the median."
+            raise _param_error(
+                self,
+                "quantile",
+                "0 < quantile < 1",
+                "for example quantile=0.5 estimates the median.",
             )
         return q
 
@@ -569,10 +590,11 @@ class EpsilonInsensitive(_NonSmoothMixin, _RegressionLoss):
     def _check_params(self):
         eps = _real_param(self, "epsilon", self.epsilon)
         if eps < 0:
-            raise ValueError(
-                f"EpsilonInsensitive requires epsilon >= 0 (got epsilon="
-                f"{self.epsilon!r}); epsilon is the half-width of the tube "
-                "where errors cost nothing."
+            raise _param_error(
+                self,
+                "epsilon",
+                "epsilon >= 0",
+                "epsilon is the half-width of the tube where errors cost nothing.",
             )
         return eps
 
@@ -614,7 +636,28 @@ class EpsilonInsensitive(_NonSmoothMixin, _RegressionLoss):
 # ---------------------------------------------------------------------------
 
 
-class _SmoothedAbsoluteError(_RegressionLoss):
+class _SmoothedLoss(_RegressionLoss):
+    """Base of the smooth surrogates: a non-smooth loss's parameters plus ``mu``.
+
+    A surrogate checks its parameters as the loss it approximates does, and
+    starts from that loss's best constant, which is ``mu``-optimal for the
+    surrogate too. Subclasses implement :meth:`_unsmoothed` and
+    ``_elementwise``.
+    """
+
+    @abstractmethod
+    def _unsmoothed(self):
+        """The non-smooth loss this surrogate approximates."""
+
+    def _check_params(self):
+        self._unsmoothed()._check_params()
+        return _check_mu(self, self.mu)
+
+    def _init_raw(self, y_true, sample_weight):
+        return self._unsmoothed().init_raw(y_true, sample_weight)
+
+
+class _SmoothedAbsoluteError(_SmoothedLoss):
     """Absolute error with its kink replaced by a quadratic piece.
 
     ``r**2 / (4 mu)`` for ``|r| <= 2 mu``, ``|r| - mu`` otherwise: below the
@@ -627,17 +670,14 @@ class _SmoothedAbsoluteError(_RegressionLoss):
     def __init__(self, mu=1e-3):
         self.mu = mu
 
-    def _check_params(self):
-        return _check_mu(self, self.mu)
+    def _unsmoothed(self):
+        return AbsoluteError()
 
     def _elementwise(self, y, raw):
         return _smooth_abs(raw - y, float(self.mu))
 
-    def _init_raw(self, y_true, sample_weight):
-        return AbsoluteError().init_raw(y_true, sample_weight)
 
-
-class _SmoothedQuantile(_RegressionLoss):
+class _SmoothedQuantile(_SmoothedLoss):
     """Pinball loss with its kink replaced by a quadratic piece.
 
     ``rho_q(r) = |r| / 2 + (q - 1/2) r`` with ``|r|`` smoothed at level
@@ -652,9 +692,8 @@ class _SmoothedQuantile(_RegressionLoss):
         self.quantile = quantile
         self.mu = mu
 
-    def _check_params(self):
-        Quantile(self.quantile)._check_params()
-        return _check_mu(self, self.mu)
+    def _unsmoothed(self):
+        return Quantile(self.quantile)
 
     def _elementwise(self, y, raw):
         q, mu = float(self.quantile), float(self.mu)
@@ -663,11 +702,8 @@ class _SmoothedQuantile(_RegressionLoss):
         value, derivative = _smooth_abs(d, 2 * mu)
         return 0.5 * value - (q - 0.5) * d, 0.5 * derivative - (q - 0.5)
 
-    def _init_raw(self, y_true, sample_weight):
-        return Quantile(self.quantile).init_raw(y_true, sample_weight)
 
-
-class _SmoothedEpsilonInsensitive(_RegressionLoss):
+class _SmoothedEpsilonInsensitive(_SmoothedLoss):
     """Epsilon-insensitive loss with both kinks replaced by quadratic pieces.
 
     ``max(0, |r| - e) = (|r - e| + |r + e|) / 2 - e`` with each absolute value
@@ -682,9 +718,8 @@ class _SmoothedEpsilonInsensitive(_RegressionLoss):
         self.epsilon = epsilon
         self.mu = mu
 
-    def _check_params(self):
-        EpsilonInsensitive(self.epsilon)._check_params()
-        return _check_mu(self, self.mu)
+    def _unsmoothed(self):
+        return EpsilonInsensitive(self.epsilon)
 
     def _elementwise(self, y, raw):
         eps, mu = float(self.epsilon), float(self.mu)
@@ -692,9 +727,6 @@ class _SmoothedEpsilonInsensitive(_RegressionLoss):
         v1, g1 = _smooth_abs(d - eps, mu)
         v2, g2 = _smooth_abs(d + eps, mu)
         return 0.5 * (v1 + v2) - eps, 0.5 * (g1 + g2)
-
-    def _init_raw(self, y_true, sample_weight):
-        return EpsilonInsensitive(self.epsilon).init_raw(y_true, sample_weight)
 
 
 # ---------------------------------------------------------------------------
@@ -950,10 +982,12 @@ class Tweedie(_LogLinkLoss):
     def _check_params(self):
         power = _real_param(self, "power", self.power)
         if 0 < power < 1:
-            raise ValueError(
-                f"Tweedie requires power <= 0 or power >= 1 (got power="
-                f"{self.power!r}); no Tweedie distribution exists for 0 < power "
-                "< 1. Use power=1 (Poisson) or 1 < power < 2 (compound Poisson)."
+            raise _param_error(
+                self,
+                "power",
+                "power <= 0 or power >= 1",
+                "no Tweedie distribution exists for 0 < power < 1. Use power=1 "
+                "(Poisson) or 1 < power < 2 (compound Poisson).",
             )
         return power
 
@@ -1080,11 +1114,7 @@ class KLDivergence(_RegressionLoss):
         loss : ndarray of shape (n_samples,)
             Sum over classes of ``y log(y / p)``.
         """
-        self._check_params()
-        y_true, y_pred = _same_shape(y_true, y_pred)
-        self.validate_target(y_true)
-        y_pred = as_float_array(y_pred)
-        self._check_prediction(y_pred)
+        y_true, y_pred = self._checked_metric_inputs(y_true, y_pred)
         y = as_float_array(y_true, y_pred.dtype)
         return self._elementwise_pred(y, y_pred).sum(axis=1)
 

@@ -218,13 +218,16 @@ default="relu"
         grad = np.empty(self.n_params, dtype=params.dtype)
         grad_weights, grad_biases = self.unpack(grad)
         delta = np.asarray(grad_raw, dtype=params.dtype).reshape(-1, self.n_outputs)
+        # Column sums as a product with ones: BLAS does them several times
+        # faster than a reduction over the rows of a C-ordered minibatch.
+        ones = np.ones(delta.shape[0], dtype=params.dtype)
         for i in reversed(range(self.n_layers)):
             a = cache[i]
             # A plain product then a copy: matmul(a.T, delta, out=...) skips
             # BLAS's transposed path and is slower; sparse X.T @ delta works too.
             grad_weights[i][...] = a.T @ delta
             if grad_biases[i] is not None:
-                np.sum(delta, axis=0, out=grad_biases[i])
+                np.dot(ones, delta, out=grad_biases[i])
             if i > 0:
                 # A new array: delta of the layer below (grad_raw stays intact).
                 delta = delta @ weights[i].T

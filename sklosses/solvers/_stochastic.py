@@ -40,6 +40,9 @@ _BLOWUP = 1e3
 _TINY = 1e-12
 # Plateau decays of the learning rate before the loop stops (0.2**5 = 1/3125).
 _MAX_PLATEAUS = 5
+# Fewest rows per block when the full objective is evaluated block by block:
+# tiny batches would otherwise make that evaluation a slow Python loop.
+_MIN_EVAL_BLOCK = 256
 
 
 class _Diverged(Exception):
@@ -266,17 +269,20 @@ class MinibatchSolver(BaseSolver):
         return SolverResult(x=x, n_iter=len(loss_curve), loss_curve=loss_curve,
                             converged=converged, state=state)
 
-    @staticmethod
-    def _checked_end_point(objective, x, checkpoint):
+    def _checked_end_point(self, objective, x, checkpoint):
         """``x``, unless its full objective shows the last steps blew up.
 
         An epoch is judged by the mean objective over its minibatches, which
         never sees where the last step landed; one full evaluation does. A
         point more than ``_END_TOLERANCE`` times worse than the best epoch
-        falls back to the checkpoint (the start of that epoch).
+        falls back to the checkpoint (the start of that epoch). The
+        evaluation runs on blocks of rows, so its memory is that of a
+        training step rather than of a forward pass over all the data
+        (which, for an MLP, can dwarf the rest of the fit).
         """
+        block_rows = max(self._batch_size(objective.n_samples), _MIN_EVAL_BLOCK)
         with np.errstate(all="ignore"):
-            final = objective.value(x)
+            final = objective.value(x, block_rows=block_rows)
         if np.isfinite(final) and final <= _END_TOLERANCE * max(checkpoint.loss, _TINY):
             return x
         return checkpoint.x
