@@ -306,7 +306,28 @@ def _objective_cases():
         "squared_hinge_ovr": (losses.SquaredHinge(), rng.integers(0, 3, n), 3),
         "smoothed_hinge_ovr": (losses.Hinge().smoothed(0.5), rng.integers(0, 3, n), 3),
         "kl_divergence": (losses.KLDivergence(), proba, 3),
+        **_every_registered_loss(rng, n),
     }
+
+
+def _every_registered_loss(rng, n):
+    """One case per registered loss: positive regression targets (inside every
+    regression loss's domain), binary and 3-class labels for classification."""
+    from sklosses import losses
+    from sklosses._resolve import loss_registry
+
+    cases = {}
+    for name, cls in loss_registry().items():
+        if name == "kl_divergence":
+            continue
+        if cls.task == "regression":
+            cases[f"{name}_every"] = (cls(), rng.uniform(0.5, 3.0, size=n), 1)
+        else:
+            cases[f"{name}_binary"] = (cls(), rng.integers(0, 2, n), 1)
+            cases[f"{name}_3class"] = (cls(), rng.integers(0, 3, n), 3)
+    crammer_singer = losses.Hinge(multiclass="crammer_singer")
+    cases["hinge_crammer_singer"] = (crammer_singer, rng.integers(0, 3, n), 3)
+    return cases
 
 
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
