@@ -22,7 +22,7 @@ half the mean squared error. sklosses minimises
   its epsilon), so the learning rate stays the same; plain SGD would take
   half of it.
 
-Hidden biases are not penalised by either. ``objective`` below evaluates both
+No bias is penalised on either side. ``objective`` below evaluates both
 fitted networks, in sklosses' convention, on the training rows; held-out
 accuracy / R^2 are on 20 % of the rows. Times alternate in one process, one
 seed per round (the same seed for both), medians; once with the default BLAS
