@@ -897,8 +897,10 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         if self.class_weight is None:
             return sample_weight
         if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            # Weighted class frequencies, so integer weights equal repeated rows.
             per_class = compute_class_weight(
-                "balanced", classes=np.arange(len(self.classes_)), y=y_enc
+                "balanced", classes=np.arange(len(self.classes_)), y=y_enc,
+                sample_weight=sample_weight,
             )
         else:  # a dict, or anything else, which gets this package's own message
             per_class = self._class_weight_from_dict()
