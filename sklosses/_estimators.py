@@ -513,6 +513,11 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         return tags
 
 
+def _class_indices(raw):
+    """Predicted class indices: the sign of 1-D raw, the largest column of 2-D raw."""
+    return (raw > 0).astype(int) if raw.ndim == 1 else raw.argmax(axis=1)
+
+
 def _loss_is_probabilistic(est):
     try:
         return resolve_loss(est.loss, "classification").is_probabilistic
@@ -689,8 +694,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         """
         if penalty.alpha > 0 or not loss.optimum_at_infinity:
             return
-        raw = self._raw(X)
-        predicted = (raw > 0).astype(int) if raw.ndim == 1 else raw.argmax(axis=1)
+        predicted = _class_indices(self._raw(X))
         weighted = sample_weight > 0
         if np.array_equal(predicted[weighted], y_enc[weighted]):
             warnings.warn(
@@ -763,9 +767,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         labels : ndarray of shape (n_samples,)
             Predicted classes.
         """
-        raw = self.decision_function(X)
-        indices = (raw > 0).astype(int) if raw.ndim == 1 else raw.argmax(axis=1)
-        return self.classes_[indices]
+        return self.classes_[_class_indices(self.decision_function(X))]
 
     @available_if(_loss_is_probabilistic)
     def predict_proba(self, X):

@@ -37,6 +37,10 @@ class Objective:
         self.model = model
         self.penalty = penalty
         self.X = X
+        # Real targets in the model's dtype once, not a cast per evaluation
+        # (float32 X with float64 y would otherwise convert y at every step).
+        if np.issubdtype(np.asarray(y).dtype, np.floating):
+            y = np.asarray(y).astype(model.dtype, copy=False)
         self.y = y
         n_samples = X.shape[0]
         if sample_weight is None:
@@ -96,7 +100,7 @@ class Objective:
     def smooth_value_gradient(self, params):
         """Value and gradient of the loss term plus the penalty's smooth part."""
         value, grad = self.data_loss_gradient(params)
-        w = slice(0, self.model.n_weights)
+        w = self.weights_slice
         pen_value, pen_grad = self.penalty.smooth_value_gradient(
             np.asarray(params[w], dtype=grad.dtype)
         )
@@ -105,11 +109,11 @@ class Objective:
 
     def nonsmooth_value(self, params):
         """Value of the penalty's non-smooth part (the L1 term)."""
-        return self.penalty.nonsmooth_value(params[: self.model.n_weights])
+        return self.penalty.nonsmooth_value(params[self.weights_slice])
 
     def value(self, params, *, block_rows=None):
         """Full objective J at ``params`` (``block_rows`` as in :meth:`data_loss`)."""
-        w = params[: self.model.n_weights]
+        w = params[self.weights_slice]
         return self.data_loss(params, block_rows=block_rows) + self.penalty.value(w)
 
     def prox(self, params, step):
@@ -119,7 +123,7 @@ class Objective:
         precondition per coordinate (Adam).
         """
         out = np.array(params, copy=True)
-        w = slice(0, self.model.n_weights)
+        w = self.weights_slice
         if np.ndim(step):
             step = step[w]
         out[w] = self.penalty.prox(out[w], step)
