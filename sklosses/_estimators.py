@@ -767,7 +767,9 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         labels : ndarray of shape (n_samples,)
             Predicted classes.
         """
-        return self.classes_[_class_indices(self.decision_function(X))]
+        # decision_function first: it raises NotFittedError before classes_ exists.
+        indices = _class_indices(self.decision_function(X))
+        return self.classes_[indices]
 
     @available_if(_loss_is_probabilistic)
     def predict_proba(self, X):
