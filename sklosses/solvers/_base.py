@@ -22,6 +22,14 @@ class SolverResult:
         Whether the stopping criterion was met before ``max_iter``.
     state : object, default=None
         Solver state to resume from (minibatch solvers, ``partial_fit``).
+    message : str, default=""
+        Why the solver stopped when ``converged`` is False (iteration limit,
+        failed line search, no progress from the start, ...), phrased so the
+        estimator can put it in its ``ConvergenceWarning`` after the loss
+        and solver names.
+    gap : float or None, default=None
+        The solver's estimate of ``(J - J*) / max(|J|, tiny)`` at ``x``
+        (a duality gap, a Newton decrement, ...) when it has one.
     """
 
     x: np.ndarray
@@ -29,6 +37,8 @@ class SolverResult:
     loss_curve: list = field(default_factory=list)
     converged: bool = True
     state: object = None
+    message: str = ""
+    gap: float | None = None
 
 
 class BaseSolver(metaclass=ABCMeta):
@@ -45,11 +55,30 @@ class BaseSolver(metaclass=ABCMeta):
         Whether the solver reaches the optimum of a non-smooth loss.
     handles_nonsmooth_penalty : bool
         Whether the solver handles an L1 part.
+    is_minibatch : bool
+        Whether the solver works on minibatches (``partial_fit``, early
+        stopping) rather than on the whole objective.
+    linear_only : bool
+        Whether the solver needs a linear model (exact and second-order
+        solvers that form ``X^T D X``).
+    required_loss_methods : tuple of str
+        Loss methods the solver calls beyond ``loss_gradient`` (for example
+        ``("gradient_hessian",)``); checked before any work, as skglm's
+        ``_datafit_required_attr``.
+
+    Notes
+    -----
+    Every solver has the one door ``solve(objective, x0, *, state=None,
+    monitor=None)``: full-batch solvers ignore ``state`` and may report
+    each iteration to ``monitor``; minibatch solvers resume from ``state``.
     """
 
     name = None
     handles_nonsmooth_loss = False
     handles_nonsmooth_penalty = False
+    is_minibatch = False
+    linear_only = False
+    required_loss_methods = ()
 
     def __init__(self, *, max_iter=500, tol=1e-4, verbose=0):
         self.max_iter = max_iter
@@ -57,5 +86,5 @@ class BaseSolver(metaclass=ABCMeta):
         self.verbose = verbose
 
     @abstractmethod
-    def solve(self, objective, x0):
+    def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0`` and return a :class:`SolverResult`."""

@@ -60,7 +60,7 @@ class LBFGS(BaseSolver):
     name = "lbfgs"
     handles_nonsmooth_penalty = True
 
-    def solve(self, objective, x0):
+    def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0``.
 
         Parameters

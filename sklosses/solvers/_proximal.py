@@ -97,7 +97,7 @@ class ProximalGradient(BaseSolver):
     name = "proximal"
     handles_nonsmooth_penalty = True
 
-    def solve(self, objective, x0):
+    def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0``.
 
         Parameters

@@ -95,7 +95,7 @@ class SmoothingContinuation(BaseSolver):
         self.name = inner.name
         self.handles_nonsmooth_penalty = inner.handles_nonsmooth_penalty
 
-    def solve(self, objective, x0):
+    def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0``.
 
         Parameters
