@@ -30,16 +30,21 @@ _COMMON_DOC = """
         (Kingma and Ba); ``"sgd"`` (Nesterov momentum 0.9) divides it by 5
         each time the training loss stalls for ``n_iter_no_change`` epochs,
         restarting from the best epoch, and stops after 5 divisions. A fit
-        that diverges halves it and restarts the epoch (see
-        :class:`~sklosses.solvers.MinibatchSolver`).
+        that diverges halves it and restarts the epoch, and raises after 10
+        halvings in a row without progress (see
+        :class:`~sklosses.solvers.MinibatchSolver`); a fit in which no epoch
+        lowered the objective returns the start with a
+        ``ConvergenceWarning``.
     batch_size : int or "auto", default="auto"
         Rows per minibatch; ``"auto"`` is ``min(200, n_samples)``.
     max_iter : int, default=500
         Maximum iterations (full-batch solvers) or epochs (minibatch).
     tol : float, default=1e-4
         Convergence tolerance. Minibatch solvers: an epoch improves when the
-        monitored loss drops by more than ``tol`` (absolute), as in
-        scikit-learn's ``MLPRegressor``.
+        monitored loss drops by more than ``tol`` times its magnitude
+        (relative, unlike scikit-learn's ``MLPRegressor``, so that the rule
+        does not depend on the units of the loss); epochs that each improve
+        by less but keep descending steadily do not count as a plateau.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (stratified by class
         for the classifier), monitor the loss term of the objective on them

@@ -113,16 +113,31 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         self.loss_curve_ = list(result.loss_curve)
         self._store_training_state(result, monitor)
         self._end_callbacks(callback_ctx, X, y, sample_weight)
-        if not result.converged:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
-                f"iterations of solver {solver.name!r} (loss {loss}). Increase "
-                "max_iter, loosen tol, or scale the features.",
-                ConvergenceWarning,
-                stacklevel=3,  # fit is wrapped by with_callbacks: point at the caller
-            )
-        self._warn_if_optimum_at_infinity(loss, penalty, X, y_enc, sample_weight)
+        self._after_fit(result, loss, solver, penalty, X, y_enc, sample_weight)
         return self
+
+    def _after_fit(self, result, loss, solver, penalty, X, y_enc, sample_weight):
+        """Diagnostics of a finished fit: every warning about its quality.
+
+        The one place that judges a fit after the fact, so that each new
+        diagnostic is one more call here.
+        """
+        if not result.converged:
+            self._warn_not_converged(result, loss, solver)
+        self._warn_if_optimum_at_infinity(loss, penalty, X, y_enc, sample_weight)
+
+    def _warn_not_converged(self, result, loss, solver):
+        """ConvergenceWarning naming the loss, the solver, why and what to change."""
+        if result.message:
+            text = (f"{type(self).__name__} did not converge with solver "
+                    f"{solver.name!r} (loss {loss}): {result.message}")
+        else:
+            text = (f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
+                    f"iterations of solver {solver.name!r} (loss {loss}). Increase "
+                    "max_iter, loosen tol, or scale the features.")
+        # fit -> _after_fit -> here, and fit is wrapped by with_callbacks:
+        # point at the caller.
+        warnings.warn(text, ConvergenceWarning, stacklevel=5)
 
     def _warn_if_optimum_at_infinity(self, loss, penalty, X, y_enc, sample_weight):
         """Regression losses always have a finite optimum: nothing to warn about."""
@@ -702,7 +717,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
                 "decreasing as the coefficients grow, so the solver stopped at finite "
                 "but arbitrary coefficients. Set alpha > 0 for a unique solution.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def _combine_weights(self, y_enc, sample_weight):

@@ -229,6 +229,14 @@ WARNINGS = [
     ("custom_loss_not_complex_analytic",
      lambda: LossRegressor(loss=make_loss(_conjugate_square)).fit(X, Y),
      GradientCheckWarning, "complex-step and central-difference derivatives of func disagree"),
+    # -- minibatch fits that cannot claim success (reliab) ------------------
+    ("minibatch_never_improved",
+     lambda: LossRegressor(solver="adam", learning_rate=50, max_iter=20,
+                           random_state=0).fit(X, Y),
+     ConvergenceWarning, "no epoch lowered the objective below its starting value"),
+    ("minibatch_max_iter",
+     lambda: LossRegressor(solver="sgd", max_iter=3, random_state=0).fit(X, Y),
+     ConvergenceWarning, "epochs before the monitored loss stopped improving by tol="),
 ]
 
 

@@ -30,13 +30,22 @@ from sklearn.utils import check_random_state
 from ._base import BaseSolver, SolverResult
 from ._update_rules import UPDATE_RULES
 
-# Divergence back-offs (learning rate halved each time) before giving up.
+# Divergence back-offs (learning rate halved each time) in a row without
+# progress before giving up. The count survives from epoch to epoch and from
+# one partial_fit call to the next: with one batch per epoch a blow-up is only
+# seen at the next epoch, so a count reset every epoch would never reach it.
 _MAX_BACKOFFS = 10
 # An epoch whose mean objective exceeds this factor times the best epoch's
-# (or the starting objective) has diverged, even while still finite.
-# The end point may be at most this many times worse than the best epoch's mean.
-_END_TOLERANCE = 2.0
+# (the first epoch: the full objective at the start) has diverged, even while
+# still finite.
 _BLOWUP = 1e3
+# A single-epoch run (a partial_fit call) whose end point has a full objective
+# more than this share above the one at its start is redone at half the step:
+# no later epoch would reveal the bad step.
+_VERIFY_TOLERANCE = 0.1
+# At the end of a fit, an end point this many times worse than the best
+# epoch's mean is suspect; the start of that epoch is then evaluated too.
+_END_TOLERANCE = 2.0
 _TINY = 1e-12
 # Plateau decays of the learning rate before the loop stops (0.2**5 = 1/3125).
 _MAX_PLATEAUS = 5
@@ -83,6 +92,9 @@ class MinibatchState:
         Epochs in a row without improvement by ``tol``.
     n_plateaus : int
         Plateau decays of the learning rate so far.
+    n_backoffs : int
+        Divergence back-offs since the last epoch that made progress; the
+        loop raises when it exceeds 10, across epochs and calls.
     """
 
     rule_state: object
@@ -93,6 +105,7 @@ class MinibatchState:
     best_loss: float = math.inf
     no_improvement: int = 0
     n_plateaus: int = 0
+    n_backoffs: int = 0
 
 
 class EpochMonitor:
@@ -141,8 +154,9 @@ class MinibatchSolver(BaseSolver):
 
     Stopping (as scikit-learn's ``MLPRegressor``): an epoch "improves" when
     the monitored value (training loss, or the validation loss of the
-    monitor) is below the best so far minus ``tol`` (an absolute
-    tolerance); after ``n_iter_no_change`` epochs in a row without
+    monitor) is below the best so far by more than ``tol`` times its
+    magnitude (a relative tolerance, so that the rule does not depend on the
+    units of the loss); after ``n_iter_no_change`` epochs in a row without
     improvement the loop stops, converged, unless the rule decays on
     plateaus (``rule.plateau_decay``, SGD's default schedule) and the
     training loss is monitored: the learning rate is then multiplied by
@@ -160,13 +174,22 @@ class MinibatchSolver(BaseSolver):
 
     Divergence: when a batch objective, its gradient or the new parameters
     are non-finite, or an epoch's mean objective exceeds 1000 times the best
-    epoch's (the first epoch: the objective at the start), the epoch
+    epoch's (the first epoch: the full objective at the start), the epoch
     restarts from a checkpoint -- the parameters and optimiser state at the
     start of the best epoch so far -- with the learning rate halved (for the
-    rest of the fit, and for later ``partial_fit`` calls). After 10
-    back-offs within one epoch the loop raises a ``FloatingPointError``
-    naming the loss, the solver and the fixes. The parameters returned are
-    therefore finite and never far worse than the start.
+    rest of the fit, and for later ``partial_fit`` calls). The back-offs are
+    counted across epochs and calls until an epoch makes progress; after 10
+    in a row the loop raises a ``FloatingPointError`` naming the loss, the
+    solver and the fixes. A single-epoch run (each ``partial_fit`` call)
+    also evaluates the full objective at its end and redoes the epoch at
+    half the step when that is more than 10 % above the start's.
+
+    The end point: the full objective is evaluated there, and at the start
+    of the best epoch when the end looks blown up; the better is returned.
+    A point that lowered the objective is never replaced by a worse one.
+    When no epoch lowered the objective below its starting value, the start
+    is returned with ``converged=False`` and a ``message`` saying so (the
+    estimator turns it into a ``ConvergenceWarning``).
 
     Parameters
     ----------
@@ -180,7 +203,7 @@ class MinibatchSolver(BaseSolver):
     max_iter : int, default=200
         Maximum number of epochs.
     tol : float, default=1e-4
-        Absolute improvement an epoch must bring to count as progress.
+        Relative improvement an epoch must bring to count as progress.
     n_iter_no_change : int or None, default=10
         Epochs without improvement before stopping; ``None`` disables the
         stopping rule and the plateau decay (``partial_fit``, where
@@ -238,24 +261,35 @@ class MinibatchSolver(BaseSolver):
         Returns
         -------
         result : SolverResult
-            ``result.state`` is the state to resume from.
+            ``result.state`` is the state to resume from; ``result.message``
+            says why the run did not converge.
         """
         monitor = EpochMonitor() if monitor is None else monitor
         x = np.array(x0, dtype=np.float64)
         state = copy.deepcopy(state) if self._can_resume(state, x) else self.init_state(x)
-        best_x, loss_curve, converged = None, [], False
-        checkpoint = _Checkpoint(x, state, self._initial_loss(objective, x))
+        best_x, loss_curve, monitored, converged = None, [], [], False
+        # The reference of the first epoch is J on every row: a reference on
+        # the first rows in data order (one class only when y is sorted) would
+        # make the start look unbeatable.
+        start_value = self._full_value(objective, x)
+        checkpoint = _Checkpoint(x, state, start_value)
+        # A single-epoch run (partial_fit) has no later epoch to reveal a bad
+        # last step, so it checks its own end point.
+        verify_end = self.max_iter == 1
+        end_value = None
         start = time.perf_counter()
         for epoch in range(self.max_iter):
             monitor.begin_epoch(epoch, x)
-            x, train_loss = self._epoch(objective, x, state, checkpoint)
+            x, train_loss, end_value = self._epoch(objective, x, state, checkpoint,
+                                                   verify_end=verify_end)
             loss_curve.append(train_loss)
             value, stop = monitor.end_epoch(epoch, x, train_loss)
             if value is not None and _improves(value, state.best_loss, 0.0):
                 best_x = x.copy()
             if self.verbose:
                 self._print_epoch(epoch, train_loss, value, start)
-            if self._update_no_improvement(state, train_loss if value is None else value):
+            monitored.append(train_loss if value is None else value)
+            if self._update_no_improvement(state, monitored):
                 converged = value is not None or not self._decay_on_plateau(state)
                 if not converged:
                     # Resume from the best point: an overshooting momentum
@@ -265,27 +299,61 @@ class MinibatchSolver(BaseSolver):
             if stop or converged:
                 converged = True
                 break
-        x = best_x if best_x is not None else self._checked_end_point(objective, x, checkpoint)
+        message = "" if converged or verify_end else (
+            f"it ran max_iter={self.max_iter} epochs before the monitored loss stopped "
+            f"improving by tol={self.tol:g} (relative). Increase max_iter, raise "
+            "learning_rate, or loosen tol."
+        )
+        if best_x is not None:
+            x = best_x
+        elif not verify_end:
+            x, improved = self._end_point(objective, x, x0, start_value, checkpoint)
+            if not improved:
+                converged = False
+                message = (
+                    f"no epoch lowered the objective below its starting value "
+                    f"{start_value:.6g}, so the parameters are the starting ones. Lower "
+                    f"learning_rate (it is {self.learning_rate:g}), scale the features "
+                    "(e.g. StandardScaler), or increase max_iter."
+                )
         return SolverResult(x=x, n_iter=len(loss_curve), loss_curve=loss_curve,
-                            converged=converged, state=state)
+                            converged=converged, state=state, message=message)
 
-    def _checked_end_point(self, objective, x, checkpoint):
-        """``x``, unless its full objective shows the last steps blew up.
+    def _full_value(self, objective, x):
+        """J at ``x`` on every row, block by block; ``inf`` when not finite.
 
-        An epoch is judged by the mean objective over its minibatches, which
-        never sees where the last step landed; one full evaluation does. A
-        point more than ``_END_TOLERANCE`` times worse than the best epoch
-        falls back to the checkpoint (the start of that epoch). The
-        evaluation runs on blocks of rows, so its memory is that of a
-        training step rather than of a forward pass over all the data
-        (which, for an MLP, can dwarf the rest of the fit).
+        The blocks keep the memory of a training step rather than of a
+        forward pass over all the data (which, for an MLP, can dwarf the rest
+        of the fit).
         """
         block_rows = max(self._batch_size(objective.n_samples), _MIN_EVAL_BLOCK)
         with np.errstate(all="ignore"):
-            final = objective.value(x, block_rows=block_rows)
-        if np.isfinite(final) and final <= _END_TOLERANCE * max(checkpoint.loss, _TINY):
-            return x
-        return checkpoint.x
+            value = objective.value(x, block_rows=block_rows)
+        return float(value) if np.isfinite(value) else math.inf
+
+    def _end_point(self, objective, x, x0, start_value, checkpoint):
+        """The parameters to return, and whether they improve on the start.
+
+        An epoch is judged by the mean objective over its minibatches, which
+        never sees where the last step landed; full evaluations do. The end
+        point is kept whenever it is the best of the points evaluated: a model
+        that lowered the objective is never replaced by a worse one. When it
+        is more than ``_END_TOLERANCE`` times worse than the best epoch's mean
+        (the last steps blew up), the start of that epoch is evaluated too;
+        the start itself is the last resort.
+        """
+        final = self._full_value(objective, x)
+        candidates = [(final, x)]
+        if checkpoint.x is not x and _blew_up(final, checkpoint.loss, _END_TOLERANCE):
+            candidates.append((self._full_value(objective, checkpoint.x), checkpoint.x))
+        value, best = min(candidates, key=lambda candidate: candidate[0])
+        if value < start_value:
+            return best, True
+        # Within tol of the start: the start was (nearly) optimal already,
+        # e.g. a warm start; the trained end point is as good.
+        if math.isfinite(final) and not _improves(start_value, final, self.tol):
+            return x, True
+        return np.array(x0, dtype=np.float64), False
 
     def _can_resume(self, state, x):
         if state is None or state.rule != self.rule.name:
@@ -293,8 +361,18 @@ class MinibatchSolver(BaseSolver):
         arrays = [v for v in vars(state.rule_state).values() if isinstance(v, np.ndarray)]
         return all(a.shape == x.shape for a in arrays)
 
-    def _update_no_improvement(self, state, value):
-        """Update the counter; True when the loop should stop, converged."""
+    def _update_no_improvement(self, state, monitored):
+        """Update the counter; True when the loop should stop, converged.
+
+        ``monitored`` is the list of monitored values so far, the last one
+        of this epoch. A run of epochs that each improve by less than
+        ``tol`` but all in the same direction is a slow descent, not a
+        plateau: when the geometric tail of those decreases could still add
+        up to more than ``tol`` (a step far too small for the scale of the
+        parameters: features or targets in large or small units), the
+        counter restarts instead of stopping the fit at its start.
+        """
+        value = monitored[-1]
         if _improves(value, state.best_loss, self.tol):
             state.no_improvement = 0
         else:
@@ -303,7 +381,12 @@ class MinibatchSolver(BaseSolver):
             state.best_loss = min(state.best_loss, value)
         if self.n_iter_no_change is None:
             return False
-        return state.no_improvement >= self.n_iter_no_change
+        if state.no_improvement < self.n_iter_no_change:
+            return False
+        if _still_descending(monitored[-(self.n_iter_no_change + 1):], self.tol):
+            state.no_improvement = 0
+            return False
+        return True
 
     def _decay_on_plateau(self, state):
         """Lower the learning rate instead of stopping; False when done decaying."""
@@ -318,46 +401,50 @@ class MinibatchSolver(BaseSolver):
                   f"set to {self.learning_rate * state.lr_scale:.3g}")
         return True
 
-    def _initial_loss(self, objective, x):
-        """Estimate of J at the start, on one batch: the first blow-up reference."""
-        rows = np.arange(min(self._batch_size(objective.n_samples), objective.n_samples))
-        with np.errstate(all="ignore"):
-            value = objective.subset(rows).value(x)
-        return value if np.isfinite(value) else math.inf
-
-    def _epoch(self, objective, x, state, checkpoint):
+    def _epoch(self, objective, x, state, checkpoint, *, verify_end=False):
         """One pass over shuffled rows, restarted from the checkpoint on divergence.
 
-        Diverged: a non-finite batch objective, gradient or step, or an epoch
-        whose mean objective exceeds ``_BLOWUP`` times the best so far. The
-        pass then restarts from the checkpoint (the start of the epoch with
-        the lowest mean objective, or the start of the fit) with the learning
-        rate halved.
+        Diverged: a non-finite batch objective, gradient or step, an epoch
+        whose mean objective exceeds ``_BLOWUP`` times the best so far, or,
+        with ``verify_end``, an end point whose full objective is more than
+        ``_VERIFY_TOLERANCE`` above the checkpoint's. The pass then restarts
+        from the checkpoint (the start of the epoch with the lowest mean
+        objective, or the start of the run) with the learning rate halved.
+        Returns the new parameters, the epoch's mean objective and, with
+        ``verify_end``, the full objective at the end point (else None).
         """
         rows = state.random_state.permutation(objective.n_samples)
         start_x, rule_state, epochs = x, state.rule_state, state.epochs
-        n_backoffs = 0
         while True:
             try:
                 x_new, new_rule_state, new_epochs, loss = self._pass(
                     objective, rows, start_x, rule_state, epochs, state.lr_scale
                 )
-                if loss > _BLOWUP * max(checkpoint.loss, _TINY):
+                if _blew_up(loss, checkpoint.loss, _BLOWUP):
                     raise _Diverged
+                end_value = None
+                if verify_end:
+                    end_value = self._full_value(objective, x_new)
+                    if _blew_up(end_value, checkpoint.loss, 1.0 + _VERIFY_TOLERANCE):
+                        raise _Diverged
             except _Diverged:
-                n_backoffs += 1
-                self._back_off(objective, state, n_backoffs)
+                self._back_off(objective, state)
                 start_x, rule_state, epochs = checkpoint.x, checkpoint.rule_state, \
                     checkpoint.epochs
                 continue
+            reached = loss if end_value is None else min(loss, end_value)
+            if reached < checkpoint.loss:
+                # Progress: the step size in use works, the back-off count restarts.
+                state.n_backoffs = 0
             if loss < checkpoint.loss:
                 checkpoint.update(start_x, rule_state, epochs, loss)
             state.rule_state, state.epochs = new_rule_state, new_epochs
-            return x_new, loss
+            return x_new, loss, end_value
 
-    def _back_off(self, objective, state, n_backoffs):
+    def _back_off(self, objective, state):
+        state.n_backoffs += 1
         lr = self.learning_rate * state.lr_scale
-        if n_backoffs > _MAX_BACKOFFS:
+        if state.n_backoffs > _MAX_BACKOFFS:
             raise FloatingPointError(
                 f"Solver {self.name!r} diverged with loss {objective.loss!r}: the "
                 f"minibatch objective kept blowing up or becoming non-finite after "
@@ -406,8 +493,48 @@ class MinibatchSolver(BaseSolver):
 
 
 def _improves(value, best, tol):
-    """Whether ``value`` beats ``best`` by more than ``tol`` (NaN never does)."""
-    return bool(value < best - tol)
+    """Whether ``value`` beats ``best`` by more than ``tol`` relative (NaN never does).
+
+    Relative, so that the rule does not depend on the units of the loss: an
+    absolute tolerance stops a small-magnitude loss (focal with a small
+    alpha, targets in small units) before it has moved.
+    """
+    if not math.isfinite(best):
+        return bool(value < best)
+    return bool(value < best - tol * abs(best))
+
+
+def _still_descending(values, tol):
+    """Whether ``values`` decrease steadily enough to go on by more than ``tol``.
+
+    Every step must decrease; the decreases ``d_k`` are fitted by a geometric
+    sequence of ratio ``r`` (from the first and last), whose remaining sum
+    ``d_last * r / (1 - r)`` is compared with ``tol * |values[-1]|``.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size < 3 or not np.all(np.isfinite(values)):
+        return False
+    decreases = -np.diff(values)
+    if not np.all(decreases > 0):
+        return False
+    ratio = (decreases[-1] / decreases[0]) ** (1.0 / (decreases.size - 1))
+    if ratio >= 1.0:
+        return True
+    remaining = decreases[-1] * ratio / (1.0 - ratio)
+    return bool(remaining > tol * abs(values[-1]))
+
+
+def _blew_up(value, reference, factor):
+    """Whether ``value`` is non-finite or over ``factor`` times ``reference``.
+
+    "Times" in magnitude, so that it also reads right for a reference near
+    zero or below it: ``reference + (factor - 1) * max(|reference|, tiny)``.
+    """
+    if not math.isfinite(value):
+        return True
+    if not math.isfinite(reference):
+        return False
+    return value > reference + (factor - 1.0) * max(abs(reference), _TINY)
 
 
 def make_minibatch_solver(name, **options):
