@@ -9,6 +9,7 @@ import math
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -24,7 +25,7 @@ from sklearn.utils.validation import (
 
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_DOC
 from ._objective import Objective
-from ._params import check_hyperparameters
+from ._params import check_class_weight, check_hyperparameters
 from ._resolve import resolve_loss, resolve_model, resolve_penalty, resolve_solver
 from ._training import CallbackSupportMixin, _FitMonitor, with_callbacks
 
@@ -38,6 +39,13 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         """Estimator-specific argument checks (none by default)."""
 
     def _validate_fit_data(self, X, y, sample_weight, reset=True):
+        if sp.issparse(y):
+            # validate_data would fail deep in NumPy ("setting an array
+            # element with a sequence").
+            raise ValueError(
+                f"y is a sparse {type(y).__name__}; {type(self).__name__} needs dense "
+                "targets. Pass y.toarray() (and .ravel() for a single target)."
+            )
         X, y = validate_data(
             self, X, y, reset=reset,
             accept_sparse=("csr", "csc"),
@@ -68,17 +76,19 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        # Underflow to zero is what exp(-large) should do: a NumPy error
+        # setting of "raise" must not turn it into a failed fit.
+        with np.errstate(under="ignore"):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         check_hyperparameters(self)
         self._more_fit_checks()
         loss = resolve_loss(self.loss, self._task)
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
         y_enc, n_outputs = self._encode_target(y, loss)
         loss.validate_target(y_enc)
-        sample_weight = self._combine_weights(y_enc, sample_weight)
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight sums to zero: at least one sample needs a positive weight."
-            )
+        sample_weight = _check_total_weight(self._combine_weights(y_enc, sample_weight))
         model = resolve_model(
             tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
             self.fit_intercept, X.dtype,
@@ -135,9 +145,9 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             text = (f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
                     f"iterations of solver {solver.name!r} (loss {loss}). Increase "
                     "max_iter, loosen tol, or scale the features.")
-        # fit -> _after_fit -> here, and fit is wrapped by with_callbacks:
-        # point at the caller.
-        warnings.warn(text, ConvergenceWarning, stacklevel=5)
+        # fit -> _fit -> _after_fit -> here, and fit is wrapped by
+        # with_callbacks: point at the caller.
+        warnings.warn(text, ConvergenceWarning, stacklevel=6)
 
     def _warn_if_optimum_at_infinity(self, loss, penalty, X, y_enc, sample_weight):
         """Regression losses always have a finite optimum: nothing to warn about."""
@@ -198,12 +208,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         return self._encode_target(y, loss)
 
     def _partial_fit_weights(self, y_enc, sample_weight):
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight sums to zero: at least one sample of the batch given to "
-                "partial_fit needs a positive weight."
-            )
-        return sample_weight
+        return _check_total_weight(sample_weight, where=" of the batch given to partial_fit")
 
     def _check_partial_outputs(self, n_outputs):
         """The fitted model, after checking ``y`` has as many outputs as before."""
@@ -393,7 +398,8 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32),
             reset=False,
         )
-        return self._raw(X)
+        with np.errstate(under="ignore"):  # as in fit
+            return self._raw(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -497,7 +503,8 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         self : object
             The updated estimator.
         """
-        return self._partial_fit(X, y, sample_weight)
+        with np.errstate(under="ignore"):  # as in fit
+            return self._partial_fit(X, y, sample_weight)
 
     def predict(self, X):
         """Predict ``loss.link.inverse(raw)``.
@@ -513,7 +520,8 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
             Predictions.
         """
         raw = self._validated_raw(X)
-        return self.loss_.link.inverse(raw)
+        with np.errstate(under="ignore"):  # as in fit
+            return self.loss_.link.inverse(raw)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -526,6 +534,29 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         if loss.link.name in ("log", "log1p"):
             tags.target_tags.positive_only = True
         return tags
+
+
+def _check_total_weight(sample_weight, where=""):
+    """``sample_weight`` after checking that its sum is positive and finite.
+
+    The objective divides by the sum: zero leaves nothing to fit, and a sum
+    that overflows (huge weights, or huge class weights) would turn every
+    normalised weight into zero or NaN and be misreported downstream.
+    """
+    with np.errstate(over="ignore"):  # in the dtype the Objective divides in
+        total = sample_weight.sum()
+    if not total > 0:
+        raise ValueError(
+            f"sample_weight sums to zero: at least one sample{where} needs a positive "
+            "weight."
+        )
+    if not np.isfinite(total):
+        raise ValueError(
+            f"sample_weight (times class_weight){where} sums to {total}, beyond the "
+            "float range. Only the ratios of the weights matter: divide them by a "
+            "common factor."
+        )
+    return sample_weight
 
 
 def _class_indices(raw):
@@ -650,7 +681,8 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         self : object
             The updated estimator.
         """
-        return self._partial_fit(X, y, sample_weight, classes)
+        with np.errstate(under="ignore"):  # as in fit
+            return self._partial_fit(X, y, sample_weight, classes)
 
     def _encode_partial_target(self, y, loss, classes):
         """Encode ``y`` against the classes fixed by the first call."""
@@ -696,7 +728,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
                 "{label: weight} computed on the whole data instead."
             )
         if self.class_weight is not None:
-            per_class = self._class_weight_from_dict()
+            per_class = check_class_weight(self.class_weight, self.classes_)
             sample_weight = sample_weight * per_class[y_enc].astype(sample_weight.dtype)
         return super()._partial_fit_weights(y_enc, sample_weight)
 
@@ -717,42 +749,30 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
                 "decreasing as the coefficients grow, so the solver stopped at finite "
                 "but arbitrary coefficients. Set alpha > 0 for a unique solution.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     def _combine_weights(self, y_enc, sample_weight):
+        if self.class_weight is not None:
+            if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+                # Weighted class frequencies, so integer weights equal repeated rows.
+                per_class = compute_class_weight(
+                    "balanced", classes=np.arange(len(self.classes_)), y=y_enc,
+                    sample_weight=sample_weight,
+                )
+            else:  # a dict, or anything else, which gets this package's own message
+                per_class = check_class_weight(self.class_weight, self.classes_)
+            sample_weight = sample_weight * per_class[y_enc].astype(sample_weight.dtype)
+        # Checked on the product: a zero class weight removes a class too.
         weighted_classes = np.unique(y_enc[sample_weight > 0])
         if len(weighted_classes) < 2:
             raise ValueError(
                 "sample_weight is zero for every sample but those of 1 class "
                 f"({self.classes_[weighted_classes].tolist()!r}); a classifier needs "
-                "positive weights in at least 2 classes."
+                "positive weights in at least 2 classes (sample_weight times "
+                "class_weight)."
             )
-        if self.class_weight is None:
-            return sample_weight
-        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
-            # Weighted class frequencies, so integer weights equal repeated rows.
-            per_class = compute_class_weight(
-                "balanced", classes=np.arange(len(self.classes_)), y=y_enc,
-                sample_weight=sample_weight,
-            )
-        else:  # a dict, or anything else, which gets this package's own message
-            per_class = self._class_weight_from_dict()
-        return sample_weight * per_class[y_enc].astype(sample_weight.dtype)
-
-    def _class_weight_from_dict(self):
-        if not isinstance(self.class_weight, dict):
-            raise ValueError(
-                "class_weight must be 'balanced', a dict {label: weight} or None, "
-                f"got {self.class_weight!r}."
-            )
-        unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
-        if unknown:
-            raise ValueError(
-                f"class_weight names labels {unknown!r} that are not in y "
-                f"(classes: {self.classes_.tolist()!r})."
-            )
-        return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+        return sample_weight
 
     def decision_function(self, X):
         """Raw predictions: logits or decision values.
@@ -801,7 +821,8 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
             Probability of each class in the order of ``classes_``.
         """
         raw = self.decision_function(X)
-        return self.loss_.proba(raw)
+        with np.errstate(under="ignore"):  # as in fit
+            return self.loss_.proba(raw)
 
     @available_if(_loss_is_probabilistic)
     def predict_log_proba(self, X):

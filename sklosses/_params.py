@@ -1,6 +1,9 @@
 """Checks of the estimators' constructor arguments, run at fit time."""
 
+import math
 import numbers
+
+import numpy as np
 
 from ._resolve import SOLVERS, check_number
 
@@ -35,6 +38,64 @@ def check_hyperparameters(est):
                  hint="It is the share of training rows held out for early stopping.")
     check_number("n_iter_no_change", est.n_iter_no_change, low=1, integer=True)
     check_number("verbose", est.verbose, low=0, integer=True)
+    _check_finite("alpha", est.alpha,
+                  "alpha=inf would make every weight zero at an infinite objective; use "
+                  "a large finite alpha.")
+    _check_finite("learning_rate", est.learning_rate,
+                  "Try learning_rate=1e-3 for adam, 1e-2 for sgd.")
+    _check_finite("tol", est.tol, "Use tol=1e-4, or a larger finite tol for a rougher fit.")
+
+
+def _check_finite(name, value, hint):
+    """The range checks let infinity through; it is never a usable setting."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}. {hint}")
+
+
+def check_class_weight(class_weight, classes):
+    """Per-class weights in the order of ``classes`` from a dict, checked.
+
+    Parameters
+    ----------
+    class_weight : dict
+        ``{label: weight}``; labels not named get weight 1.
+    classes : ndarray of shape (n_classes,)
+        The classes of the fit.
+
+    Returns
+    -------
+    per_class : ndarray of shape (n_classes,)
+        Finite, non-negative weights.
+
+    Raises
+    ------
+    ValueError
+        When ``class_weight`` is not a dict, names a label that is not in
+        ``classes``, or holds a weight that is not a finite number >= 0
+        (a negative weight makes the objective unbounded below; NaN and
+        infinity have no meaning as a weight).
+    """
+    if not isinstance(class_weight, dict):
+        raise ValueError(
+            "class_weight must be 'balanced', a dict {label: weight} or None, "
+            f"got {class_weight!r}."
+        )
+    known = set(classes.tolist())
+    unknown = [c for c in class_weight if c not in known]
+    if unknown:
+        raise ValueError(
+            f"class_weight names labels {unknown!r} that are not in y "
+            f"(classes: {classes.tolist()!r})."
+        )
+    for label, weight in class_weight.items():
+        ok = isinstance(weight, numbers.Real) and not isinstance(weight, bool)
+        if not ok or not math.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"class_weight[{label!r}] must be a finite number >= 0, got {weight!r}. "
+                "A negative weight makes the objective unbounded below; use 0 to drop "
+                "a class, and scale all weights by a common factor instead of inf."
+            )
+    return np.array([float(class_weight.get(c, 1.0)) for c in classes])
 
 
 def check_hidden_layer_sizes(sizes):

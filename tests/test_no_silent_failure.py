@@ -126,3 +126,69 @@ def test_minibatch_quality_or_a_warning_over_scales(solver, x_scale, y_scale):
         return
     gap = (_objective(est, X, y) - optimum) / (constant - optimum)
     assert gap < 0.05 or caught, f"gap {gap:.3g} without a ConvergenceWarning"
+
+
+# -- 4. Bad values are refused with their real cause ---------------------------
+
+LABELS_SMALL = (X_SMALL[:, 0] > 0).astype(int)
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.nan, np.inf], ids=["negative", "nan", "inf"])
+def test_bad_class_weight_values_are_named(weight):
+    with pytest.raises(ValueError, match=r"class_weight\[0\] must be a finite number >= 0"):
+        LossClassifier(class_weight={0: weight, 1: 1.0}).fit(X_SMALL, LABELS_SMALL)
+
+
+def test_zero_class_weight_counts_in_the_two_classes_check():
+    with pytest.raises(ValueError, match="positive weights in at least 2 classes"):
+        LossClassifier(class_weight={0: 0.0}).fit(X_SMALL, LABELS_SMALL)
+
+
+def test_zero_class_weight_in_partial_fit_batch_is_refused_with_its_cause():
+    est = LossClassifier(class_weight={0: -2.0})
+    with pytest.raises(ValueError, match=r"class_weight\[0\]"):
+        est.partial_fit(X_SMALL, LABELS_SMALL, classes=[0, 1])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LossClassifier(class_weight={0: 1e308, 1: 1e308}).fit(X_SMALL, LABELS_SMALL),
+    lambda: LossRegressor().fit(X_SMALL, Y_SMALL, sample_weight=np.full(150, 1e308)),
+], ids=["class_weight", "sample_weight"])
+def test_weights_whose_sum_overflows_are_named(make):
+    with pytest.raises(ValueError, match="beyond the float range"):
+        make()
+
+
+@pytest.mark.parametrize("name", ["alpha", "learning_rate", "tol"])
+def test_infinite_hyperparameters_are_refused(name):
+    with pytest.raises(ValueError, match=f"{name} must be finite, got inf"):
+        LossRegressor(**{name: np.inf}).fit(X_SMALL, Y_SMALL)
+
+
+def test_sparse_y_gets_a_clear_message():
+    import scipy.sparse as sp  # noqa: PLC0415 - only this test needs it
+
+    with pytest.raises(ValueError, match="needs dense targets. Pass y.toarray()"):
+        LossRegressor().fit(X_SMALL, sp.csr_matrix(Y_SMALL[:, None]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LossClassifier(loss="log_loss", alpha=0.0),
+    lambda: LossClassifier(loss="focal", alpha=0.0),
+    lambda: LossClassifier(loss="exponential"),
+    lambda: LossRegressor(loss="log_cosh"),
+], ids=["log_loss", "focal", "exponential", "log_cosh"])
+def test_harmless_underflow_does_not_raise_under_seterr_raise(make):
+    # Unscaled features push raw predictions far out: exp(-|raw|) underflows
+    # to 0, which is the right answer.
+    X = X_SMALL[:60] * 300
+    est = make()
+    y = np.abs(X[:, 0]) * 1e3 if isinstance(est, LossRegressor) else LABELS_SMALL[:60]
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        est.predict(X)
+        if hasattr(est, "predict_proba"):
+            est.predict_proba(X)
+    assert np.all(np.isfinite(est.predict(X) if isinstance(est, LossRegressor)
+                              else est.decision_function(X)))
