@@ -322,7 +322,8 @@ def test_loss_classifier_with_custom_losses():
     builtin = LossClassifier(loss="log_loss", tol=1e-8).fit(X, labels)
     assert_allclose(custom.coef_, builtin.coef_, rtol=1e-3, atol=1e-4)
     assert custom.predict_proba(X).shape == (120, 3)
-    margin = LossClassifier(loss=make_loss(logistic_margin, task="classification"))
+    margin = LossClassifier(loss=make_loss(logistic_margin, task="classification",
+                                           link="identity"))
     margin.fit(X, labels == "a")
     assert not hasattr(margin, "predict_proba")
     assert margin.score(X, labels == "a") > 0.7

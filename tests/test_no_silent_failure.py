@@ -192,3 +192,77 @@ def test_harmless_underflow_does_not_raise_under_seterr_raise(make):
             est.predict_proba(X)
     assert np.all(np.isfinite(est.predict(X) if isinstance(est, LossRegressor)
                               else est.decision_function(X)))
+
+
+# -- 5. Custom losses: no silent fits of broken functions ----------------------
+
+def _subtract_in_place(y_true, y_pred):
+    y_true -= y_pred
+    return y_true**2
+
+
+def _nan_above_five(y_true, y_pred):
+    return np.where(y_pred > 5, np.nan, (y_true - y_pred) ** 2)
+
+
+def _rounded(y_true, y_pred):
+    return np.round((y_true - y_pred) ** 2).astype(int)
+
+
+def _wrong_sign(y_true, y_pred):
+    return -((y_true - y_pred) ** 2)
+
+
+def _linear(y_true, y_pred):
+    return y_pred - y_true
+
+
+def _squared(y_true, y_pred):
+    return (y_true - y_pred) ** 2
+
+
+def _welsch(y_true, y_pred):
+    # Bounded below (by -1) and flat far away: must not be mistaken for a
+    # loss that falls without bound.
+    return -np.exp(-((y_true - y_pred) ** 2))
+
+
+def test_custom_loss_cannot_change_the_callers_targets():
+    from sklosses import make_loss  # noqa: PLC0415
+
+    y = Y_SMALL.copy()
+    with pytest.raises(ValueError, match="modifies its inputs in place"):
+        LossRegressor(loss=make_loss(_subtract_in_place)).fit(X_SMALL, y)
+    np.testing.assert_array_equal(y, Y_SMALL)
+
+
+@pytest.mark.parametrize("func,match", [
+    (_nan_above_five, "func returned NaN for"),
+    (_rounded, "returned int64 values; a loss must return floats"),
+    (_wrong_sign, "decreases without bound"),
+    (_linear, "decreases without bound"),
+], ids=["nan", "integer", "wrong_sign", "linear"])
+def test_broken_custom_loss_is_refused(func, match):
+    from sklosses import make_loss  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match=match):
+        LossRegressor(loss=make_loss(func)).fit(X_SMALL, Y_SMALL)
+
+
+@pytest.mark.parametrize("func", [_squared, _welsch], ids=["squared", "welsch"])
+def test_bounded_custom_losses_still_fit(func):
+    from sklosses import make_loss  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = LossRegressor(loss=make_loss(func)).fit(X_SMALL, Y_SMALL)
+    assert est.score(X_SMALL, Y_SMALL) > 0.9
+
+
+def test_make_loss_for_classification_defaults_to_the_logit_link():
+    from sklosses import make_loss  # noqa: PLC0415
+    from sklosses.losses import CustomClassificationLoss  # noqa: PLC0415
+
+    loss = make_loss(_squared, task="classification")
+    assert loss.link.name == CustomClassificationLoss(_squared).link.name == "logit"
+    assert make_loss(_squared).link.name == "identity"

@@ -65,6 +65,23 @@ def _conjugate_square(y, p):
     return np.conj(y - p) ** 2
 
 
+def _subtract_in_place(y, p):
+    y -= p
+    return y**2
+
+
+def _nan_above_five(y, p):
+    return np.where(np.abs(p) > 0.5, np.nan, (y - p) ** 2)
+
+
+def _rounded(y, p):
+    return np.round((y - p) ** 2).astype(int)
+
+
+def _linear(y, p):
+    return p - y
+
+
 # (id, thunk, exception, fragment): the fragment is a stable, data-free part of
 # the message and appears verbatim in docs/input_validation.rst.
 ERRORS = [
@@ -222,6 +239,16 @@ ERRORS = [
      ValueError, "alpha must be finite, got inf."),
     ("sparse_y", lambda: LossRegressor().fit(X, sp.csr_matrix(Y[:, None])),
      ValueError, "y is a sparse csr_matrix; LossRegressor needs dense targets."),
+    ("custom_loss_in_place",
+     lambda: LossRegressor(loss=make_loss(_subtract_in_place)).fit(X, Y.copy()),
+     ValueError, "func modifies its inputs in place"),
+    ("custom_loss_nan",
+     lambda: LossRegressor(loss=make_loss(_nan_above_five)).fit(X, Y),
+     ValueError, "func returned NaN for"),
+    ("custom_loss_integer", lambda: LossRegressor(loss=make_loss(_rounded)).fit(X, Y),
+     ValueError, "returned int64 values; a loss must return floats"),
+    ("custom_loss_unbounded", lambda: LossRegressor(loss=make_loss(_linear)).fit(X, Y),
+     ValueError, "func decreases without bound as y_pred moves away from y_true"),
     # -- divergence ---------------------------------------------------------
     ("non_finite_start",
      lambda: LossRegressor(loss="poisson", solver="proximal", hidden_layer_sizes=(4,),

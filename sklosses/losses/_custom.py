@@ -62,18 +62,106 @@ class GradientCheckWarning(UserWarning):
 # ---------------------------------------------------------------------------
 
 
+def _read_only(a):
+    """A read-only view of ``a``: the user's function must not change our data.
+
+    The targets handed to ``func`` are often the caller's own array; an
+    in-place ``y_true -= y_pred`` would silently change the user's data.
+    """
+    view = np.asarray(a).view()
+    view.flags.writeable = False
+    return view
+
+
+def _call(func, y, p, kw_args, what):
+    """``func(y, p)`` on read-only inputs, with a clear error for in-place writes."""
+    try:
+        with np.errstate(all="ignore"):
+            return func(_read_only(y), _read_only(p), **kw_args)
+    except ValueError as exc:
+        if "read-only" not in str(exc):
+            raise
+        raise ValueError(
+            f"{what} modifies its inputs in place ({exc}); y_true and y_pred are "
+            "read-only. Compute on new arrays, e.g. r = y_pred - y_true instead of "
+            "y_true -= y_pred."
+        ) from exc
+
+
 def _evaluate(func, y, p, kw_args, what="func"):
     """``func(y, p)`` as a float64 array shaped like ``p``, or a clear error."""
-    with np.errstate(all="ignore"):
-        out = np.asarray(func(y, p, **kw_args))
+    out = np.asarray(_call(func, y, p, kw_args, what))
     if out.shape != p.shape:
         raise ValueError(
             f"{what} must return one value per element of y_pred (shape {p.shape}), "
             f"got shape {out.shape}. Write it element-wise, without np.mean or np.sum."
         )
+    if out.dtype.kind in "biu":
+        # Integer or boolean losses are flat almost everywhere: every
+        # derivative is zero and the fit would stay at its start.
+        raise ValueError(
+            f"{what} returned {out.dtype} values; a loss must return floats (its "
+            "derivatives are zero almost everywhere otherwise). Remove the rounding "
+            "or the astype(int)."
+        )
     if np.iscomplexobj(out):
         out = out.real
     return out.astype(np.float64, copy=False)
+
+
+def _check_no_nan(value, y, p, label):
+    """Refuse NaN losses at finite inputs: they would poison the objective."""
+    bad = np.isnan(value) & np.isfinite(p) & np.isfinite(y)
+    if not bad.any():
+        return
+    first = np.flatnonzero(bad.ravel())[0]
+    raise ValueError(
+        f"Custom loss {label}: func returned NaN for {int(bad.sum())} of {bad.size} "
+        f"elements (first at y_true={y.ravel()[first]:.6g}, "
+        f"y_pred={p.ravel()[first]:.6g}). Return np.inf where the loss is undefined "
+        "(the solvers then step back), or choose a link that keeps y_pred inside "
+        "the loss's domain."
+    )
+
+
+# Offsets, in units of max(1, |y_pred|), at which a loss is probed for a
+# decrease without bound: 1e3 to 1e18.
+_PROBE_OFFSETS = 10.0 ** np.arange(3, 19, 3)
+# Elements probed: the first few, enough to catch a sign error.
+_PROBE_ELEMENTS = 64
+
+
+def _check_bounded_below(func, y, p, kw_args, label):
+    """Refuse an element-wise loss that falls without bound in y_pred.
+
+    Along each direction the loss is evaluated at offsets 1e3 ... 1e18; it
+    falls without bound when it decreases at every offset and the drops do
+    not shrink (a bounded function's drops tend to zero). A loss of the
+    wrong sign (``y_pred - y_true``, ``-(y - p) ** 2``) is caught here,
+    before a fit that would run off to infinity.
+    """
+    y = np.asarray(y, dtype=np.float64).ravel()[:_PROBE_ELEMENTS]
+    p = np.asarray(p, dtype=np.float64).ravel()[:_PROBE_ELEMENTS]
+    scale = np.maximum(1.0, np.abs(p))
+    for direction in (1.0, -1.0):
+        points = p[None, :] + direction * _PROBE_OFFSETS[:, None] * scale[None, :]
+        ys = np.broadcast_to(y, points.shape)
+        try:
+            values = _evaluate(func, ys, points, kw_args)
+        except Exception:  # noqa: BLE001 - outside what func handles: no verdict
+            continue
+        with np.errstate(all="ignore"):
+            drops = -np.diff(values, axis=0)
+            falling = np.all(np.isfinite(values), axis=0) & np.all(drops > 0, axis=0)
+            falling &= drops[-1] >= 0.5 * drops[-2]
+        if falling.any():
+            k = np.flatnonzero(falling)[0]
+            raise ValueError(
+                f"Custom loss {label}: func decreases without bound as y_pred moves "
+                f"away from y_true (func = {values[-1, k]:.3g} at y_pred = "
+                f"{points[-1, k]:.3g}, y_true = {y[k]:.3g}), so the objective has no "
+                "minimum. Check the sign of the loss: a loss must be bounded below."
+            )
 
 
 def _complex_step(func, y, p, kw_args):
@@ -86,7 +174,8 @@ def _complex_step(func, y, p, kw_args):
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = np.asarray(func(y, p + 1j * _COMPLEX_STEP, **kw_args))
+            out = np.asarray(func(_read_only(y), _read_only(p + 1j * _COMPLEX_STEP),
+                                  **kw_args))
     except Exception:  # noqa: BLE001 - any failure means "not complex-safe"
         return None
     if not np.iscomplexobj(out) or out.shape != p.shape:
@@ -220,8 +309,12 @@ class _CustomLossMixin:
     def _value_and_derivative(self, y, p):
         """Element-wise ``func(y, p)`` and its derivative with respect to ``p``."""
         value = _evaluate(self.func, y, p, self._kw)
+        _check_no_nan(value, y, p, self._label())
         method = getattr(self, "_derivative_method", None)
         if method is None:
+            if self.link.name == "identity":
+                # Predictions range over every real: a sign error is possible.
+                _check_bounded_below(self.func, y, p, self._kw, self._label())
             method = self._choose_derivative(y, p, value)
             self._derivative_method = method
         return value, self._derivative(method, y, p, value)
@@ -420,8 +513,9 @@ class CustomLoss(_CustomLossMixin, RegressionLoss):
     def _elementwise_pred(self, y, y_pred):
         self._check_params()
         _check_same_shape(y, y_pred)
-        value = _evaluate(self.func, np.asarray(y, np.float64),
-                          np.asarray(y_pred, np.float64), self._kw)
+        y64, p64 = np.asarray(y, np.float64), np.asarray(y_pred, np.float64)
+        value = _evaluate(self.func, y64, p64, self._kw)
+        _check_no_nan(value, y64, p64, self._label())
         return value.astype(y_pred.dtype, copy=False)
 
 
@@ -635,7 +729,7 @@ class CustomClassificationLoss(_CustomLossMixin, ClassificationLoss):
 _TASKS = {"regression": CustomLoss, "classification": CustomClassificationLoss}
 
 
-def make_loss(func, *, gradient=None, link="identity", name=None, task="regression",
+def make_loss(func, *, gradient=None, link=None, name=None, task="regression",
               kw_args=None):
     r"""Make a first-class loss from an element-wise NumPy function.
 
@@ -652,10 +746,12 @@ def make_loss(func, *, gradient=None, link="identity", name=None, task="regressi
         with respect to ``y_pred``, element-wise. Checked against numerical
         differentiation at first use (a :class:`GradientCheckWarning` when
         they disagree; the given gradient is still used).
-    link : str or BaseLink, default="identity"
-        Link between raw predictions and predictions. Regression:
-        ``"identity"``, ``"log"``, ``"log1p"``, ``"logit"`` or any
-        element-wise :class:`~sklosses.losses.BaseLink`. Classification:
+    link : str, BaseLink or None, default=None
+        Link between raw predictions and predictions. ``None`` is the default
+        of the loss class: ``"identity"`` for regression, ``"logit"`` for
+        classification (as :class:`~sklosses.losses.CustomClassificationLoss`).
+        Regression: ``"identity"``, ``"log"``, ``"log1p"``, ``"logit"`` or
+        any element-wise :class:`~sklosses.losses.BaseLink`. Classification:
         ``"logit"`` (or ``"softmax"``) for a probabilistic loss,
         ``"identity"`` for a margin loss on decision values.
     name : str, default=None
@@ -697,6 +793,13 @@ def make_loss(func, *, gradient=None, link="identity", name=None, task="regressi
     differences are used. The decision is kept until the loss is cloned
     (each ``fit`` clones it).
 
+    ``func`` receives read-only arrays (an in-place ``y_true -= y_pred``
+    raises instead of changing the caller's data) and is checked where it is
+    used: NaN at finite inputs, integer or boolean values and, for the
+    identity link, a loss that decreases without bound (a sign error) raise
+    a ``ValueError`` that says so. Return ``np.inf`` where the loss is
+    undefined.
+
     Custom losses are assumed smooth (``is_smooth=True``): the estimators
     minimise them with L-BFGS. The starting intercept minimises the loss over
     a constant numerically. Derivatives are taken in float64 and cast to the
@@ -730,8 +833,9 @@ def make_loss(func, *, gradient=None, link="identity", name=None, task="regressi
         raise TypeError(f"name must be a string or None, got {name!r}.")
     if kw_args is not None and not isinstance(kw_args, dict):
         raise TypeError(f"kw_args must be a dict or None, got {kw_args!r}.")
-    loss = _TASKS[task](func, gradient=gradient, link=get_link(link), name=name,
-                        kw_args=kw_args)
+    cls = _TASKS[task]
+    link = cls._default_link if link is None else link
+    loss = cls(func, gradient=gradient, link=get_link(link), name=name, kw_args=kw_args)
     loss._check_params()
     return loss
 
