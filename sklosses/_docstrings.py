@@ -60,7 +60,13 @@ _COMMON_DOC = """
         Epochs without improvement before a minibatch solver stops (or, for
         ``"sgd"``, lowers its learning rate).
     warm_start : bool, default=False
-        Start from the previous solution when refitting.
+        Start from the previous solution when refitting, when it belongs to
+        the same model: the same ``hidden_layer_sizes``, ``activation``
+        (MLP), ``fit_intercept``, number of features and outputs, and
+        classes. Otherwise the fit starts afresh. (``partial_fit``, in
+        contrast, refuses a changed loss or architecture with a
+        ``ValueError``, as scikit-learn's MLPs do; ``alpha``, ``l1_ratio``
+        and the optimiser settings may change between its calls.)
     random_state : int, RandomState instance or None, default=None
         Seed for initialisation, shuffling and the validation split.
     verbose : int, default=0

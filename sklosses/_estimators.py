@@ -38,6 +38,40 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     def _more_fit_checks(self):
         """Estimator-specific argument checks (none by default)."""
 
+    def set_params(self, **params):
+        """Set parameters; ``loss__<name>`` also works when ``loss`` is a name.
+
+        scikit-learn sets nested parameters on the object in ``loss``; a loss
+        given by name (``loss="huber"``) is first replaced by its object
+        (``Huber()``), so that grids such as ``{"loss__delta": [0.5, 1.0]}``
+        work with ``loss="huber"`` as with ``loss=Huber()``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters, ``loss__<name>`` for the loss's own.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Examples
+        --------
+        >>> from sklosses import LossRegressor
+        >>> LossRegressor(loss="huber").set_params(loss__delta=0.5).loss
+        Huber(delta=0.5)
+        """
+        if any(key.startswith("loss__") for key in params):
+            loss = params.get("loss", self.loss)
+            if isinstance(loss, str):
+                loss = resolve_loss(loss, self._task)
+                if "loss" in params:
+                    params = {**params, "loss": loss}
+                else:
+                    self.loss = loss
+        return super().set_params(**params)
+
     def _validate_fit_data(self, X, y, sample_weight, reset=True):
         if sp.issparse(y):
             # validate_data would fail deep in NumPy ("setting an array
@@ -102,7 +136,8 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             n_samples=X.shape[0], n_features=X.shape[1],
             **self._minibatch_options(),
         )
-        x0 = self._initial_params(model, loss, y_enc, sample_weight)
+        settings = self._settings(model)
+        x0 = self._initial_params(model, loss, y_enc, sample_weight, settings)
         minibatch = getattr(solver, "is_minibatch", False)
         callback_ctx = self._begin_callbacks(
             X, y, sample_weight, max_subtasks=self.max_iter if minibatch else 0
@@ -117,6 +152,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         self._check_result(result, loss, solver)
         self.loss_ = loss
         self._model = model
+        self._fitted_settings = settings
         self._ravel_raw = objective._ravel_raw
         self._store_params(np.asarray(result.x, dtype=model.dtype))
         self.n_iter_ = int(result.n_iter)
@@ -158,10 +194,15 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     def _partial_fit(self, X, y, sample_weight, classes=None):
         """One epoch of the minibatch solver on ``(X, y)``, resuming its state."""
         first = not hasattr(self, "_model")
-        if first:
-            check_hyperparameters(self)
-            self._more_fit_checks()
-        loss = resolve_loss(self.loss, self._task) if first else self.loss_
+        # Every call: set_params between calls must not bypass the checks.
+        check_hyperparameters(self)
+        self._more_fit_checks()
+        loss = resolve_loss(self.loss, self._task)
+        if not first:
+            # Keep the fitted loss object (a custom loss keeps its derivative
+            # choice), after checking it is the one asked for.
+            self._refuse_changed_settings(loss)
+            loss = self.loss_
         X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
         y_enc, n_outputs = self._encode_partial_target(y, loss, classes)
         loss.validate_target(y_enc)
@@ -197,9 +238,11 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self.loss_, self._model = loss, model
             self._ravel_raw = objective._ravel_raw
             self.n_iter_, self.loss_curve_ = 0, []
+            self._fitted_settings = self._settings(model)
         self._store_params(np.asarray(result.x, dtype=model.dtype))
         self.n_iter_ += int(result.n_iter)
-        self.loss_curve_ = [*self.loss_curve_, *result.loss_curve]
+        # In place: a copy per call would make a stream of calls quadratic.
+        self.loss_curve_.extend(result.loss_curve)
         self._solver_state = result.state
         self._end_callbacks(callback_ctx, X, y, sample_weight)
         return self
@@ -219,6 +262,57 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
                 "number of targets."
             )
         return self._model
+
+    def _settings(self, model):
+        """What parameters of ``model`` belong to: its shape and the classes.
+
+        Stored at fit time; ``partial_fit`` refuses to continue and
+        ``warm_start`` starts afresh when it has changed since.
+        """
+        hidden = tuple(self.hidden_layer_sizes)
+        return {
+            "hidden_layer_sizes": hidden,
+            # The activation only shapes an MLP.
+            "activation": self.activation if hidden else None,
+            "fit_intercept": bool(self.fit_intercept),
+            "n_features": model.n_features,
+            "n_outputs": model.n_outputs,
+            "classes": getattr(self, "classes_", None),
+        }
+
+    def _same_settings(self, settings):
+        fitted = getattr(self, "_fitted_settings", None)
+        if fitted is None or fitted.keys() != settings.keys():
+            return False
+        return all(_same_value(fitted[key], settings[key]) for key in fitted)
+
+    def _refuse_changed_settings(self, loss):
+        """Refuse a ``partial_fit`` whose loss or architecture changed since fitting.
+
+        As scikit-learn's MLPs do for a changed architecture: the fitted
+        parameters belong to the old settings, and silently keeping the old
+        ones would ignore the user's ``set_params``. (``alpha``, ``l1_ratio``,
+        ``learning_rate`` and the other optimiser settings may change.)
+        """
+        changed = []
+        if not _same_loss(loss, self.loss_):
+            changed.append(f"loss (fitted with {self.loss_}, now {loss})")
+        fitted = getattr(self, "_fitted_settings", {})
+        now = self._settings(self._model)
+        # Features, outputs and classes have their own, more specific checks.
+        for key in ("hidden_layer_sizes", "activation", "fit_intercept"):
+            value = now[key]
+            if key == "activation" and changed and "hidden_layer_sizes" in changed[-1]:
+                continue  # a new architecture; its activation says nothing more
+            if key in fitted and not _same_value(fitted[key], value):
+                changed.append(f"{key} (fitted with {fitted[key]!r}, now {value!r})")
+        if changed:
+            raise ValueError(
+                f"partial_fit cannot continue: {'; '.join(changed)} changed since "
+                f"{type(self).__name__} was fitted, and the fitted parameters belong "
+                "to the old settings. Call fit to start afresh with the new settings, "
+                "or set them back."
+            )
 
     def _partial_initial_params(self, model, loss, y_enc, sample_weight):
         """First ``partial_fit``: fresh parameters, intercept at the best constant.
@@ -355,11 +449,16 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     def _combine_weights(self, y_enc, sample_weight):
         return sample_weight
 
-    def _initial_params(self, model, loss, y_enc, sample_weight):
-        if self.warm_start and hasattr(self, "_model"):
-            previous = self._flat_params()
-            if previous.shape == (model.n_params,):
-                return previous.astype(model.dtype)
+    def _initial_params(self, model, loss, y_enc, sample_weight, settings):
+        """The start: the previous solution under ``warm_start`` when it fits.
+
+        It fits when the architecture, the number of features and outputs
+        and the classes are those of the previous fit (``settings``); a
+        parameter vector of the same length from another architecture means
+        something else, so the fit then starts afresh.
+        """
+        if self.warm_start and hasattr(self, "_model") and self._same_settings(settings):
+            return self._flat_params().astype(model.dtype)
         params = model.init_params(self.random_state)
         if self.fit_intercept:
             raw0 = loss.init_raw(y_enc, sample_weight)
@@ -536,6 +635,26 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         return tags
 
 
+def _same_value(a, b):
+    """Equality that also holds for arrays (classes, loss parameters)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _same_loss(a, b):
+    """Whether two loss objects are the same loss with the same parameters."""
+    if type(a) is not type(b):
+        return False
+    params_a, params_b = a.get_params(deep=False), b.get_params(deep=False)
+    return params_a.keys() == params_b.keys() and all(
+        _same_value(params_a[key], params_b[key]) for key in params_a
+    )
+
+
 def _check_total_weight(sample_weight, where=""):
     """``sample_weight`` after checking that its sum is positive and finite.
 
@@ -565,6 +684,15 @@ def _class_indices(raw):
 
 
 def _loss_is_probabilistic(est):
+    """Whether the loss gives probabilities: the fitted ``loss_`` once fitted.
+
+    Before fitting, the ``loss`` parameter decides (so ``hasattr`` tells what
+    a fit will offer); after, the loss actually fitted, which a later
+    ``set_params(loss=...)`` does not change until the next fit.
+    """
+    fitted = getattr(est, "loss_", None)
+    if fitted is not None:
+        return fitted.is_probabilistic
     try:
         return resolve_loss(est.loss, "classification").is_probabilistic
     except ValueError:

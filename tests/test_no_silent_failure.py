@@ -266,3 +266,112 @@ def test_make_loss_for_classification_defaults_to_the_logit_link():
     loss = make_loss(_squared, task="classification")
     assert loss.link.name == CustomClassificationLoss(_squared).link.name == "logit"
     assert make_loss(_squared).link.name == "identity"
+
+
+# -- 6. State across calls belongs to what was fitted --------------------------
+
+@pytest.mark.parametrize("change,match", [
+    ({"loss": "huber"}, r"loss \(fitted with SquaredError\(\), now Huber\(\)\)"),
+    ({"hidden_layer_sizes": (4,)}, r"hidden_layer_sizes \(fitted with \(\), now \(4,\)\)"),
+    ({"fit_intercept": False}, "fit_intercept"),
+], ids=["loss", "architecture", "fit_intercept"])
+def test_partial_fit_refuses_a_changed_loss_or_architecture(change, match):
+    est = LossRegressor(solver="adam", random_state=0).partial_fit(X_SMALL, Y_SMALL)
+    est.set_params(**change)
+    with pytest.raises(ValueError, match=match):
+        est.partial_fit(X_SMALL, Y_SMALL)
+
+
+def test_partial_fit_honours_a_new_alpha_and_checks_it():
+    est = LossRegressor(solver="adam", random_state=0).partial_fit(X_SMALL, Y_SMALL)
+    est.set_params(alpha=1e-2).partial_fit(X_SMALL, Y_SMALL)
+    with pytest.raises(ValueError, match="alpha"):
+        est.set_params(alpha=-1.0).partial_fit(X_SMALL, Y_SMALL)
+
+
+def test_warm_start_does_not_reuse_parameters_of_another_architecture():
+    # A linear model on 3 features and an MLP 1-1-1 on 1 feature both have 4
+    # parameters: equal lengths must not make one the other's start.
+    est = LossRegressor(warm_start=True).fit(X_SMALL, Y_SMALL)
+    kwargs = {"hidden_layer_sizes": (1,), "activation": "identity", "max_iter": 30,
+              "random_state": 0}
+    est.set_params(**kwargs)
+    cold = LossRegressor(**kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X_SMALL[:, :1], Y_SMALL)
+        cold.fit(X_SMALL[:, :1], Y_SMALL)
+    for warm_layer, cold_layer in zip(est.coefs_, cold.coefs_, strict=True):
+        np.testing.assert_array_equal(warm_layer, cold_layer)
+
+
+def test_warm_start_with_another_activation_starts_afresh():
+    kwargs = {"hidden_layer_sizes": (3,), "random_state": 0, "max_iter": 20}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = LossRegressor(warm_start=True, activation="relu", **kwargs).fit(X_SMALL, Y_SMALL)
+        est.set_params(activation="tanh").fit(X_SMALL, Y_SMALL)
+        cold = LossRegressor(activation="tanh", **kwargs).fit(X_SMALL, Y_SMALL)
+    np.testing.assert_array_equal(est.coefs_[0], cold.coefs_[0])
+
+
+def test_warm_start_with_the_same_model_continues():
+    est = LossRegressor(warm_start=True, max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X_SMALL, Y_SMALL)
+        first = est.coef_.copy()
+        est.fit(X_SMALL, Y_SMALL)
+    assert not np.array_equal(first, est.coef_)
+    assert est.score(X_SMALL, Y_SMALL) > 0.9
+
+
+def test_predict_proba_follows_the_fitted_loss():
+    est = LossClassifier(loss="log_loss").fit(X_SMALL, LABELS_SMALL)
+    est.set_params(loss="hinge")
+    assert hasattr(est, "predict_proba")  # the fitted loss is still log_loss
+    assert est.predict_proba(X_SMALL).shape == (150, 2)
+    unfitted = LossClassifier(loss="hinge")
+    assert not hasattr(unfitted, "predict_proba")
+
+
+def test_grid_search_over_a_parameter_of_a_loss_given_by_name():
+    from sklearn.model_selection import GridSearchCV  # noqa: PLC0415
+
+    search = GridSearchCV(LossRegressor(loss="huber"), {"loss__delta": [0.5, 2.0]}, cv=3)
+    search.fit(X_SMALL, Y_SMALL)
+    assert search.best_params_["loss__delta"] in (0.5, 2.0)
+    assert LossRegressor(loss="huber").set_params(loss__delta=0.5).loss.delta == 0.5
+    with pytest.raises(ValueError, match="delta"):
+        LossRegressor(loss="squared_error").set_params(loss__delta=0.5)
+
+
+# -- 7. Costs that grow without need ------------------------------------------
+
+def test_partial_fit_grows_the_loss_curve_in_place():
+    est = LossRegressor(solver="adam", random_state=0).partial_fit(X_SMALL, Y_SMALL)
+    curve = est.loss_curve_
+    for _ in range(3):
+        est.partial_fit(X_SMALL, Y_SMALL)
+    assert est.loss_curve_ is curve and len(curve) == 4
+
+
+def test_crammer_singer_start_is_linear_in_the_number_of_classes():
+    import tracemalloc  # noqa: PLC0415
+
+    from sklosses.losses import Hinge  # noqa: PLC0415
+
+    n_classes = 300
+    y = np.arange(3 * n_classes) % n_classes
+    y[:n_classes] = 0  # class 0 is heavier, but not more than half the weight
+    loss = Hinge(multiclass="crammer_singer")
+    tracemalloc.start()
+    raw = loss.init_raw(y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10e6  # the dense linear program took 1.7 GB at 300 classes
+    np.testing.assert_allclose(raw, 0.0)
+    heavy = np.r_[np.zeros(10, int), np.arange(1, 5)]  # class 0 holds over half
+    expected = np.full(5, -0.2)
+    expected[0] = 0.8
+    np.testing.assert_allclose(loss.init_raw(heavy), expected)

@@ -222,6 +222,11 @@ ERRORS = [
         lambda: LossRegressor().partial_fit(X, Y),
         lambda est: est.partial_fit(X, np.c_[Y, Y])),
      ValueError, "y has 2 target(s) but LossRegressor was fitted with 1"),
+    ("partial_fit_loss_changed", _two_calls(
+        lambda: LossRegressor().partial_fit(X, Y),
+        lambda est: est.set_params(loss="huber").partial_fit(X, Y)),
+     ValueError, "partial_fit cannot continue: loss (fitted with SquaredError(), now "
+     "Huber()) changed since LossRegressor was fitted"),
     ("partial_fit_balanced_class_weight",
      lambda: LossClassifier(class_weight="balanced").partial_fit(X, LABELS, classes=[0, 1]),
      ValueError, "class_weight='balanced' is not supported by partial_fit"),
