@@ -113,64 +113,20 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         # Underflow to zero is what exp(-large) should do: a NumPy error
         # setting of "raise" must not turn it into a failed fit.
         with np.errstate(under="ignore"):
-            return self._fit(X, y, sample_weight)
+            return self._fit_path(X, y, sample_weight, incremental=False)
 
-    def _fit(self, X, y, sample_weight):
-        check_hyperparameters(self)
-        self._more_fit_checks()
-        loss = resolve_loss(self.loss, self._task)
-        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight)
-        y_enc, n_outputs = self._encode_target(y, loss)
-        loss.validate_target(y_enc)
-        sample_weight = _check_total_weight(self._combine_weights(y_enc, sample_weight))
-        model = resolve_model(
-            tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
-            self.fit_intercept, X.dtype,
-        )
-        penalty = resolve_penalty(self.alpha, self.l1_ratio)
-        objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
-        solver = resolve_solver(
-            self.solver, loss, penalty,
-            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
-            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-            n_samples=X.shape[0], n_features=X.shape[1],
-            **self._minibatch_options(),
-        )
-        settings = self._settings(model)
-        x0 = self._initial_params(model, loss, y_enc, sample_weight, settings)
-        minibatch = getattr(solver, "is_minibatch", False)
-        callback_ctx = self._begin_callbacks(
-            X, y, sample_weight, max_subtasks=self.max_iter if minibatch else 0
-        )
-        if minibatch:
-            result, monitor = self._solve_minibatch(
-                solver, objective, x0, X, y, callback_ctx,
-                early_stopping=self.early_stopping,
-            )
-        else:
-            result, monitor = solver.solve(objective, x0), None
-        self._check_result(result, loss, solver)
-        self.loss_ = loss
-        self._model = model
-        self._fitted_settings = settings
-        self._ravel_raw = objective._ravel_raw
-        self._store_params(np.asarray(result.x, dtype=model.dtype))
-        self.n_iter_ = int(result.n_iter)
-        self.loss_curve_ = list(result.loss_curve)
-        self._store_training_state(result, monitor)
-        self._end_callbacks(callback_ctx, X, y, sample_weight)
-        self._after_fit(result, loss, solver, penalty, X, y_enc, sample_weight)
-        return self
-
-    def _after_fit(self, result, loss, solver, penalty, X, y_enc, sample_weight):
+    def _after_fit(self, result, objective, solver):
         """Diagnostics of a finished fit: every warning about its quality.
 
-        The one place that judges a fit after the fact, so that each new
-        diagnostic is one more call here.
+        The one place that judges a fit after the fact (``fit`` only), so
+        that each new diagnostic is one more call here. A warning issued from
+        a helper called here needs ``stacklevel=6`` to point at the caller of
+        ``fit`` (caller, callback wrapper, fit, _fit_path, _after_fit, helper).
         """
         if not result.converged:
-            self._warn_not_converged(result, loss, solver)
-        self._warn_if_optimum_at_infinity(loss, penalty, X, y_enc, sample_weight)
+            self._warn_not_converged(result, objective.loss, solver)
+        self._warn_if_optimum_at_infinity(objective.loss, objective.penalty, objective.X,
+                                          objective.y, objective.sample_weight)
 
     def _warn_not_converged(self, result, loss, solver):
         """ConvergenceWarning naming the loss, the solver, why and what to change."""
@@ -181,7 +137,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             text = (f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
                     f"iterations of solver {solver.name!r} (loss {loss}). Increase "
                     "max_iter, loosen tol, or scale the features.")
-        # fit -> _fit -> _after_fit -> here, and fit is wrapped by
+        # fit -> _fit_path -> _after_fit -> here, and fit is wrapped by
         # with_callbacks: point at the caller.
         warnings.warn(text, ConvergenceWarning, stacklevel=6)
 
@@ -191,61 +147,107 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     # -- Training control: minibatch fits, partial_fit, early stopping and
     # -- callbacks. The loop itself lives in solvers/_stochastic.py.
 
-    def _partial_fit(self, X, y, sample_weight, classes=None):
-        """One epoch of the minibatch solver on ``(X, y)``, resuming its state."""
-        first = not hasattr(self, "_model")
-        # Every call: set_params between calls must not bypass the checks.
+    def _fit_path(self, X, y, sample_weight, *, incremental, classes=None):
+        """The one fit path of ``fit`` and ``partial_fit``.
+
+        Order: check the arguments, resolve the loss, validate and encode the
+        data, weigh it, build the model, penalty, Objective and solver, choose
+        the start, solve, store, and (for ``fit``) judge the result.
+
+        ``incremental=False`` (``fit``) starts afresh (or from the previous
+        solution under ``warm_start``) and runs the solver the estimator
+        asks for. ``incremental=True`` (``partial_fit``) runs one epoch of
+        the minibatch solver on the batch; once fitted, it resumes the
+        fitted loss, model and optimiser state and refuses changed settings.
+        """
+        resume = incremental and hasattr(self, "_model")
+        # Every call: set_params between partial_fit calls must not bypass
+        # the checks.
         check_hyperparameters(self)
         self._more_fit_checks()
         loss = resolve_loss(self.loss, self._task)
-        if not first:
+        if resume:
             # Keep the fitted loss object (a custom loss keeps its derivative
             # choice), after checking it is the one asked for.
             self._refuse_changed_settings(loss)
             loss = self.loss_
-        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight, reset=first)
-        y_enc, n_outputs = self._encode_partial_target(y, loss, classes)
+        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight,
+                                                      reset=not resume)
+        if incremental:
+            y_enc, n_outputs = self._encode_partial_target(y, loss, classes)
+        else:
+            y_enc, n_outputs = self._encode_target(y, loss)
         loss.validate_target(y_enc)
-        sample_weight = self._partial_fit_weights(y_enc, sample_weight)
-        if first:
+        if incremental:
+            sample_weight = self._partial_fit_weights(y_enc, sample_weight)
+        else:
+            sample_weight = _check_total_weight(self._combine_weights(y_enc, sample_weight))
+        if resume:
+            model = self._check_partial_outputs(n_outputs)
+            X = X.astype(model.dtype, copy=False)
+        else:
             model = resolve_model(
                 tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
                 self.fit_intercept, X.dtype,
             )
-        else:
-            model = self._check_partial_outputs(n_outputs)
-            X = X.astype(model.dtype, copy=False)
         penalty = resolve_penalty(self.alpha, self.l1_ratio)
         objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
-        solver = resolve_solver(
-            self.solver if self.solver in ("sgd", "adam") else "adam", loss, penalty,
-            max_iter=1, tol=self.tol, verbose=self.verbose,
-            # One epoch per call on ever new data: no stopping rule, no plateaus.
-            **{**self._minibatch_options(), "early_stopping": False,
-               "n_iter_no_change": None},
-        )
-        if first:
+        solver = self._solver(loss, penalty, X, incremental=incremental)
+        if resume:
+            x0 = self._flat_params()
+        elif incremental:
             x0 = self._partial_initial_params(model, loss, y_enc, sample_weight)
         else:
-            x0 = self._flat_params()
-        callback_ctx = self._begin_callbacks(X, y, sample_weight, max_subtasks=1)
-        result, _ = self._solve_minibatch(
-            solver, objective, x0, X, y, callback_ctx,
-            state=getattr(self, "_solver_state", None),
+            x0 = self._initial_params(model, loss, y_enc, sample_weight,
+                                      self._settings(model))
+        minibatch = getattr(solver, "is_minibatch", False)
+        callback_ctx = self._begin_callbacks(
+            X, y, sample_weight, max_subtasks=solver.max_iter if minibatch else 0
         )
+        if minibatch:
+            result, monitor = self._solve_minibatch(
+                solver, objective, x0, X, y, callback_ctx,
+                state=getattr(self, "_solver_state", None) if incremental else None,
+                early_stopping=self.early_stopping and not incremental,
+            )
+        else:
+            result, monitor = solver.solve(objective, x0), None
         self._check_result(result, loss, solver)
-        if first:
+        if resume:
+            self._solver_state = result.state
+        else:
             self.loss_, self._model = loss, model
+            self._fitted_settings = self._settings(model)
             self._ravel_raw = objective._ravel_raw
             self.n_iter_, self.loss_curve_ = 0, []
-            self._fitted_settings = self._settings(model)
+            self._store_training_state(result, monitor)
         self._store_params(np.asarray(result.x, dtype=model.dtype))
         self.n_iter_ += int(result.n_iter)
-        # In place: a copy per call would make a stream of calls quadratic.
+        # In place: a copy per partial_fit call would make a stream quadratic.
         self.loss_curve_.extend(result.loss_curve)
-        self._solver_state = result.state
         self._end_callbacks(callback_ctx, X, y, sample_weight)
+        if not incremental:
+            # One epoch on one batch is no fit to judge.
+            self._after_fit(result, objective, solver)
         return self
+
+    def _solver(self, loss, penalty, X, *, incremental):
+        """The solver of this fit; ``partial_fit`` always has a minibatch one."""
+        if incremental:
+            return resolve_solver(
+                self.solver if self.solver in ("sgd", "adam") else "adam", loss, penalty,
+                max_iter=1, tol=self.tol, verbose=self.verbose,
+                # One epoch per call on ever new data: no stopping rule, no plateaus.
+                **{**self._minibatch_options(), "early_stopping": False,
+                   "n_iter_no_change": None},
+            )
+        return resolve_solver(
+            self.solver, loss, penalty,
+            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
+            hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            n_samples=X.shape[0], n_features=X.shape[1],
+            **self._minibatch_options(),
+        )
 
     def _encode_partial_target(self, y, loss, classes):
         return self._encode_target(y, loss)
@@ -603,7 +605,7 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
             The updated estimator.
         """
         with np.errstate(under="ignore"):  # as in fit
-            return self._partial_fit(X, y, sample_weight)
+            return self._fit_path(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict ``loss.link.inverse(raw)``.
@@ -810,7 +812,8 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
             The updated estimator.
         """
         with np.errstate(under="ignore"):  # as in fit
-            return self._partial_fit(X, y, sample_weight, classes)
+            return self._fit_path(X, y, sample_weight, incremental=True,
+                                  classes=classes)
 
     def _encode_partial_target(self, y, loss, classes):
         """Encode ``y`` against the classes fixed by the first call."""
