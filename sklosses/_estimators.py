@@ -590,6 +590,14 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         exactly one epoch. ``n_iter_`` counts the epochs and ``loss_curve_``
         grows by one entry per call.
 
+        Each call checks the objective on its batch at the end of the epoch
+        and redoes the epoch at half the learning rate when the step made it
+        more than 10 % worse (raising after 10 halvings in a row without
+        progress). Once fitted, the estimator refuses a changed ``loss``,
+        ``hidden_layer_sizes``, ``activation`` or ``fit_intercept`` (call
+        ``fit`` to start afresh); ``alpha``, ``l1_ratio`` and the optimiser
+        settings may change between calls.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -791,6 +799,14 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         minibatch ``fit``. Early stopping does not apply: ``partial_fit`` runs
         exactly one epoch. ``n_iter_`` counts the epochs and ``loss_curve_``
         grows by one entry per call.
+
+        Each call checks the objective on its batch at the end of the epoch
+        and redoes the epoch at half the learning rate when the step made it
+        more than 10 % worse (raising after 10 halvings in a row without
+        progress). Once fitted, the estimator refuses a changed ``loss``,
+        ``hidden_layer_sizes``, ``activation`` or ``fit_intercept`` (call
+        ``fit`` to start afresh); ``alpha``, ``l1_ratio`` and the optimiser
+        settings may change between calls.
 
         Parameters
         ----------
