@@ -30,9 +30,9 @@ _COMMON_DOC = """
         (Kingma and Ba); ``"sgd"`` (Nesterov momentum 0.9) divides it by 5
         each time the training loss stalls for ``n_iter_no_change`` epochs,
         restarting from the best epoch, and stops after 5 divisions. A fit
-        that diverges halves it and restarts the epoch, and raises after 10
-        halvings in a row without progress (see
-        :class:`~sklosses.solvers.MinibatchSolver`); a fit in which no epoch
+        that diverges divides it by 2, then 4, 8, ... and restarts the
+        epoch, and raises after 10 such back-offs in a row without progress
+        (see :class:`~sklosses.solvers.MinibatchSolver`); a fit in which no epoch
         lowered the objective returns the start with a
         ``ConvergenceWarning``.
     batch_size : int or "auto", default="auto"

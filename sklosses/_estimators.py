@@ -592,7 +592,7 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
 
         Each call checks the objective on its batch at the end of the epoch
         and redoes the epoch at half the learning rate when the step made it
-        more than 10 % worse (raising after 10 halvings in a row without
+        more than 10 % worse (raising after 10 back-offs in a row without
         progress). Once fitted, the estimator refuses a changed ``loss``,
         ``hidden_layer_sizes``, ``activation`` or ``fit_intercept`` (call
         ``fit`` to start afresh); ``alpha``, ``l1_ratio`` and the optimiser
@@ -802,7 +802,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
 
         Each call checks the objective on its batch at the end of the epoch
         and redoes the epoch at half the learning rate when the step made it
-        more than 10 % worse (raising after 10 halvings in a row without
+        more than 10 % worse (raising after 10 back-offs in a row without
         progress). Once fitted, the estimator refuses a changed ``loss``,
         ``hidden_layer_sizes``, ``activation`` or ``fit_intercept`` (call
         ``fit`` to start afresh); ``alpha``, ``l1_ratio`` and the optimiser

@@ -375,3 +375,15 @@ def test_crammer_singer_start_is_linear_in_the_number_of_classes():
     expected = np.full(5, -0.2)
     expected[0] = 0.8
     np.testing.assert_allclose(loss.init_raw(heavy), expected)
+
+
+@pytest.mark.parametrize("n_samples", [150, 3000], ids=["one_batch", "many_batches"])
+def test_sgd_default_step_on_features_in_units_of_1e4(n_samples):
+    # The default rate is about 1e8 times too large there: the back-offs must
+    # find a working rate (not raise, not return the start).
+    rng = np.random.RandomState(1)
+    X = rng.randn(n_samples, 3)
+    y = X @ np.array([1.0, 2.0, 3.0]) + 0.1 * rng.randn(n_samples)
+    est = LossRegressor(solver="sgd", random_state=0)
+    caught = _fit_recording(est, X * 1e4, y)
+    assert est.score(X * 1e4, y) > 0.95 or caught

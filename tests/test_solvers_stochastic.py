@@ -316,19 +316,30 @@ def test_divergence_backs_off_and_recovers():
 
 
 @pytest.mark.parametrize("learning_rate", [1.0, 1e8])
-def test_hopeless_divergence_raises_a_clear_error(learning_rate):
+def test_growing_back_offs_rescue_a_rate_far_too_large(learning_rate):
+    # Features at 1e3 need a rate about 1e6 below 1.0; halving 10 times gave
+    # up at 1e-3 of it, back-offs dividing by 2, 4, 8, ... reach it.
+    X, y = regression_data(n_samples=300)
+    est = fit_quietly(LossRegressor(solver="sgd", learning_rate=learning_rate,
+                                    max_iter=50, random_state=0), X * 1e3, y)
+    assert est._solver_state.lr_scale < 1e-6
+    assert np.all(np.isfinite(est.coef_))
+    assert est.score(X * 1e3, y) > 0.8
+
+
+def test_hopeless_divergence_raises_a_clear_error():
     X, y = regression_data(n_samples=300)
     with pytest.raises(FloatingPointError, match=r"(?s)'sgd'.*SquaredError.*learning_rate"):
-        fit_quietly(LossRegressor(solver="sgd", learning_rate=learning_rate, max_iter=50,
+        fit_quietly(LossRegressor(solver="sgd", learning_rate=1e30, max_iter=50,
                                   random_state=0), X * 1e3, y)
 
 
 def test_huge_adam_rate_is_caught_as_a_blow_up():
     # Adam's steps are bounded by the rate, so the objective stays finite
-    # but grows a million-fold: that counts as divergence too.
+    # but grows enormously: that counts as divergence too.
     X, y = regression_data(n_samples=300)
     with pytest.raises(FloatingPointError, match="'adam'"):
-        fit_quietly(LossRegressor(solver="adam", learning_rate=1e6, max_iter=5,
+        fit_quietly(LossRegressor(solver="adam", learning_rate=1e30, max_iter=5,
                                   random_state=0), X, y)
 
 

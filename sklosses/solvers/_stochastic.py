@@ -30,8 +30,8 @@ from sklearn.utils import check_random_state
 from ._base import BaseSolver, SolverResult
 from ._update_rules import UPDATE_RULES
 
-# Divergence back-offs (learning rate halved each time) in a row without
-# progress before giving up. The count survives from epoch to epoch and from
+# Divergence back-offs (the k-th divides the learning rate by 2**k) in a row
+# without progress before giving up. The count survives from epoch to epoch and from
 # one partial_fit call to the next: with one batch per epoch a blow-up is only
 # seen at the next epoch, so a count reset every epoch would never reach it.
 _MAX_BACKOFFS = 10
@@ -82,8 +82,9 @@ class MinibatchState:
         Epochs seen, counted in batches / batches per epoch: the clock of the
         learning-rate schedule.
     lr_scale : float
-        Factor on the learning rate, halved by each divergence back-off and
-        multiplied by the rule's ``plateau_decay`` on plateaus.
+        Factor on the learning rate, divided by ``2**k`` at the k-th
+        divergence back-off in a row and multiplied by the rule's
+        ``plateau_decay`` on plateaus.
     random_state : numpy.random.RandomState
         Generator of the shuffles, so consecutive calls draw new orders.
     best_loss : float
@@ -177,9 +178,10 @@ class MinibatchSolver(BaseSolver):
     epoch's (the first epoch: the full objective at the start), the epoch
     restarts from a checkpoint -- the parameters and optimiser state at the
     start of the best epoch so far -- with the learning rate halved (for the
-    rest of the fit, and for later ``partial_fit`` calls). The back-offs are
-    counted across epochs and calls until an epoch makes progress; after 10
-    in a row the loop raises a ``FloatingPointError`` naming the loss, the
+    rest of the fit, and for later ``partial_fit`` calls), then divided by 4,
+    8, ... as back-offs follow each other. The back-offs are counted across
+    epochs and calls until an epoch makes progress; after 10 in a row (a
+    rate divided by 2**55 in all) the loop raises a ``FloatingPointError`` naming the loss, the
     solver and the fixes. A single-epoch run (each ``partial_fit`` call)
     also evaluates the full objective at its end and redoes the epoch at
     half the step when that is more than 10 % above the start's.
@@ -409,7 +411,8 @@ class MinibatchSolver(BaseSolver):
         with ``verify_end``, an end point whose full objective is more than
         ``_VERIFY_TOLERANCE`` above the checkpoint's. The pass then restarts
         from the checkpoint (the start of the epoch with the lowest mean
-        objective, or the start of the run) with the learning rate halved.
+        objective, or the start of the run) with a lower learning rate
+        (see ``_back_off``).
         Returns the new parameters, the epoch's mean objective and, with
         ``verify_end``, the full objective at the end point (else None).
         """
@@ -448,11 +451,15 @@ class MinibatchSolver(BaseSolver):
             raise FloatingPointError(
                 f"Solver {self.name!r} diverged with loss {objective.loss!r}: the "
                 f"minibatch objective kept blowing up or becoming non-finite after "
-                f"halving the learning rate {_MAX_BACKOFFS} times (last tried "
-                f"{lr:.3g}). Lower learning_rate (it is {self.learning_rate:g}), scale "
-                "the features (e.g. StandardScaler), or increase alpha."
+                f"{_MAX_BACKOFFS} back-offs in a row dividing the learning rate by 2, "
+                f"4, 8, ... (last tried {lr:.3g}). Lower learning_rate (it is "
+                f"{self.learning_rate:g}), scale the features (e.g. StandardScaler), or "
+                "increase alpha."
             )
-        state.lr_scale *= 0.5
+        # Back-off k divides the rate by 2**k: a rate wrong by a factor f is
+        # found in about sqrt(2 log2 f) back-offs (features in units of 1e4
+        # need f ~ 1e6), where halving needed log2 f and gave up first.
+        state.lr_scale *= 0.5 ** state.n_backoffs
 
     def _pass(self, objective, rows, x, rule_state, epochs, lr_scale):
         """Steps over the batches of ``rows``; pure: the inputs are not modified."""
