@@ -1,0 +1,364 @@
+r"""Unit-free variables for the full-batch solvers: an exact change of variables.
+
+A full-batch solver minimises the :class:`~sklosses._objective.Objective`
+:math:`J(\theta)` through :class:`ScaledProblem`, which presents
+
+.. math::
+    \tilde J(z) = J(\theta_{\mathrm{ref}} + M z) / F
+
+to it: :math:`F = |J(x_0)|` is the objective at the start, so the scaled
+objective starts at 1 whatever the units of ``y``; for a linear model,
+:math:`M` standardises every column of ``X`` and measures every output in
+units of its raw scale, so the variables are of order 1 whatever the units of
+``X`` and ``y``. The map is affine and invertible, so the minimiser of
+:math:`\tilde J` is exactly the minimiser of :math:`J` mapped to ``z``; only
+the solver's path and its stopping tests see the new units.
+
+For a linear model with weights :math:`W` (``n_outputs x n_features``) and
+intercepts :math:`b`, column centres :math:`c_j`, column scales :math:`s_j`
+and output scales :math:`\sigma_k`:
+
+.. math::
+    W_{kj} = \sigma_k z_{kj} / s_j, \qquad
+    b_k = b^{\mathrm{ref}}_k + \sigma_k z_{b,k} - \textstyle\sum_j W_{kj} c_j
+
+so that :math:`X W^T + b = \tilde X (\sigma \odot z)^T + b^{\mathrm{ref}} +
+\sigma \odot z_b` with :math:`\tilde X = (X - c) / s` never formed (sparse
+``X`` stays sparse: the centring lives in the intercept). Without an
+intercept nothing is centred and :math:`s_j` is the root mean square of the
+column. The penalty follows the map: the L2 part becomes a diagonal
+quadratic in ``z`` and the L1 part a weighted L1 norm whose proximal
+operator is soft-thresholding with one threshold per coordinate.
+
+Other models (MLPs, non-convex) keep their parameters; only the objective
+is divided by :math:`F`, so that tolerances on it and on its gradient are
+relative to its size.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .models import LinearModel
+
+# Rows per block when the column spread of dense X is accumulated, so that
+# no copy of X is made.
+_BLOCK_ROWS = 4096
+# Relative spread below which a column counts as constant.
+_CONSTANT_SPREAD = 1e-10
+
+
+class ScaledProblem:
+    """The objective in unit-free variables ``z`` (see the module docstring).
+
+    Parameters
+    ----------
+    objective : Objective
+        The objective to minimise.
+    x0 : ndarray of shape (n_params,)
+        Starting parameters; fixes :math:`F = |J(x_0)|` and the reference
+        intercepts (so that ``z = 0`` is the best-constant start of a linear
+        model).
+
+    Attributes
+    ----------
+    value_scale : float
+        :math:`F`, the divisor of the objective (1 when ``J(x0)`` is 0 or not
+        finite: a non-finite start is the solver's error to raise).
+    start_value : float
+        :math:`\tilde J` at the start (1 unless ``J(x0)`` is 0, negative or
+        not finite), to tell whether a fit improved on it.
+    l1_weights : ndarray of shape (n_params,)
+        Coefficient of :math:`|z_i|` in the scaled non-smooth penalty (0 on
+        intercepts and biases, and everywhere for a smooth penalty).
+    weights_slice : slice
+        The penalised variables, as in the objective.
+    dtype : numpy dtype
+        The dtype the objective computes in (its rounding level bounds the
+        accuracy any stopping test can ask for); variables are float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklosses._objective import Objective
+    >>> from sklosses._preconditioning import ScaledProblem
+    >>> from sklosses.losses import SquaredError
+    >>> from sklosses.models import LinearModel
+    >>> from sklosses.penalties import L2
+    >>> X = np.array([[1e18], [2e18], [3e18]])
+    >>> y = np.array([1e-5, 2e-5, 3e-5])
+    >>> objective = Objective(SquaredError(), LinearModel(1, 1), L2(1e-4), X, y)
+    >>> x0 = np.array([0.0, 2e-5])
+    >>> problem = ScaledProblem(objective, x0)
+    >>> float(problem.value(problem.to_variables(x0)))
+    1.0
+    >>> z = np.array([1.0, 0.0])
+    >>> theta = problem.to_params(z)
+    >>> bool(np.allclose(problem.to_variables(theta), z))
+    True
+    """
+
+    def __init__(self, objective, x0):
+        self.objective = objective
+        x0 = np.asarray(x0, dtype=np.float64)
+        start = float(objective.value(x0))
+        self.value_scale = abs(start) if np.isfinite(start) and start != 0 else 1.0
+        self.start_value = start / self.value_scale
+        self.weights_slice = objective.weights_slice
+        model = getattr(objective, "model", None)
+        self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
+        self._map = _affine_map(objective, x0)
+        self.l1_weights = self._scaled_l1_weights()
+
+    @property
+    def penalty(self):
+        """The objective's penalty (its ``is_smooth`` is unchanged by the map)."""
+        return self.objective.penalty
+
+    @property
+    def loss(self):
+        """The objective's loss, for error messages."""
+        return self.objective.loss
+
+    def to_params(self, z):
+        """Parameters :math:`\\theta` of the variables ``z``."""
+        return self._map.to_params(np.asarray(z, dtype=np.float64))
+
+    def to_variables(self, params):
+        """Variables ``z`` of the parameters :math:`\\theta` (the inverse map)."""
+        return self._map.to_variables(np.asarray(params, dtype=np.float64))
+
+    def smooth_value_gradient(self, z):
+        """Scaled smooth part and its gradient with respect to ``z``."""
+        value, grad = self.objective.smooth_value_gradient(self.to_params(z))
+        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
+        return float(value) / self.value_scale, grad / self.value_scale
+
+    def nonsmooth_value(self, z):
+        """Scaled non-smooth part (the weighted L1 norm of ``z``)."""
+        return self.objective.nonsmooth_value(self.to_params(z)) / self.value_scale
+
+    def value(self, z):
+        """Scaled objective :math:`\\tilde J(z) = J(\\theta(z)) / F`."""
+        return float(self.objective.value(self.to_params(z))) / self.value_scale
+
+    def prox(self, z, step):
+        """Proximal step of the scaled non-smooth part with step size ``step``."""
+        if self._map.is_identity:
+            # The parameters are the variables: the penalty's own prox, with
+            # the step in units of J rather than of J / F.
+            return self.objective.prox(z, step / self.value_scale)
+        threshold = step * self.l1_weights
+        return np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)
+
+    def unscale(self, value):
+        """An objective value of the scaled problem in the units of ``J``."""
+        return float(value) * self.value_scale
+
+    def _scaled_l1_weights(self):
+        weights = np.zeros(self._map.n_params)
+        strength = _l1_strength(self.objective.penalty)
+        if strength:
+            weights[self.weights_slice] = (
+                strength * self._map.weight_scales() / self.value_scale
+            )
+        return weights
+
+
+def _l1_strength(penalty):
+    """Coefficient of ``||W||_1`` (0 for a smooth penalty, None if not of that form)."""
+    if penalty.is_smooth:
+        return 0.0
+    strength = getattr(penalty, "l1_strength", None)
+    return None if strength is None else float(strength)
+
+
+def _affine_map(objective, x0):
+    """The change of variables for ``objective`` (identity unless linear)."""
+    model = getattr(objective, "model", None)
+    if model is None:  # a bare objective (tests, custom callers): scale J only
+        return _IdentityMap(x0.size, objective.weights_slice.stop)
+    # The column/output scaling is the change of variables of an affine
+    # model raw = X W^T + b; a penalty must be smooth or a plain L1 part, whose
+    # prox in the new variables is known (a weighted L1 norm).
+    if not isinstance(model, LinearModel) or _l1_strength(objective.penalty) is None:
+        return _IdentityMap(model.n_params, model.n_weights)
+    centre, scale = column_centres_and_scales(
+        objective.X, objective._normalised_weight, centred=model.fit_intercept
+    )
+    return _LinearMap(model, centre, scale, output_scales(objective), x0)
+
+
+def column_centres_and_scales(X, weight, *, centred):
+    """Weighted centre and spread of every column of ``X``.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The data.
+    weight : ndarray of shape (n_samples,) or None
+        Normalised sample weights (summing to 1); None for equal weights.
+    centred : bool
+        Centre on the weighted mean and use the weighted standard deviation
+        (with an intercept, which absorbs the centre); else no centre and the
+        weighted root mean square.
+
+    Returns
+    -------
+    centre, scale : ndarray of shape (n_features,)
+        ``scale`` is positive: a column without spread (relative to its root
+        mean square, below 1e-10: rounding) falls back to its root mean
+        square, a column of zeros to 1 (its coefficient is then decided by the
+        penalty alone, in any units).
+    """
+    n = X.shape[0]
+    w = np.full(n, 1.0 / n) if weight is None else np.asarray(weight, dtype=np.float64)
+    if sp.issparse(X):
+        mean = np.asarray(X.T @ w, dtype=np.float64).ravel()
+        square = np.asarray(X.multiply(X).T @ w, dtype=np.float64).ravel()
+        rms = np.sqrt(np.maximum(square, 0.0))
+        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+    else:
+        mean = np.zeros(X.shape[1])
+        square = np.zeros(X.shape[1])
+        deviation = np.zeros(X.shape[1])
+        for start in range(0, n, _BLOCK_ROWS):
+            rows = slice(start, start + _BLOCK_ROWS)
+            mean += w[rows] @ np.asarray(X[rows], dtype=np.float64)
+        for start in range(0, n, _BLOCK_ROWS):
+            rows = slice(start, start + _BLOCK_ROWS)
+            block = np.asarray(X[rows], dtype=np.float64)
+            square += w[rows] @ (block * block)
+            # Two passes, so that a column far from zero keeps its spread.
+            deviation += w[rows] @ (block - mean) ** 2
+        rms = np.sqrt(square)
+        spread = np.sqrt(deviation)
+    rms = _positive(rms, np.ones_like(rms))
+    if not centred:
+        return np.zeros(X.shape[1]), rms
+    # A spread this small next to the column's size is the rounding of a
+    # constant column: its centred values are zero and any scale will do.
+    spread = np.where(spread > _CONSTANT_SPREAD * rms, spread, 0.0)
+    return mean, _positive(spread, rms)
+
+
+def _positive(values, fallback):
+    """``values`` where positive and finite, else ``fallback``."""
+    ok = np.isfinite(values) & (values > 0)
+    return np.where(ok, values, fallback)
+
+
+def output_scales(objective):
+    """Raw scale of every output: the spread of the targets seen through the link.
+
+    For real targets, the weighted standard deviation of ``link(y)`` over the
+    samples where it is finite, per output (for the identity link the
+    standard deviation of ``y``; for the log link that of ``log y``, which a
+    change of units shifts but does not spread). Class labels, constant
+    targets and links that do not map the targets to finite values give 1.
+
+    Returns
+    -------
+    scales : ndarray of shape (n_outputs,)
+    """
+    n_outputs = objective.model.n_outputs
+    y = np.asarray(objective.y)
+    ones = np.ones(n_outputs)
+    if not np.issubdtype(y.dtype, np.floating):
+        return ones
+    try:
+        with np.errstate(all="ignore"):
+            raw = np.asarray(objective.loss.link(y.astype(np.float64)), dtype=np.float64)
+    except (ValueError, TypeError, FloatingPointError):
+        return ones
+    raw = raw.reshape(y.shape[0], -1)
+    if raw.shape[1] != n_outputs:
+        return ones
+    weight = objective._normalised_weight
+    w = np.full(y.shape[0], 1.0 / y.shape[0]) if weight is None else weight
+    scales = np.empty(n_outputs)
+    for k in range(n_outputs):
+        finite = np.isfinite(raw[:, k]) & (w > 0)
+        total = w[finite].sum()
+        if total <= 0:
+            scales[k] = 1.0
+            continue
+        column = raw[finite, k]
+        mean = w[finite] @ column / total
+        scales[k] = np.sqrt(w[finite] @ (column - mean) ** 2 / total)
+    return _positive(scales, ones)
+
+
+class _IdentityMap:
+    """Variables are the parameters (models other than linear)."""
+
+    is_identity = True
+
+    def __init__(self, n_params, n_weights):
+        self.n_params = n_params
+        self.n_weights = n_weights
+
+    def to_params(self, z):
+        return z
+
+    def to_variables(self, params):
+        return params
+
+    def pull_back(self, grad):
+        return grad
+
+    def weight_scales(self):
+        return np.ones(self.n_weights)
+
+
+class _LinearMap:
+    """``W = sigma_k z_kj / s_j`` and ``b = b_ref + sigma z_b - W c``."""
+
+    is_identity = False
+
+    def __init__(self, model, centre, scale, sigma, x0):
+        self.n_outputs, self.n_features = model.n_outputs, model.n_features
+        self.n_weights, self.n_params = model.n_weights, model.n_params
+        self.fit_intercept = model.fit_intercept
+        self.centre, self.scale, self.sigma = centre, scale, sigma
+        # W = factor * z_W elementwise, factor of shape (n_outputs, n_features).
+        self.factor = sigma[:, None] / scale[None, :]
+        # The start's intercepts as reference, so z_b = 0 there up to W c.
+        self.b_ref = (np.asarray(x0[self.n_weights :], dtype=np.float64).copy()
+                      if self.fit_intercept else None)
+
+    def _split(self, v):
+        W = v[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        return W, (v[self.n_weights :] if self.fit_intercept else None)
+
+    def to_params(self, z):
+        z_W, z_b = self._split(z)
+        params = np.empty(self.n_params)
+        W = params[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        np.multiply(self.factor, z_W, out=W)
+        if self.fit_intercept:
+            params[self.n_weights :] = self.b_ref + self.sigma * z_b - W @ self.centre
+        return params
+
+    def to_variables(self, params):
+        W, b = self._split(params)
+        z = np.empty(self.n_params)
+        z[: self.n_weights] = (W / self.factor).ravel()
+        if self.fit_intercept:
+            z[self.n_weights :] = (b - self.b_ref + W @ self.centre) / self.sigma
+        return z
+
+    def pull_back(self, grad):
+        """Gradient with respect to ``z`` from the gradient with respect to theta."""
+        g_W, g_b = self._split(grad)
+        out = np.empty(self.n_params)
+        out_W = out[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        if self.fit_intercept:
+            np.multiply(self.factor, g_W - np.outer(g_b, self.centre), out=out_W)
+            out[self.n_weights :] = self.sigma * g_b
+        else:
+            np.multiply(self.factor, g_W, out=out_W)
+        return out
+
+    def weight_scales(self):
+        """``|dW / dz|`` per weight: the L1 norm of W is ``sum(factor * |z_W|)``."""
+        return self.factor.ravel()
