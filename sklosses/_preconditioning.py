@@ -6,8 +6,8 @@ A full-batch solver minimises the :class:`~sklosses._objective.Objective`
 .. math::
     \tilde J(z) = J(\theta_{\mathrm{ref}} + M z) / F
 
-to it: :math:`F = |J(x_0)|` is the objective at the start, so the scaled
-objective starts at 1 whatever the units of ``y``; for a linear model,
+to it: :math:`F` is the objective of the best constant prediction (below), so
+the scaled objective of the best constant is 1 whatever the units of ``y``; for a linear model,
 :math:`M` standardises every column of ``X`` and measures every output in
 units of its raw scale, so the variables are of order 1 whatever the units of
 ``X`` and ``y``. The map is affine and invertible, so the minimiser of
@@ -30,15 +30,20 @@ column. The penalty follows the map: the L2 part becomes a diagonal
 quadratic in ``z`` and the L1 part a weighted L1 norm whose proximal
 operator is soft-thresholding with one threshold per coordinate.
 
-Other models (MLPs, non-convex) keep their parameters; only the objective
-is divided by :math:`F`, so that tolerances on it and on its gradient are
-relative to its size.
+An MLP (non-convex) keeps its hidden layers as they are, so that its path
+barely changes; its output layer is measured in units of each output's raw
+scale (:math:`W_L = \sigma \odot z_L`, :math:`b_L = \sigma \odot z_{b}`),
+so that a change of units of ``y`` does not defeat the gradient test.
+
+:math:`F` is the loss of the best constant prediction (``loss.init_raw``, the
+linear model's start), the spread of the targets in the loss's own units;
+:math:`|J(x_0)|` when that is 0, and 1 when both are.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-from .models import LinearModel
+from .models import MLP, LinearModel
 
 # Rows per block when the column spread of dense X is accumulated, so that
 # no copy of X is made.
@@ -55,18 +60,18 @@ class ScaledProblem:
     objective : Objective
         The objective to minimise.
     x0 : ndarray of shape (n_params,)
-        Starting parameters; fixes :math:`F = |J(x_0)|` and the reference
-        intercepts (so that ``z = 0`` is the best-constant start of a linear
-        model).
+        Starting parameters; fix the reference intercepts (so that ``z = 0``
+        is the best-constant start of a linear model).
 
     Attributes
     ----------
     value_scale : float
-        :math:`F`, the divisor of the objective (1 when ``J(x0)`` is 0 or not
-        finite: a non-finite start is the solver's error to raise).
+        :math:`F`, the divisor of the objective: the loss of the best constant
+        prediction (``|J(x0)|`` if that is 0, 1 if both are: a non-finite start
+        is the solver's error to raise).
     start_value : float
-        :math:`\tilde J` at the start (1 unless ``J(x0)`` is 0, negative or
-        not finite), to tell whether a fit improved on it.
+        :math:`\tilde J` at the start (1 from the best constant), to tell
+        whether a fit improved on it.
     l1_weights : ndarray of shape (n_params,)
         Coefficient of :math:`|z_i|` in the scaled non-smooth penalty (0 on
         intercepts and biases, and everywhere for a smooth penalty).
@@ -101,7 +106,7 @@ class ScaledProblem:
         self.objective = objective
         x0 = np.asarray(x0, dtype=np.float64)
         start = float(objective.value(x0))
-        self.value_scale = abs(start) if np.isfinite(start) and start != 0 else 1.0
+        self.value_scale = _value_scale(objective, start)
         self.start_value = start / self.value_scale
         self.weights_slice = objective.weights_slice
         model = getattr(objective, "model", None)
@@ -164,6 +169,35 @@ class ScaledProblem:
         return weights
 
 
+def _value_scale(objective, start):
+    """:math:`F`: the loss of the best constant prediction, else ``|J(x0)|``, else 1.
+
+    The best constant (``loss.init_raw``, as the intercept starts) measures
+    the spread of the targets in the loss's own units, whatever the model and
+    its starting point: an MLP's random start can be far above or below it.
+    """
+    try:
+        null = _best_constant_loss(objective)
+    except (AttributeError, IndexError, ValueError, TypeError, FloatingPointError):
+        null = np.nan  # a bare objective without loss or targets
+    for candidate in (null, abs(start)):
+        if np.isfinite(candidate) and candidate > 0:
+            return float(candidate)
+    return 1.0
+
+
+def _best_constant_loss(objective):
+    """Weighted mean loss of the best constant raw prediction."""
+    loss, y, weight = objective.loss, objective.y, objective._normalised_weight
+    with np.errstate(all="ignore"):
+        raw0 = np.asarray(loss.init_raw(y, objective.sample_weight), dtype=np.float64)
+        n_outputs = objective.model.n_outputs
+        raw = np.broadcast_to(raw0.reshape(-1)[:n_outputs], (y.shape[0], n_outputs))
+        raw = raw.ravel() if objective._ravel_raw else raw
+        per_sample = loss.loss(y, np.asarray(raw, dtype=objective.model.dtype), weight)
+    return float(np.sum(per_sample))
+
+
 def _l1_strength(penalty):
     """Coefficient of ``||W||_1`` (0 for a smooth penalty, None if not of that form)."""
     if penalty.is_smooth:
@@ -180,7 +214,12 @@ def _affine_map(objective, x0):
     # The column/output scaling is the change of variables of an affine
     # model raw = X W^T + b; a penalty must be smooth or a plain L1 part, whose
     # prox in the new variables is known (a weighted L1 norm).
-    if not isinstance(model, LinearModel) or _l1_strength(objective.penalty) is None:
+    if _l1_strength(objective.penalty) is None:
+        return _IdentityMap(model.n_params, model.n_weights)
+    if isinstance(model, MLP):
+        return _DiagonalMap(_output_layer_scales(model, output_scales(objective)),
+                            model.n_weights)
+    if not isinstance(model, LinearModel):
         return _IdentityMap(model.n_params, model.n_weights)
     centre, scale = column_centres_and_scales(
         objective.X, objective._normalised_weight, centred=model.fit_intercept
@@ -308,6 +347,43 @@ class _IdentityMap:
 
     def weight_scales(self):
         return np.ones(self.n_weights)
+
+
+def _output_layer_scales(model, sigma):
+    """Per-parameter scale of an MLP: ``sigma_k`` on the output layer, else 1."""
+    scales = np.ones(model.n_params)
+    weights, biases = model.unpack(scales)  # views into ``scales``
+    weights[-1][...] = sigma[None, :]
+    if biases[-1] is not None:
+        biases[-1][...] = sigma
+    return scales
+
+
+class _DiagonalMap:
+    """``theta = d * z``: an MLP's output layer in units of each output's raw scale.
+
+    The hidden layers keep their parameters (a non-convex model keeps its
+    path); only the last layer, whose scale follows the targets', is
+    rescaled, so that its gradient test does not depend on the units of y.
+    """
+
+    is_identity = False
+
+    def __init__(self, scales, n_weights):
+        self.scales = scales
+        self.n_params, self.n_weights = scales.size, n_weights
+
+    def to_params(self, z):
+        return self.scales * z
+
+    def to_variables(self, params):
+        return params / self.scales
+
+    def pull_back(self, grad):
+        return self.scales * grad
+
+    def weight_scales(self):
+        return self.scales[: self.n_weights]
 
 
 class _LinearMap:

@@ -147,10 +147,11 @@ class LBFGS(BaseSolver):
                 # The problem is scaled (J starts at 1, unit-free variables),
                 # so this absolute test on its gradient is a relative one.
                 "gtol": self.tol,
-                # A relative decrease at the rounding level of the objective's
-                # own arithmetic (float32 or float64) is a stall.
-                "ftol": 64 * float(np.finfo(np.result_type(problem.scaled.dtype,
-                                                           np.float32)).eps),
+                # scipy divides the decrease by max(|f|, 1), that is by 1 here
+                # (J / |J(x0)| <= 1): an absolute test, kept at float64 rounding
+                # so that it never stops a fit whose J fell far below J(x0).
+                # A float32 objective stalls by failing its line search.
+                "ftol": 64 * np.finfo(float).eps,
             },
         )
 
