@@ -145,6 +145,10 @@ class SmoothingContinuation(BaseSolver):
         if not last:
             message = (f"it reached max_iter={self.max_iter} iterations at smoothing "
                        f"level mu={mu:.3g}, before the final level {mu_final:.3g}")
+        elif not stage.converged and n_iter >= self.max_iter:
+            # The stage's own message would name the stage's remaining budget.
+            message = (f"it reached max_iter={self.max_iter} iterations (all smoothing "
+                       f"stages together) in the final stage, mu={mu:.3g}")
         else:
             message = stage.message
         # J - J* <= mu (the surrogate's distance) + the last stage's own gap.
