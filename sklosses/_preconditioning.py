@@ -112,7 +112,12 @@ class ScaledProblem:
         model = getattr(objective, "model", None)
         self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
         self._map = _affine_map(objective, x0)
+        self._balance = None
+        if not self._map.is_identity and isinstance(objective.model, LinearModel):
+            self._balance = _OutputBalance.if_separable(objective, x0)
         self.l1_weights = self._scaled_l1_weights()
+        if self._balance is not None:
+            self.start_value = self.value(self.to_variables(x0))
 
     @property
     def penalty(self):
@@ -134,16 +139,24 @@ class ScaledProblem:
 
     def smooth_value_gradient(self, z):
         """Scaled smooth part and its gradient with respect to ``z``."""
-        value, grad = self.objective.smooth_value_gradient(self.to_params(z))
+        params = self.to_params(z)
+        if self._balance is not None:
+            value, grad = self._balance.smooth_value_gradient(params)
+            return value, self._map.pull_back(grad)
+        value, grad = self.objective.smooth_value_gradient(params)
         grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
         return float(value) / self.value_scale, grad / self.value_scale
 
     def nonsmooth_value(self, z):
         """Scaled non-smooth part (the weighted L1 norm of ``z``)."""
-        return self.objective.nonsmooth_value(self.to_params(z)) / self.value_scale
+        if self._map.is_identity:
+            return self.objective.nonsmooth_value(self.to_params(z)) / self.value_scale
+        return float(self.l1_weights @ np.abs(z))
 
     def value(self, z):
-        """Scaled objective :math:`\\tilde J(z) = J(\\theta(z)) / F`."""
+        """Scaled objective :math:`\\tilde J(z)`."""
+        if self._balance is not None:
+            return self.smooth_value_gradient(z)[0] + self.nonsmooth_value(z)
         return float(self.objective.value(self.to_params(z))) / self.value_scale
 
     def prox(self, z, step):
@@ -155,18 +168,101 @@ class ScaledProblem:
         threshold = step * self.l1_weights
         return np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)
 
-    def unscale(self, value):
-        """An objective value of the scaled problem in the units of ``J``."""
+    def unscale(self, value, z):
+        """The objective ``J`` (in its own units) at ``z``, whose scaled value is ``value``."""
+        if self._balance is not None:  # outputs weighted apart: not one factor
+            return float(self.objective.value(self.to_params(z)))
         return float(value) * self.value_scale
 
     def _scaled_l1_weights(self):
         weights = np.zeros(self._map.n_params)
         strength = _l1_strength(self.objective.penalty)
         if strength:
-            weights[self.weights_slice] = (
-                strength * self._map.weight_scales() / self.value_scale
-            )
+            per_weight = np.full(self._map.n_weights, 1.0 / self.value_scale)
+            if self._balance is not None:
+                per_weight = np.repeat(self._balance.weights, self._map.n_features)
+            weights[self.weights_slice] = strength * self._map.weight_scales() * per_weight
         return weights
+
+
+class _OutputBalance:
+    r"""Each output of a separable multi-output problem weighted by its own scale.
+
+    When the loss of a row is the mean of per-output losses (multi-output
+    regression, API.md) and the model is linear, the problem splits into one
+    independent problem per output: :math:`J = \sum_k C_k(W_k, b_k)` with
+    :math:`C_k` the output's share of the loss plus the penalty of its row of
+    weights. Then :math:`\sum_k \omega_k C_k` has the same minimiser for any
+    :math:`\omega_k > 0`; with :math:`\omega_k = 1 / C_k(\text{best
+    constant})` every output starts at 1, so an output on a scale 1e-12 of
+    another's is fitted as accurately as that one, not drowned in its
+    rounding errors.
+    """
+
+    def __init__(self, objective, weights):
+        self.objective = objective
+        self.weights = weights
+
+    @classmethod
+    def if_separable(cls, objective, x0):
+        """The balance for ``objective``, or None when it does not split by output."""
+        model, y = objective.model, np.asarray(objective.y)
+        n_outputs = model.n_outputs
+        if n_outputs < 2 or y.ndim != 2 or y.shape[1] != n_outputs \
+                or not np.issubdtype(y.dtype, np.floating):
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                raw0 = np.asarray(objective.loss.init_raw(y, objective.sample_weight),
+                                  dtype=np.float64).reshape(-1)
+                if raw0.size != n_outputs:
+                    return None
+                constant = np.broadcast_to(raw0, y.shape).astype(model.dtype)
+                # Separable if the loss of the rows is the mean of the columns'
+                # at a point where the columns differ (checked, not assumed).
+                wiggle = constant + 0.1 * np.sin(np.arange(y.size)).reshape(y.shape)
+                shares = cls._shares(objective, wiggle.astype(model.dtype))
+                whole = float(np.sum(objective.loss.loss(
+                    objective.y, wiggle.astype(model.dtype), objective._normalised_weight)))
+                if not np.isclose(shares.sum(), whole, rtol=1e-9, atol=0.0):
+                    return None
+                null = cls._shares(objective, constant)
+        except (ValueError, TypeError, IndexError, FloatingPointError):
+            return None
+        if not np.all(np.isfinite(null) & (null > 0)):
+            return None
+        return cls(objective, 1.0 / (n_outputs * null))
+
+    @staticmethod
+    def _shares(objective, raw):
+        """Each output's share of the weighted mean loss at ``raw``."""
+        loss, y, weight = objective.loss, objective.y, objective._normalised_weight
+        n_outputs = raw.shape[1]
+        return np.array([
+            float(np.sum(loss.loss(y[:, [k]], raw[:, [k]], weight))) / n_outputs
+            for k in range(n_outputs)
+        ])
+
+    def smooth_value_gradient(self, params):
+        """:math:`\\sum_k \\omega_k C_k` (smooth part) and its gradient in theta."""
+        objective = self.objective
+        model = objective.model
+        params = np.asarray(params, dtype=model.dtype)
+        raw, cache = model.forward(params, objective.X)
+        _, grad_raw = objective.loss.loss_gradient(objective.y, raw,
+                                                   objective._normalised_weight)
+        shares = self._shares(objective, raw)
+        grad = model.backward(params, cache, grad_raw * self.weights.astype(grad_raw.dtype))
+        grad = np.asarray(grad, dtype=np.float64)
+        W = np.asarray(params[objective.weights_slice], dtype=np.float64).reshape(
+            model.n_outputs, model.n_features)
+        value = float(self.weights @ shares)
+        grad_W = grad[objective.weights_slice].reshape(model.n_outputs, model.n_features)
+        for k in range(model.n_outputs):
+            pen_value, pen_grad = objective.penalty.smooth_value_gradient(W[k])
+            value += self.weights[k] * pen_value
+            grad_W[k] += self.weights[k] * pen_grad
+        return value, grad
 
 
 def _value_scale(objective, start):

@@ -106,7 +106,8 @@ class LBFGS(BaseSolver):
             start = time.perf_counter()
 
             def record(intermediate_result):
-                loss_curve.append(scaled.unscale(intermediate_result.fun))
+                loss_curve.append(scaled.unscale(
+                    intermediate_result.fun, problem.to_params(intermediate_result.x)))
                 if self.verbose:
                     print(
                         f"Iteration {len(loss_curve)}, objective = {loss_curve[-1]:.8g}, "
@@ -117,7 +118,7 @@ class LBFGS(BaseSolver):
             result = self._minimize(problem, variables0, record)
         n_iter = max(int(result.nit), 1)
         if not loss_curve:
-            loss_curve.append(scaled.unscale(result.fun))
+            loss_curve.append(scaled.unscale(result.fun, problem.to_params(result.x)))
         gradient = _projected_gradient(problem, result.x, result.jac)
         largest = float(np.max(np.abs(gradient), initial=0.0))
         converged, message = stopping_verdict(

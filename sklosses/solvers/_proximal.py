@@ -142,7 +142,7 @@ class ProximalGradient(BaseSolver):
                 reason = LINE_SEARCH_FAILED
                 break
             mapping = step
-            loss_curve.append(scaled.unscale(state.J_x))
+            loss_curve.append(scaled.unscale(state.J_x, state.x))
             if self.verbose:
                 print(
                     f"Iteration {len(loss_curve)}, objective = {loss_curve[-1]:.8g}, "
@@ -156,7 +156,7 @@ class ProximalGradient(BaseSolver):
                 reason = STALLED
                 break
         if not loss_curve:
-            loss_curve.append(scaled.unscale(state.J_x))
+            loss_curve.append(scaled.unscale(state.J_x, state.x))
         converged, message = stopping_verdict(
             gradient=mapping, tol=self.tol, reason=reason,
             improved=state.J_x < scaled.start_value, max_iter=self.max_iter,
