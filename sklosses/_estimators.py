@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._diagnostics import warn_if_penalty_dominates
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_DOC
 from ._objective import Objective
 from ._params import check_hyperparameters
@@ -122,6 +123,8 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
                 stacklevel=3,  # fit is wrapped by with_callbacks: point at the caller
             )
         self._warn_if_optimum_at_infinity(loss, penalty, X, y_enc, sample_weight)
+        if self._task == "regression" and not minibatch:
+            warn_if_penalty_dominates(objective, result.x, solver, stacklevel=4)
         return self
 
     def _warn_if_optimum_at_infinity(self, loss, penalty, X, y_enc, sample_weight):

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 from sklearn.metrics import r2_score
 
-from sklosses import LossRegressor
+from sklosses import LossRegressor, PenaltyDominatesWarning
 from sklosses._objective import Objective
 from sklosses._resolve import resolve_loss
 from sklosses.models import LinearModel
@@ -309,3 +309,39 @@ def test_smoothing_continuation_is_scale_free(inner, y_scale):
     ref = solver.solve(unit, np.append(np.zeros(3), np.median(y)))
     assert res.converged
     assert objective.value(res.x) / y_scale == pytest.approx(unit.value(ref.x), rel=3e-4)
+
+
+# --- the penalty that flattens robust fits on large targets (class 3) -----------
+
+ROBUST = ["huber", "absolute_error", "quantile", "log_cosh", "epsilon_insensitive"]
+
+
+def dollar_data():
+    X, y = linear_data(n=150)
+    return X, 1e5 + 3e4 * y
+
+
+@pytest.mark.parametrize("loss", ROBUST)
+def test_penalty_that_flattens_a_robust_fit_on_dollars_warns(loss):
+    X, y = dollar_data()
+    with pytest.warns(PenaltyDominatesWarning, match="alpha=0.0001 flattens the fit"):
+        flat = LossRegressor(loss=loss).fit(X, y)
+    # It is the optimum of the stated objective: the fit is not changed ...
+    assert flat.score(X, y) < 0.5
+    # ... and each remedy in the message works, without the warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PenaltyDominatesWarning)
+        assert LossRegressor(loss=loss, alpha=0.0).fit(X, y).score(X, y) > 0.9
+        scaled = LossRegressor(loss=loss).fit(X, y / y.std())
+        assert scaled.score(X, y / y.std()) > 0.9
+
+
+@pytest.mark.parametrize("alpha, y_scale", [(1e-4, 1.0), (1e-4, 1e-3), (1.0, 1.0),
+                                            (1e-4, 1e5)],
+                         ids=["default", "small-targets", "strong-on-purpose", "mse"])
+def test_penalty_warning_stays_quiet_on_well_posed_fits(alpha, y_scale):
+    X, y = linear_data(n=150)
+    loss = "squared_error" if y_scale == 1e5 else "huber"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PenaltyDominatesWarning)
+        LossRegressor(loss=loss, alpha=alpha).fit(X, y * y_scale)
