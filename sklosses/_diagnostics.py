@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 
-from ._preconditioning import column_centres_and_scales
 from .models import LinearModel
 
 # The weights are stretched by these factors (keeping the mean prediction) to
@@ -77,8 +76,11 @@ def warn_if_penalty_dominates(objective, params, solver, *, stacklevel=2):
             and np.issubdtype(y.dtype, np.floating)):
         return False
     params = np.asarray(params, dtype=np.float64)
+    # The probe first: at a well-posed optimum it costs two loss evaluations.
+    if not _stretch_helps(objective, params):
+        return False
     fitted_share = _explained_share(objective, params)
-    if fitted_share is None or not _stretch_helps(objective, params):
+    if fitted_share is None:
         return False
     spread = _target_spread(objective)
     if np.all(np.abs(np.log10(spread)) < 0.5):
@@ -132,18 +134,39 @@ def _explained_share(objective, params):
 
 
 def _stretch_helps(objective, params):
-    """Whether stretching the weights, mean prediction kept, halves the data loss."""
+    """Whether stretching the weights, mean prediction kept, halves the data loss.
+
+    One forward pass: the raw predictions of the weights alone are computed
+    once, and every stretch is an elementwise evaluation of the loss.
+    """
     model = objective.model
     W, b = model.unpack(params)
     if b is None or not np.any(W):
         return False
-    centre, _ = column_centres_and_scales(objective.X, objective._normalised_weight,
-                                          centred=True)
-    base = _data_loss(objective, params)
+    weights_only = params.copy()
+    weights_only[objective.weights_slice.stop:] = 0.0
+    spread = np.asarray(objective.raw(weights_only), dtype=np.float64)
+    weight = objective._normalised_weight
+    # Centred, so that stretching keeps the mean prediction.
+    spread = spread - weight @ spread
+    fitted = np.asarray(objective.raw(params), dtype=np.float64)
+
+    def data_loss(raw):
+        with np.errstate(all="ignore"):
+            value = float(np.sum(objective.loss.loss(
+                objective.y, raw.astype(model.dtype), weight)))
+        return value if np.isfinite(value) else np.inf
+
+    base = previous = data_loss(fitted)
     for factor in _STRETCHES:
-        stretched = np.concatenate([(factor * W).ravel(), b - (factor - 1.0) * (W @ centre)])
-        if _data_loss(objective, stretched) <= _PROBE_DROP * base:
+        value = data_loss(fitted + (factor - 1.0) * spread)
+        if value <= _PROBE_DROP * base:
             return True
+        if value >= previous:
+            # A convex loss along the ray only grows from here: at a
+            # well-posed optimum this is the first stretch.
+            return False
+        previous = value
     return False
 
 

@@ -69,9 +69,6 @@ class ScaledProblem:
         :math:`F`, the divisor of the objective: the loss of the best constant
         prediction (``|J(x0)|`` if that is 0, 1 if both are: a non-finite start
         is the solver's error to raise).
-    start_value : float
-        :math:`\tilde J` at the start (1 from the best constant), to tell
-        whether a fit improved on it.
     l1_weights : ndarray of shape (n_params,)
         Coefficient of :math:`|z_i|` in the scaled non-smooth penalty (0 on
         intercepts and biases, and everywhere for a smooth penalty).
@@ -105,9 +102,7 @@ class ScaledProblem:
     def __init__(self, objective, x0):
         self.objective = objective
         x0 = np.asarray(x0, dtype=np.float64)
-        start = float(objective.value(x0))
-        self.value_scale = _value_scale(objective, start)
-        self.start_value = start / self.value_scale
+        self.value_scale = _value_scale(objective, x0)
         self.weights_slice = objective.weights_slice
         model = getattr(objective, "model", None)
         self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
@@ -116,8 +111,6 @@ class ScaledProblem:
         if not self._map.is_identity and isinstance(objective.model, LinearModel):
             self._balance = _OutputBalance.if_separable(objective, x0)
         self.l1_weights = self._scaled_l1_weights()
-        if self._balance is not None:
-            self.start_value = self.value(self.to_variables(x0))
 
     @property
     def penalty(self):
@@ -265,7 +258,7 @@ class _OutputBalance:
         return value, grad
 
 
-def _value_scale(objective, start):
+def _value_scale(objective, x0):
     """:math:`F`: the loss of the best constant prediction, else ``|J(x0)|``, else 1.
 
     The best constant (``loss.init_raw``, as the intercept starts) measures
@@ -276,10 +269,10 @@ def _value_scale(objective, start):
         null = _best_constant_loss(objective)
     except (AttributeError, IndexError, ValueError, TypeError, FloatingPointError):
         null = np.nan  # a bare objective without loss or targets
-    for candidate in (null, abs(start)):
-        if np.isfinite(candidate) and candidate > 0:
-            return float(candidate)
-    return 1.0
+    if np.isfinite(null) and null > 0:
+        return float(null)
+    start = abs(float(objective.value(x0)))
+    return start if np.isfinite(start) and start > 0 else 1.0
 
 
 def _best_constant_loss(objective):

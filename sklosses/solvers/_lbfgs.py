@@ -38,11 +38,12 @@ class LBFGS(BaseSolver):
     same minimum as the original. Weights at zero sit exactly on their bounds,
     so the solution is exactly sparse, as with proximal gradient.
 
-    Units: L-BFGS minimises :math:`J(\theta(z)) / |J(x_0)|` over variables
+    Units: L-BFGS minimises :math:`J(\theta(z)) / F` over variables
     ``z`` in which every column of ``X`` is standardised and every output is
     measured in its raw scale (an exact affine change of variables for a
     linear model, :class:`~sklosses._preconditioning.ScaledProblem`; an MLP
-    keeps its parameters and only the objective is divided). The optimum does
+    keeps its hidden layers and has its output layer rescaled; :math:`F` is
+    the loss of the best constant prediction). The optimum does
     not move; multiplying ``y`` or a feature by a constant changes the
     coefficients accordingly and nothing else.
 
@@ -123,7 +124,7 @@ class LBFGS(BaseSolver):
         largest = float(np.max(np.abs(gradient), initial=0.0))
         converged, message = stopping_verdict(
             gradient=largest, tol=self.tol, reason=_stop_reason(result),
-            improved=bool(result.fun < scaled.start_value), max_iter=self.max_iter,
+            improved=bool(result.fun < problem.guard.first), max_iter=self.max_iter,
         )
         return SolverResult(
             x=scaled.to_params(problem.to_params(result.x)), n_iter=n_iter,
@@ -149,8 +150,9 @@ class LBFGS(BaseSolver):
                 # so this absolute test on its gradient is a relative one.
                 "gtol": self.tol,
                 # scipy divides the decrease by max(|f|, 1), that is by 1 here
-                # (J / |J(x0)| <= 1): an absolute test, kept at float64 rounding
-                # so that it never stops a fit whose J fell far below J(x0).
+                # (J / F <= 1 from the best constant on): an absolute test, kept
+                # at float64 rounding so that it never stops a fit whose J fell
+                # far below F.
                 # A float32 objective stalls by failing its line search.
                 "ftol": 64 * np.finfo(float).eps,
             },
@@ -210,10 +212,13 @@ class _FiniteGuard:
     def __init__(self, objective):
         self.objective = objective
         self.best = None
+        self.first = None  # the value at the start, which scipy evaluates first
 
     def __call__(self, value, grad):
         value = float(value)
         if np.isfinite(value) and np.all(np.isfinite(grad)):
+            if self.first is None:
+                self.first = value
             if self.best is None or value < self.best:
                 self.best = value
             return value, grad.astype(np.float64, copy=False)

@@ -54,7 +54,7 @@ class ProximalGradient(BaseSolver):
     current point (monotone FISTA), so the loss curve never increases.
 
     Units: as :class:`LBFGS`, FISTA runs on
-    :math:`J(\theta(z)) / |J(x_0)|` over unit-free variables ``z``
+    :math:`J(\theta(z)) / F` over unit-free variables ``z``
     (standardised columns, outputs in their raw scale: an exact change of
     variables for a linear model, under which the L1 part becomes a weighted
     L1 norm with a per-coordinate soft-threshold), so its tests do not depend
@@ -159,7 +159,7 @@ class ProximalGradient(BaseSolver):
             loss_curve.append(scaled.unscale(state.J_x, state.x))
         converged, message = stopping_verdict(
             gradient=mapping, tol=self.tol, reason=reason,
-            improved=state.J_x < scaled.start_value, max_iter=self.max_iter,
+            improved=state.J_x < state.J_start, max_iter=self.max_iter,
         )
         return SolverResult(
             x=scaled.to_params(state.x), n_iter=max(len(loss_curve), 1),
@@ -184,6 +184,7 @@ class _FistaState:
         if not (np.isfinite(self.f_x) and np.all(np.isfinite(grad))):
             raise nonfinite_start_error(objective, "proximal")
         self.J_x = self.f_x + objective.nonsmooth_value(x0)
+        self.J_start = self.J_x
         self.y, self.f_y, self.g_y = x0, self.f_x, grad
         self.t = 1.0
         self.L = _initial_lipschitz(objective, x0, grad)
