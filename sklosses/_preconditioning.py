@@ -45,9 +45,6 @@ import scipy.sparse as sp
 
 from .models import MLP, LinearModel
 
-# Rows per block when the column spread of dense X is accumulated, so that
-# no copy of X is made.
-_BLOCK_ROWS = 4096
 # Relative spread below which a column counts as constant.
 _CONSTANT_SPREAD = 1e-10
 
@@ -346,20 +343,17 @@ def column_centres_and_scales(X, weight, *, centred):
         rms = np.sqrt(np.maximum(square, 0.0))
         spread = np.sqrt(np.maximum(square - mean**2, 0.0))
     else:
-        mean = np.zeros(X.shape[1])
-        square = np.zeros(X.shape[1])
-        deviation = np.zeros(X.shape[1])
-        for start in range(0, n, _BLOCK_ROWS):
-            rows = slice(start, start + _BLOCK_ROWS)
-            mean += w[rows] @ np.asarray(X[rows], dtype=np.float64)
-        for start in range(0, n, _BLOCK_ROWS):
-            rows = slice(start, start + _BLOCK_ROWS)
-            block = np.asarray(X[rows], dtype=np.float64)
-            square += w[rows] @ (block * block)
-            # Two passes, so that a column far from zero keeps its spread.
-            deviation += w[rows] @ (block - mean) ** 2
+        X = np.asarray(X)
+        mean = w @ X if X.dtype == np.float64 else w @ X.astype(np.float64)
+        square = np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64)
         rms = np.sqrt(square)
-        spread = np.sqrt(deviation)
+        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+        # E[x^2] - mean^2 cancels where a column sits far from zero: those
+        # columns (nanosecond timestamps) get the exact second pass.
+        far = mean**2 > 1e-4 * square
+        for j in np.flatnonzero(far):
+            column = np.asarray(X[:, j], dtype=np.float64)
+            spread[j] = np.sqrt(w @ (column - mean[j]) ** 2)
     rms = _positive(rms, np.ones_like(rms))
     if not centred:
         return np.zeros(X.shape[1]), rms
