@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.optimize import minimize
+from scipy.optimize import linprog, minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 from sklearn.metrics import r2_score
@@ -345,3 +345,36 @@ def test_penalty_warning_stays_quiet_on_well_posed_fits(alpha, y_scale):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PenaltyDominatesWarning)
         LossRegressor(loss=loss, alpha=alpha).fit(X, y * y_scale)
+
+
+def absolute_l1_optimum(X, y, alpha):
+    """min mean |y - X w - b| + alpha ||w||_1 exactly, as a linear program."""
+    n, p = X.shape
+    Z = np.hstack([X, -X, np.ones((n, 1))])
+    cost = np.concatenate([np.full(2 * p, alpha), [0.0], np.full(n, 1 / n)])
+    eye = np.eye(n)
+    A = np.vstack([np.hstack([-Z, -eye]), np.hstack([Z, -eye])])
+    bounds = [(0, None)] * (2 * p) + [(None, None)] + [(0, None)] * n
+    res = linprog(cost, A_ub=A, b_ub=np.concatenate([-y, y]), bounds=bounds,
+                  method="highs")
+    assert res.status == 0
+    return res.fun
+
+
+@pytest.mark.parametrize("x_scale, y_scale", [(1e-8, 1.0), (1e12, 1.0), (1e6, 1e-6)])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_smoothing_wrapper_reaches_the_lp_optimum_at_any_feature_scale(
+        solver, x_scale, y_scale):
+    X, y = linear_data(n=60, p=3)
+    # The LP is solved on unit data (its tolerances are absolute); with alpha
+    # scaled as the features, J(c_x X, c_y y, c_x alpha) = c_y J(X, y, alpha).
+    optimum = y_scale * absolute_l1_optimum(X, y, 0.01)
+    X, y, alpha = X * x_scale, y * y_scale, 0.01 * x_scale
+    est, warned = fit_or_warn(
+        LossRegressor("absolute_error", alpha=alpha, l1_ratio=1.0, solver=solver,
+                      tol=1e-7, max_iter=20000), X, y)
+    if warned:
+        return
+    raw = X @ est.coef_ + est.intercept_
+    J = float(np.mean(np.abs(y - raw)) + alpha * np.abs(est.coef_).sum())
+    assert optimum * (1 - 1e-9) <= J <= optimum * (1 + 1e-6)
