@@ -15,11 +15,14 @@ units of its raw scale, so the variables are of order 1 whatever the units of
 the solver's path and its stopping tests see the new units.
 
 For a linear model with weights :math:`W` (``n_outputs x n_features``) and
-intercepts :math:`b`, column centres :math:`c_j`, column scales :math:`s_j`
-and output scales :math:`\sigma_k`:
+intercepts :math:`b`, column centres :math:`c_j`, column spreads :math:`s_j`,
+output scales :math:`\sigma_k`, the weight :math:`\omega_k` of output
+:math:`k` in the scaled objective (:math:`1/F`) and the ridge strength
+:math:`\alpha_2`, the scale :math:`s_{kj}^2 = s_j^2 + \alpha_2 \omega_k
+\sigma_k^2` keeps both the loss's and the penalty's curvature of order 1:
 
 .. math::
-    W_{kj} = \sigma_k z_{kj} / s_j, \qquad
+    W_{kj} = \sigma_k z_{kj} / s_{kj}, \qquad
     b_k = b^{\mathrm{ref}}_k + \sigma_k z_{b,k} - \textstyle\sum_j W_{kj} c_j
 
 so that :math:`X W^T + b = \tilde X (\sigma \odot z)^T + b^{\mathrm{ref}} +
@@ -103,10 +106,15 @@ class ScaledProblem:
         self.weights_slice = objective.weights_slice
         model = getattr(objective, "model", None)
         self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
-        self._map = _affine_map(objective, x0)
         self._balance = None
-        if not self._map.is_identity and isinstance(objective.model, LinearModel):
+        model = getattr(objective, "model", None)
+        if isinstance(model, LinearModel) and _l1_strength(objective.penalty) is not None:
             self._balance = _OutputBalance.if_separable(objective, x0)
+        # Weight of each output's share of J in the scaled objective.
+        n_outputs = model.n_outputs if model is not None else 1
+        output_weights = (self._balance.weights if self._balance is not None
+                          else np.full(n_outputs, 1.0 / self.value_scale))
+        self._map = _affine_map(objective, x0, output_weights)
         self.l1_weights = self._scaled_l1_weights()
 
     @property
@@ -292,8 +300,8 @@ def _l1_strength(penalty):
     return None if strength is None else float(strength)
 
 
-def _affine_map(objective, x0):
-    """The change of variables for ``objective`` (identity unless linear)."""
+def _affine_map(objective, x0, output_weights):
+    """The change of variables for ``objective`` (identity unless linear or MLP)."""
     model = getattr(objective, "model", None)
     if model is None:  # a bare objective (tests, custom callers): scale J only
         return _IdentityMap(x0.size, objective.weights_slice.stop)
@@ -310,7 +318,15 @@ def _affine_map(objective, x0):
     centre, scale = column_centres_and_scales(
         objective.X, objective._normalised_weight, centred=model.fit_intercept
     )
-    return _LinearMap(model, centre, scale, output_scales(objective), x0)
+    sigma = output_scales(objective)
+    # The ridge part alpha2 / 2 ||W||^2 has curvature alpha2 * omega_k
+    # (sigma_k / s)^2 in the new variables, the loss about 1: a column whose
+    # spread s is small next to sqrt(alpha2 omega_k) sigma_k is ruled by the
+    # penalty, and is measured in the penalty's units instead, so that both
+    # curvatures stay of order 1 (the optimum still does not move).
+    ridge = getattr(objective.penalty, "l2_strength", 0.0)
+    effective = np.sqrt(scale[None, :] ** 2 + ridge * (output_weights * sigma**2)[:, None])
+    return _LinearMap(model, centre, effective, sigma, x0)
 
 
 def column_centres_and_scales(X, weight, *, centred):
@@ -470,7 +486,11 @@ class _DiagonalMap:
 
 
 class _LinearMap:
-    """``W = sigma_k z_kj / s_j`` and ``b = b_ref + sigma z_b - W c``."""
+    """``W = sigma_k z_kj / s_kj`` and ``b = b_ref + sigma z_b - W c``.
+
+    ``s`` is one scale per column, or per output and column (shape
+    ``(n_outputs, n_features)``) when the ridge curvature enters it.
+    """
 
     is_identity = False
 
@@ -480,7 +500,7 @@ class _LinearMap:
         self.fit_intercept = model.fit_intercept
         self.centre, self.scale, self.sigma = centre, scale, sigma
         # W = factor * z_W elementwise, factor of shape (n_outputs, n_features).
-        self.factor = sigma[:, None] / scale[None, :]
+        self.factor = sigma[:, None] / (scale if scale.ndim == 2 else scale[None, :])
         # The start's intercepts as reference, so z_b = 0 there up to W c.
         self.b_ref = (np.asarray(x0[self.n_weights :], dtype=np.float64).copy()
                       if self.fit_intercept else None)
