@@ -1,6 +1,7 @@
 """sklosses: the loss function as a first-class, swappable part of scikit-learn."""
 
 from . import losses
+from ._diagnostics import PenaltyDominatesWarning
 from ._estimators import LossClassifier, LossRegressor
 from .losses import make_loss
 from .model_selection import LossComparison, compare_losses, make_loss_scorer
@@ -15,4 +16,5 @@ __all__ = [
     "make_loss_scorer",
     "compare_losses",
     "LossComparison",
+    "PenaltyDominatesWarning",
 ]

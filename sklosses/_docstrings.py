@@ -40,11 +40,14 @@ _COMMON_DOC = """
     max_iter : int, default=500
         Maximum iterations (full-batch solvers) or epochs (minibatch).
     tol : float, default=1e-4
-        Convergence tolerance. Minibatch solvers: an epoch improves when the
-        monitored loss drops by more than ``tol`` times its magnitude
-        (relative, unlike scikit-learn's ``MLPRegressor``, so that the rule
-        does not depend on the units of the loss); epochs that each improve
-        by less but keep descending steadily do not count as a plateau.
+        Convergence tolerance. Full-batch solvers: relative and independent
+        of the units of ``X`` and ``y``; the fit stops when the objective is
+        within about ``tol`` of its optimum (see "What tol means" in the user
+        guide). Minibatch solvers: an epoch improves when the monitored loss
+        drops by more than ``tol`` times its magnitude (relative, unlike
+        scikit-learn's ``MLPRegressor``, so that the rule does not depend on
+        the units of the loss); epochs that each improve by less but keep
+        descending steadily do not count as a plateau.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (stratified by class
         for the classifier), monitor the loss term of the objective on them

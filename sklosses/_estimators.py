@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._diagnostics import warn_if_penalty_dominates
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_DOC
 from ._objective import Objective
 from ._params import check_class_weight, check_hyperparameters
@@ -127,6 +128,8 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self._warn_not_converged(result, objective.loss, solver)
         self._warn_if_optimum_at_infinity(objective.loss, objective.penalty, objective.X,
                                           objective.y, objective.sample_weight)
+        if self._task == "regression" and not solver.is_minibatch:
+            warn_if_penalty_dominates(objective, result.x, solver, stacklevel=6)
 
     def _warn_not_converged(self, result, loss, solver):
         """ConvergenceWarning naming the loss, the solver, why and what to change."""

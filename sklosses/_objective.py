@@ -136,6 +136,10 @@ class Objective:
             _take_rows(self.y, rows), _take_rows(self.sample_weight, rows),
         )
 
+    def with_targets(self, y):
+        """The same objective on other targets (rescaled ones, for diagnostics)."""
+        return Objective(self.loss, self.model, self.penalty, self.X, y, self.sample_weight)
+
     def with_loss(self, loss):
         """The same objective with another loss (a smoothed surrogate)."""
         twin = object.__new__(Objective)

@@ -73,6 +73,15 @@ NON_CONVEX = (
 )
 
 
+FLAT_TUBE = (
+    "On the check's 15 samples and 30 features every target fits inside the "
+    "epsilon-tube, so J* is about 1e-4 of the best constant's J, mostly the tiny "
+    "L2 term: the smoothing continuation cannot reach tol there within max_iter and "
+    "warns (ConvergenceWarning); the weighted and the repeated fits, equal up to "
+    "rounding, then stop at different points of the flat region."
+)
+
+
 HELD_OUT_ROWS = (
     "Early stopping holds out a share of the rows, not of the weight: a row of "
     "weight 2 is one row in the split but two rows once repeated, so the two fits "
@@ -111,9 +120,13 @@ def expected_failures(estimator):
     if is_mlp:
         failures["check_sample_weight_equivalence_on_dense_data"] = NON_CONVEX
         failures["check_sample_weight_equivalence_on_sparse_data"] = NON_CONVEX
-    if loss in ("hinge", "squared_hinge", "modified_huber"):
+    # Hinge objects too (Crammer-Singer): the same flat margin optimum.
+    if loss in ("hinge", "squared_hinge", "modified_huber") or type(loss).__name__ == "Hinge":
         failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_OPTIMUM
         failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_OPTIMUM
+    if loss == "epsilon_insensitive":
+        failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_TUBE
+        failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_TUBE
     if loss in ("poisson", "gamma", "tweedie", "squared_log_error"):
         failures["check_regressor_multioutput"] = POSITIVE_TARGETS
     return failures

@@ -21,7 +21,7 @@ from sklearn.metrics import log_loss, recall_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklosses import LossClassifier, LossRegressor, make_loss
+from sklosses import LossClassifier, LossRegressor, PenaltyDominatesWarning, make_loss
 from sklosses.losses import Focal, GradientCheckWarning, Huber, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
@@ -283,6 +283,11 @@ WARNINGS = [
     ("minibatch_max_iter",
      lambda: LossRegressor(solver="sgd", max_iter=3, random_state=0).fit(X, Y),
      ConvergenceWarning, "epochs before the monitored loss stopped improving by tol="),
+    ("penalty_dominates", lambda: LossRegressor(loss="huber").fit(X, 1e5 + 3e4 * Y),
+     PenaltyDominatesWarning, "flattens the fit of loss Huber() on targets of scale"),
+    ("solver_stopped_early", lambda: LossRegressor(loss=make_loss(
+        _squared, gradient=_wrong_gradient)).fit(X, Y),
+     ConvergenceWarning, "did not converge"),
 ]
 
 

@@ -11,7 +11,9 @@ import time
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
+from .._preconditioning import ScaledProblem
 from ._base import BaseSolver, SolverResult
+from ._stopping import ITERATION_LIMIT, LINE_SEARCH_FAILED, STALLED, stopping_verdict
 
 
 class LBFGS(BaseSolver):
@@ -36,14 +38,28 @@ class LBFGS(BaseSolver):
     same minimum as the original. Weights at zero sit exactly on their bounds,
     so the solution is exactly sparse, as with proximal gradient.
 
+    Units: L-BFGS minimises :math:`J(\theta(z)) / F` over variables
+    ``z`` in which every column of ``X`` is standardised and every output is
+    measured in its raw scale (an exact affine change of variables for a
+    linear model, :class:`~sklosses._preconditioning.ScaledProblem`; an MLP
+    keeps its hidden layers and has its output layer rescaled; :math:`F` is
+    the loss of the best constant prediction). The optimum does
+    not move; multiplying ``y`` or a feature by a constant changes the
+    coefficients accordingly and nothing else.
+
     Parameters
     ----------
     max_iter : int, default=500
         Maximum number of L-BFGS iterations.
     tol : float, default=1e-4
-        Stop when the largest absolute entry of the (projected) gradient
-        falls below ``tol`` (scipy's ``gtol``) or the relative decrease of J
-        stalls.
+        Relative tolerance, independent of the units of ``X`` and ``y``. The
+        solver works in unit-free variables (see below) and stops when the
+        largest entry of the projected gradient there is at most ``tol``
+        (scipy's ``gtol``), which puts J well within ``tol`` of its optimum
+        (relative). A stop for another reason (the relative decrease of J at
+        rounding level, a failed line search) counts as converged only if that
+        gradient is at most ``sqrt(tol)``; otherwise, or at ``max_iter``, the
+        result is not converged and ``message`` says why.
     verbose : int, default=0
         Print one line per iteration when positive.
 
@@ -66,7 +82,7 @@ class LBFGS(BaseSolver):
         Parameters
         ----------
         objective : Objective
-            Provides ``smooth_value_gradient``; its penalty's
+            Provides ``smooth_value_gradient`` and ``value``; its penalty's
             ``l1_strength`` (0 for a smooth penalty) selects the split.
         x0 : ndarray of shape (n_params,)
             Starting point.
@@ -74,63 +90,114 @@ class LBFGS(BaseSolver):
         Returns
         -------
         result : SolverResult
+            ``loss_curve`` is ``J`` after each iteration; ``message`` says why
+            the fit did not converge; ``gap`` is the estimate
+            :math:`\\frac12 g^T H^{-1} g / \\tilde J` from L-BFGS's own
+            inverse-Hessian approximation.
         """
         x0 = np.asarray(x0, dtype=np.float64)
-        l1 = _l1_strength(objective.penalty)
-        problem = _SplitProblem(objective, l1) if l1 > 0 else _PlainProblem(objective)
-        loss_curve = []
-        start = time.perf_counter()
-
-        def record(intermediate_result):
-            loss_curve.append(float(intermediate_result.fun))
-            if self.verbose:
-                print(
-                    f"Iteration {len(loss_curve)}, objective = {loss_curve[-1]:.8g}, "
-                    f"time = {time.perf_counter() - start:.2f}s"
-                )
-
+        _check_l1_form(objective.penalty)
         # Trial steps may overflow; the guard rejects them, so NumPy's warnings
         # about them would only alarm the user.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            result = self._minimize(problem, x0, record)
+            scaled = ScaledProblem(objective, x0)
+            split = bool(np.any(scaled.l1_weights > 0))
+            problem = _SplitProblem(scaled) if split else _PlainProblem(scaled)
+            loss_curve = []
+            start = time.perf_counter()
+
+            def record(intermediate_result):
+                loss_curve.append(scaled.unscale(
+                    intermediate_result.fun, problem.to_params(intermediate_result.x)))
+                if self.verbose:
+                    print(
+                        f"Iteration {len(loss_curve)}, objective = {loss_curve[-1]:.8g}, "
+                        f"time = {time.perf_counter() - start:.2f}s"
+                    )
+
+            variables0 = problem.to_variables(scaled.to_variables(x0))
+            result = self._minimize(problem, variables0, record)
         n_iter = max(int(result.nit), 1)
         if not loss_curve:
-            loss_curve.append(float(result.fun))
-        converged = bool(result.success) or n_iter < self.max_iter
+            loss_curve.append(scaled.unscale(result.fun, problem.to_params(result.x)))
+        gradient = _projected_gradient(problem, result.x, result.jac)
+        largest = float(np.max(np.abs(gradient), initial=0.0))
+        converged, message = stopping_verdict(
+            gradient=largest, tol=self.tol, reason=_stop_reason(result),
+            improved=bool(result.fun < problem.guard.first), max_iter=self.max_iter,
+        )
         return SolverResult(
-            x=problem.to_params(result.x), n_iter=n_iter, loss_curve=loss_curve,
-            converged=converged,
+            x=scaled.to_params(problem.to_params(result.x)), n_iter=n_iter,
+            loss_curve=loss_curve, converged=converged, message=message,
+            gap=_gap_estimate(result, gradient),
         )
 
     def _minimize(self, problem, x0, record):
         return minimize(
             problem.fun,
-            problem.to_variables(x0),
+            x0,
             jac=True,
             method="L-BFGS-B",
             bounds=problem.bounds(x0.size),
             callback=record,
             options={
                 "maxiter": self.max_iter,
+                # Enough evaluations for max_iter iterations with some
+                # line-search trials each (scipy's default cap is 15000).
+                "maxfun": max(15000, 20 * self.max_iter),
                 "maxls": 50,
+                # The problem is scaled (J starts at 1, unit-free variables),
+                # so this absolute test on its gradient is a relative one.
                 "gtol": self.tol,
+                # scipy divides the decrease by max(|f|, 1), that is by 1 here
+                # (J / F <= 1 from the best constant on): an absolute test, kept
+                # at float64 rounding so that it never stops a fit whose J fell
+                # far below F.
+                # A float32 objective stalls by failing its line search.
                 "ftol": 64 * np.finfo(float).eps,
             },
         )
 
 
-def _l1_strength(penalty):
-    """Coefficient of ``||W||_1`` in the penalty (0 for a smooth penalty)."""
-    if penalty.is_smooth:
-        return 0.0
-    strength = getattr(penalty, "l1_strength", None)
-    if strength is None:
+def _stop_reason(result):
+    """Why scipy's L-BFGS-B stopped, in the terms of :func:`stopping_verdict`."""
+    if result.status == 1:  # iteration or evaluation limit
+        return ITERATION_LIMIT
+    if result.status == 0:
+        # "CONVERGENCE: REL_REDUCTION_OF_F..." is a stall at rounding level;
+        # the projected-gradient test is checked again by the verdict anyway.
+        return STALLED
+    return LINE_SEARCH_FAILED  # "ABNORMAL" and other failures
+
+
+def _projected_gradient(problem, variables, grad):
+    """The gradient with components pushing into an active bound removed."""
+    grad = np.asarray(grad, dtype=np.float64)
+    lower = problem.lower_bounds(variables.size)
+    if lower is None:
+        return grad
+    return np.maximum(variables - grad, lower) - variables
+
+
+def _gap_estimate(result, gradient):
+    """``g^T H^{-1} g / 2`` relative to the scaled objective, when scipy gives ``H^{-1}``."""
+    hess_inv = getattr(result, "hess_inv", None)
+    if hess_inv is None or not np.isfinite(result.fun):
+        return None
+    decrement = 0.5 * float(gradient @ (hess_inv @ gradient))
+    if not np.isfinite(decrement):
+        return None
+    return max(decrement, 0.0) / max(abs(float(result.fun)), np.finfo(float).tiny)
+
+
+def _check_l1_form(penalty):
+    """Refuse a non-smooth penalty that is not ``lambda * ||W||_1``."""
+    if not penalty.is_smooth and getattr(penalty, "l1_strength", None) is None:
         raise ValueError(
             f"solver='lbfgs' handles a non-smooth penalty only of the form "
             f"lambda * ||W||_1 (an 'l1_strength' attribute); {penalty!r} has none. "
             "Use solver='proximal', which needs only the penalty's prox."
         )
-    return float(strength)
 
 
 class _FiniteGuard:
@@ -145,10 +212,13 @@ class _FiniteGuard:
     def __init__(self, objective):
         self.objective = objective
         self.best = None
+        self.first = None  # the value at the start, which scipy evaluates first
 
     def __call__(self, value, grad):
         value = float(value)
         if np.isfinite(value) and np.all(np.isfinite(grad)):
+            if self.first is None:
+                self.first = value
             if self.best is None or value < self.best:
                 self.best = value
             return value, grad.astype(np.float64, copy=False)
@@ -168,56 +238,63 @@ def nonfinite_start_error(objective, solver):
 
 
 class _PlainProblem:
-    """The smooth objective as it is: variables are the parameters."""
+    """The smooth scaled objective as it is: variables are its variables."""
 
-    def __init__(self, objective):
-        self.objective = objective
-        self.guard = _FiniteGuard(objective)
+    def __init__(self, scaled):
+        self.guard = _FiniteGuard(scaled)
+        self.scaled = scaled
 
-    def fun(self, x):
-        return self.guard(*self.objective.smooth_value_gradient(x))
+    def fun(self, z):
+        return self.guard(*self.scaled.smooth_value_gradient(z))
 
-    def to_variables(self, params):
-        return params
+    def to_variables(self, z):
+        return z
 
     def to_params(self, variables):
         return variables
 
-    def bounds(self, n_params):
+    def bounds(self, n_variables):
+        return None
+
+    def lower_bounds(self, n_variables):
         return None
 
 
 class _SplitProblem:
-    """The objective with an L1 part over ``[U, V, b]`` with ``U, V >= 0``.
+    """The scaled objective with a weighted L1 part over ``[U, V, b]``, ``U, V >= 0``.
 
-    The weights are the first ``n_weights`` parameters (the model layout), so
-    the variables are ``[U (n_weights), V (n_weights), rest]``.
+    The weights are the first ``n_weights`` variables (the model layout), so
+    the split variables are ``[U (n_weights), V (n_weights), rest]``; the L1
+    part is ``sum(lambda * (U + V))`` with one ``lambda`` per weight (the
+    scaled problem's ``l1_weights``).
     """
 
-    def __init__(self, objective, l1):
-        self.objective = objective
-        self.l1 = l1
-        self.n_weights = objective.weights_slice.stop
-        self.guard = _FiniteGuard(objective)
+    def __init__(self, scaled):
+        self.scaled = scaled
+        self.n_weights = scaled.weights_slice.stop
+        self.l1 = scaled.l1_weights[: self.n_weights]
+        self.guard = _FiniteGuard(scaled)
 
-    def to_variables(self, params):
-        w = params[: self.n_weights]
-        return np.concatenate([np.maximum(w, 0.0), np.maximum(-w, 0.0), params[self.n_weights :]])
+    def to_variables(self, z):
+        w = z[: self.n_weights]
+        return np.concatenate([np.maximum(w, 0.0), np.maximum(-w, 0.0), z[self.n_weights :]])
 
     def to_params(self, variables):
         k = self.n_weights
         return np.concatenate([variables[:k] - variables[k : 2 * k], variables[2 * k :]])
 
-    def bounds(self, n_params):
-        k = self.n_weights
-        lower = np.full(n_params + k, -np.inf)
-        lower[: 2 * k] = 0.0
-        return Bounds(lower, np.full(n_params + k, np.inf))
+    def lower_bounds(self, n_variables):
+        lower = np.full(n_variables, -np.inf)
+        lower[: 2 * self.n_weights] = 0.0
+        return lower
+
+    def bounds(self, n_variables):
+        return Bounds(self.lower_bounds(n_variables), np.full(n_variables, np.inf))
 
     def fun(self, variables):
         k = self.n_weights
-        value, grad = self.objective.smooth_value_gradient(self.to_params(variables))
-        value = value + self.l1 * float(variables[: 2 * k].sum())
+        value, grad = self.scaled.smooth_value_gradient(self.to_params(variables))
+        value = value + float(self.l1 @ (variables[:k] + variables[k : 2 * k]))
         g_w = grad[:k]
         out = np.empty(variables.shape)
         out[:k] = g_w + self.l1

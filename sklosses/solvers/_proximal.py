@@ -19,8 +19,10 @@ import time
 
 import numpy as np
 
+from .._preconditioning import ScaledProblem
 from ._base import BaseSolver, SolverResult
 from ._lbfgs import nonfinite_start_error
+from ._stopping import ITERATION_LIMIT, LINE_SEARCH_FAILED, STALLED, stopping_verdict
 
 # Backtracking multiplies L by this factor on failure.
 _GROW = 2.0
@@ -51,17 +53,28 @@ class ProximalGradient(BaseSolver):
     would increase ``J`` is rejected and the momentum restarts from the
     current point (monotone FISTA), so the loss curve never increases.
 
+    Units: as :class:`LBFGS`, FISTA runs on
+    :math:`J(\theta(z)) / F` over unit-free variables ``z``
+    (standardised columns, outputs in their raw scale: an exact change of
+    variables for a linear model, under which the L1 part becomes a weighted
+    L1 norm with a per-coordinate soft-threshold), so its tests do not depend
+    on the units of ``X`` or ``y``.
+
     Stopping: the gradient mapping :math:`G = L (y - z)` (the gradient for a
-    smooth problem) has largest absolute entry at most ``tol``, in the same
-    spirit as L-BFGS's ``gtol``; or the relative decrease of ``J`` falls to
-    the level of rounding errors.
+    smooth problem) in those variables has largest absolute entry at most
+    ``tol``, as L-BFGS's gradient test. When the relative decrease of ``J``
+    falls to the level of rounding errors first, the fit counts as converged
+    only if that entry is at most ``sqrt(tol)``; a stall far from a
+    stationary point, a backtracking that never finds a decreasing step and
+    ``max_iter`` are reported as not converged, with a ``message``.
 
     Parameters
     ----------
     max_iter : int, default=500
         Maximum number of iterations (accepted steps).
     tol : float, default=1e-4
-        Tolerance on the largest absolute entry of the gradient mapping.
+        Relative tolerance on the largest absolute entry of the scaled
+        gradient mapping; independent of the units of ``X`` and ``y``.
     verbose : int, default=0
         Print one line per iteration when positive.
 
@@ -118,29 +131,39 @@ class ProximalGradient(BaseSolver):
             return self._run(objective, np.asarray(x0, dtype=np.float64))
 
     def _run(self, objective, x0):
-        state = _FistaState(objective, x0)
+        scaled = ScaledProblem(objective, x0)
+        state = _FistaState(scaled, scaled.to_variables(x0))
         start = time.perf_counter()
         loss_curve = []
-        converged = False
+        mapping, reason = np.inf, ITERATION_LIMIT
         for _ in range(self.max_iter):
             step = state.step()
             if step is None:  # L exploded: no step decreases the objective
+                reason = LINE_SEARCH_FAILED
                 break
-            loss_curve.append(state.J_x)
+            mapping = step
+            loss_curve.append(scaled.unscale(state.J_x, state.x))
             if self.verbose:
                 print(
-                    f"Iteration {len(loss_curve)}, objective = {state.J_x:.8g}, "
+                    f"Iteration {len(loss_curve)}, objective = {loss_curve[-1]:.8g}, "
                     f"gradient mapping = {step:.3g}, L = {state.L:.3g}, "
                     f"time = {time.perf_counter() - start:.2f}s"
                 )
-            if step <= self.tol or state.stalled:
-                converged = True
+            if step <= self.tol:
+                reason = None
+                break
+            if state.stalled:
+                reason = STALLED
                 break
         if not loss_curve:
-            loss_curve.append(state.J_x)
+            loss_curve.append(scaled.unscale(state.J_x, state.x))
+        converged, message = stopping_verdict(
+            gradient=mapping, tol=self.tol, reason=reason,
+            improved=state.J_x < state.J_start, max_iter=self.max_iter,
+        )
         return SolverResult(
-            x=state.x, n_iter=max(len(loss_curve), 1), loss_curve=loss_curve,
-            converged=converged,
+            x=scaled.to_params(state.x), n_iter=max(len(loss_curve), 1),
+            loss_curve=loss_curve, converged=converged, message=message,
         )
 
 
@@ -156,11 +179,12 @@ class _FistaState:
         self.x = x0
         value, grad = objective.smooth_value_gradient(x0)
         # Rounding level of the objective's own arithmetic (float32 or float64).
-        self.eps = float(np.finfo(np.result_type(np.asarray(grad).dtype, np.float32)).eps)
+        self.eps = float(np.finfo(np.result_type(objective.dtype, np.float32)).eps)
         self.f_x, grad = float(value), np.asarray(grad, dtype=np.float64)
         if not (np.isfinite(self.f_x) and np.all(np.isfinite(grad))):
             raise nonfinite_start_error(objective, "proximal")
         self.J_x = self.f_x + objective.nonsmooth_value(x0)
+        self.J_start = self.J_x
         self.y, self.f_y, self.g_y = x0, self.f_x, grad
         self.t = 1.0
         self.L = _initial_lipschitz(objective, x0, grad)

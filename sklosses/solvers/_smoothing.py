@@ -56,7 +56,11 @@ class SmoothingContinuation(BaseSolver):
       ``tol * min(sqrt(mu_k / mu_final), 100)``, since an early stage only
       needs a good warm start for the next, and the final stage runs to ``tol``.
 
-    The total iteration budget ``max_iter`` is shared by all stages.
+    The total iteration budget ``max_iter`` is shared by all stages. Every
+    level and tolerance above is relative (to ``J``, and the inner solvers
+    work in unit-free variables), so the schedule does not depend on the
+    units of ``X`` or ``y``. The fit is converged when the final stage is;
+    running out of ``max_iter`` before it is reported in ``message``.
     ``loss_curve`` holds the inner solver's curve on each stage, that is the
     smoothed objective :math:`J_\mu \in [J - \mu, J]`, followed by the true
     objective :math:`J` at the solution.
@@ -120,7 +124,9 @@ class SmoothingContinuation(BaseSolver):
         loss_curve, n_iter = [], 0
         while True:
             mu_final = accuracy * max(_scale(objective, x), 1e-3 * start)
-            last = mu <= mu_final * (1 + 1e-12)
+            # mu_final follows J, which falls a little from stage to stage: a
+            # level within 1 % of it is the last stage, not one more.
+            last = mu <= mu_final * 1.01
             if last:
                 mu = mu_final
             stage_solver = self._stage_solver(mu, mu_final, self.max_iter - n_iter)
@@ -133,10 +139,24 @@ class SmoothingContinuation(BaseSolver):
             if last or n_iter >= self.max_iter:
                 break
             mu = max(mu / self.decrease, mu_final)
-        loss_curve.append(objective.value(x))
-        converged = last and stage.converged and n_iter < self.max_iter
+        value = objective.value(x)
+        loss_curve.append(value)
+        converged = last and stage.converged
+        if not last:
+            message = (f"it reached max_iter={self.max_iter} iterations at smoothing "
+                       f"level mu={mu:.3g}, before the final level {mu_final:.3g}")
+        elif not stage.converged and n_iter >= self.max_iter:
+            # The stage's own message would name the stage's remaining budget.
+            message = (f"it reached max_iter={self.max_iter} iterations (all smoothing "
+                       f"stages together) in the final stage, mu={mu:.3g}")
+        else:
+            message = stage.message
+        # J - J* <= mu (the surrogate's distance) + the last stage's own gap.
+        gap = None
+        if last and stage.gap is not None and np.isfinite(value) and value > 0:
+            gap = mu / value + stage.gap
         return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
-                            converged=converged)
+                            converged=converged, message=message, gap=gap)
 
     def _stage_solver(self, mu, mu_final, budget):
         """A copy of the inner solver with the stage's tolerance and budget."""

@@ -1,0 +1,543 @@
+r"""Unit-free variables for the full-batch solvers: an exact change of variables.
+
+A full-batch solver minimises the :class:`~sklosses._objective.Objective`
+:math:`J(\theta)` through :class:`ScaledProblem`, which presents
+
+.. math::
+    \tilde J(z) = J(\theta_{\mathrm{ref}} + M z) / F
+
+to it: :math:`F` is the objective of the best constant prediction (below), so
+the scaled objective of the best constant is 1 whatever the units of ``y``; for a linear model,
+:math:`M` standardises every column of ``X`` and measures every output in
+units of its raw scale, so the variables are of order 1 whatever the units of
+``X`` and ``y``. The map is affine and invertible, so the minimiser of
+:math:`\tilde J` is exactly the minimiser of :math:`J` mapped to ``z``; only
+the solver's path and its stopping tests see the new units.
+
+For a linear model with weights :math:`W` (``n_outputs x n_features``) and
+intercepts :math:`b`, column centres :math:`c_j`, column spreads :math:`s_j`,
+output scales :math:`\sigma_k`, the weight :math:`\omega_k` of output
+:math:`k` in the scaled objective (:math:`1/F`) and the ridge strength
+:math:`\alpha_2`, the scale :math:`s_{kj}^2 = s_j^2 + \alpha_2 \omega_k
+\sigma_k^2` keeps both the loss's and the penalty's curvature of order 1:
+
+.. math::
+    W_{kj} = \sigma_k z_{kj} / s_{kj}, \qquad
+    b_k = b^{\mathrm{ref}}_k + \sigma_k z_{b,k} - \textstyle\sum_j W_{kj} c_j
+
+so that :math:`X W^T + b = \tilde X (\sigma \odot z)^T + b^{\mathrm{ref}} +
+\sigma \odot z_b` with :math:`\tilde X = (X - c) / s` never formed (sparse
+``X`` stays sparse: the centring lives in the intercept). Without an
+intercept nothing is centred and :math:`s_j` is the root mean square of the
+column. The penalty follows the map: the L2 part becomes a diagonal
+quadratic in ``z`` and the L1 part a weighted L1 norm whose proximal
+operator is soft-thresholding with one threshold per coordinate.
+
+An MLP (non-convex) keeps its hidden layers as they are, so that its path
+barely changes; its output layer is measured in units of each output's raw
+scale (:math:`W_L = \sigma \odot z_L`, :math:`b_L = \sigma \odot z_{b}`),
+so that a change of units of ``y`` does not defeat the gradient test.
+
+:math:`F` is the loss of the best constant prediction (``loss.init_raw``, the
+linear model's start), the spread of the targets in the loss's own units;
+:math:`|J(x_0)|` when that is 0, and 1 when both are.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .models import MLP, LinearModel
+
+# Relative spread below which a column counts as constant.
+_CONSTANT_SPREAD = 1e-10
+
+
+class ScaledProblem:
+    """The objective in unit-free variables ``z`` (see the module docstring).
+
+    Parameters
+    ----------
+    objective : Objective
+        The objective to minimise.
+    x0 : ndarray of shape (n_params,)
+        Starting parameters; fix the reference intercepts (so that ``z = 0``
+        is the best-constant start of a linear model).
+
+    Attributes
+    ----------
+    value_scale : float
+        :math:`F`, the divisor of the objective: the loss of the best constant
+        prediction (``|J(x0)|`` if that is 0, 1 if both are: a non-finite start
+        is the solver's error to raise).
+    l1_weights : ndarray of shape (n_params,)
+        Coefficient of :math:`|z_i|` in the scaled non-smooth penalty (0 on
+        intercepts and biases, and everywhere for a smooth penalty).
+    weights_slice : slice
+        The penalised variables, as in the objective.
+    dtype : numpy dtype
+        The dtype the objective computes in (its rounding level bounds the
+        accuracy any stopping test can ask for); variables are float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklosses._objective import Objective
+    >>> from sklosses._preconditioning import ScaledProblem
+    >>> from sklosses.losses import SquaredError
+    >>> from sklosses.models import LinearModel
+    >>> from sklosses.penalties import L2
+    >>> X = np.array([[1e18], [2e18], [3e18]])
+    >>> y = np.array([1e-5, 2e-5, 3e-5])
+    >>> objective = Objective(SquaredError(), LinearModel(1, 1), L2(1e-4), X, y)
+    >>> x0 = np.array([0.0, 2e-5])
+    >>> problem = ScaledProblem(objective, x0)
+    >>> float(problem.value(problem.to_variables(x0)))
+    1.0
+    >>> z = np.array([1.0, 0.0])
+    >>> theta = problem.to_params(z)
+    >>> bool(np.allclose(problem.to_variables(theta), z))
+    True
+    """
+
+    def __init__(self, objective, x0):
+        self.objective = objective
+        x0 = np.asarray(x0, dtype=np.float64)
+        self.value_scale = _value_scale(objective, x0)
+        self.weights_slice = objective.weights_slice
+        model = getattr(objective, "model", None)
+        self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
+        self._balance = None
+        model = getattr(objective, "model", None)
+        if isinstance(model, LinearModel) and _l1_strength(objective.penalty) is not None:
+            self._balance = _OutputBalance.if_separable(objective, x0)
+        # Weight of each output's share of J in the scaled objective.
+        n_outputs = model.n_outputs if model is not None else 1
+        output_weights = (self._balance.weights if self._balance is not None
+                          else np.full(n_outputs, 1.0 / self.value_scale))
+        self._map = _affine_map(objective, x0, output_weights)
+        self.l1_weights = self._scaled_l1_weights()
+
+    @property
+    def penalty(self):
+        """The objective's penalty (its ``is_smooth`` is unchanged by the map)."""
+        return self.objective.penalty
+
+    @property
+    def loss(self):
+        """The objective's loss, for error messages."""
+        return self.objective.loss
+
+    def to_params(self, z):
+        """Parameters :math:`\\theta` of the variables ``z``."""
+        return self._map.to_params(np.asarray(z, dtype=np.float64))
+
+    def to_variables(self, params):
+        """Variables ``z`` of the parameters :math:`\\theta` (the inverse map)."""
+        return self._map.to_variables(np.asarray(params, dtype=np.float64))
+
+    def smooth_value_gradient(self, z):
+        """Scaled smooth part and its gradient with respect to ``z``."""
+        params = self.to_params(z)
+        if self._balance is not None:
+            value, grad = self._balance.smooth_value_gradient(params)
+            return value, self._map.pull_back(grad)
+        value, grad = self.objective.smooth_value_gradient(params)
+        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
+        return float(value) / self.value_scale, grad / self.value_scale
+
+    def nonsmooth_value(self, z):
+        """Scaled non-smooth part (the weighted L1 norm of ``z``)."""
+        if self._map.is_identity:
+            return self.objective.nonsmooth_value(self.to_params(z)) / self.value_scale
+        return float(self.l1_weights @ np.abs(z))
+
+    def value(self, z):
+        """Scaled objective :math:`\\tilde J(z)`."""
+        if self._balance is not None:
+            return self.smooth_value_gradient(z)[0] + self.nonsmooth_value(z)
+        return float(self.objective.value(self.to_params(z))) / self.value_scale
+
+    def prox(self, z, step):
+        """Proximal step of the scaled non-smooth part with step size ``step``."""
+        if self._map.is_identity:
+            # The parameters are the variables: the penalty's own prox, with
+            # the step in units of J rather than of J / F.
+            return self.objective.prox(z, step / self.value_scale)
+        threshold = step * self.l1_weights
+        return np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)
+
+    def unscale(self, value, z):
+        """The objective ``J`` (in its own units) at ``z``, whose scaled value is ``value``."""
+        if self._balance is not None:  # outputs weighted apart: not one factor
+            return float(self.objective.value(self.to_params(z)))
+        return float(value) * self.value_scale
+
+    def _scaled_l1_weights(self):
+        weights = np.zeros(self._map.n_params)
+        strength = _l1_strength(self.objective.penalty)
+        if strength:
+            per_weight = np.full(self._map.n_weights, 1.0 / self.value_scale)
+            if self._balance is not None:
+                per_weight = np.repeat(self._balance.weights, self._map.n_features)
+            weights[self.weights_slice] = strength * self._map.weight_scales() * per_weight
+        return weights
+
+
+class _OutputBalance:
+    r"""Each output of a separable multi-output problem weighted by its own scale.
+
+    When the loss of a row is the mean of per-output losses (multi-output
+    regression, API.md) and the model is linear, the problem splits into one
+    independent problem per output: :math:`J = \sum_k C_k(W_k, b_k)` with
+    :math:`C_k` the output's share of the loss plus the penalty of its row of
+    weights. Then :math:`\sum_k \omega_k C_k` has the same minimiser for any
+    :math:`\omega_k > 0`; with :math:`\omega_k = 1 / C_k(\text{best
+    constant})` every output starts at 1, so an output on a scale 1e-12 of
+    another's is fitted as accurately as that one, not drowned in its
+    rounding errors.
+    """
+
+    def __init__(self, objective, weights):
+        self.objective = objective
+        self.weights = weights
+
+    @classmethod
+    def if_separable(cls, objective, x0):
+        """The balance for ``objective``, or None when it does not split by output."""
+        model, y = objective.model, np.asarray(objective.y)
+        n_outputs = model.n_outputs
+        if n_outputs < 2 or y.ndim != 2 or y.shape[1] != n_outputs \
+                or not np.issubdtype(y.dtype, np.floating):
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                raw0 = np.asarray(objective.loss.init_raw(y, objective.sample_weight),
+                                  dtype=np.float64).reshape(-1)
+                if raw0.size != n_outputs:
+                    return None
+                constant = np.broadcast_to(raw0, y.shape).astype(model.dtype)
+                # Separable if the loss of the rows is the mean of the columns'
+                # at a point where the columns differ (checked, not assumed).
+                wiggle = constant + 0.1 * np.sin(np.arange(y.size)).reshape(y.shape)
+                shares = cls._shares(objective, wiggle.astype(model.dtype))
+                whole = float(np.sum(objective.loss.loss(
+                    objective.y, wiggle.astype(model.dtype), objective._normalised_weight)))
+                if not np.isclose(shares.sum(), whole, rtol=1e-9, atol=0.0):
+                    return None
+                null = cls._shares(objective, constant)
+        except (ValueError, TypeError, IndexError, FloatingPointError):
+            return None
+        if not np.all(np.isfinite(null) & (null > 0)):
+            return None
+        return cls(objective, 1.0 / (n_outputs * null))
+
+    @staticmethod
+    def _shares(objective, raw):
+        """Each output's share of the weighted mean loss at ``raw``."""
+        loss, y, weight = objective.loss, objective.y, objective._normalised_weight
+        n_outputs = raw.shape[1]
+        return np.array([
+            float(np.sum(loss.loss(y[:, [k]], raw[:, [k]], weight))) / n_outputs
+            for k in range(n_outputs)
+        ])
+
+    def smooth_value_gradient(self, params):
+        """:math:`\\sum_k \\omega_k C_k` (smooth part) and its gradient in theta."""
+        objective = self.objective
+        model = objective.model
+        params = np.asarray(params, dtype=model.dtype)
+        raw, cache = model.forward(params, objective.X)
+        _, grad_raw = objective.loss.loss_gradient(objective.y, raw,
+                                                   objective._normalised_weight)
+        shares = self._shares(objective, raw)
+        grad = model.backward(params, cache, grad_raw * self.weights.astype(grad_raw.dtype))
+        grad = np.asarray(grad, dtype=np.float64)
+        W = np.asarray(params[objective.weights_slice], dtype=np.float64).reshape(
+            model.n_outputs, model.n_features)
+        value = float(self.weights @ shares)
+        grad_W = grad[objective.weights_slice].reshape(model.n_outputs, model.n_features)
+        for k in range(model.n_outputs):
+            pen_value, pen_grad = objective.penalty.smooth_value_gradient(W[k])
+            value += self.weights[k] * pen_value
+            grad_W[k] += self.weights[k] * pen_grad
+        return value, grad
+
+
+def _value_scale(objective, x0):
+    """:math:`F`: the loss of the best constant prediction, else ``|J(x0)|``, else 1.
+
+    The best constant (``loss.init_raw``, as the intercept starts) measures
+    the spread of the targets in the loss's own units, whatever the model and
+    its starting point: an MLP's random start can be far above or below it.
+    """
+    try:
+        null = _best_constant_loss(objective)
+    except (AttributeError, IndexError, ValueError, TypeError, FloatingPointError):
+        null = np.nan  # a bare objective without loss or targets
+    if np.isfinite(null) and null > 0:
+        return float(null)
+    start = abs(float(objective.value(x0)))
+    return start if np.isfinite(start) and start > 0 else 1.0
+
+
+def _best_constant_loss(objective):
+    """Weighted mean loss of the best constant raw prediction."""
+    loss, y, weight = objective.loss, objective.y, objective._normalised_weight
+    with np.errstate(all="ignore"):
+        raw0 = np.asarray(loss.init_raw(y, objective.sample_weight), dtype=np.float64)
+        n_outputs = objective.model.n_outputs
+        raw = np.broadcast_to(raw0.reshape(-1)[:n_outputs], (y.shape[0], n_outputs))
+        raw = raw.ravel() if objective._ravel_raw else raw
+        per_sample = loss.loss(y, np.asarray(raw, dtype=objective.model.dtype), weight)
+    return float(np.sum(per_sample))
+
+
+def _l1_strength(penalty):
+    """Coefficient of ``||W||_1`` (0 for a smooth penalty, None if not of that form)."""
+    if penalty.is_smooth:
+        return 0.0
+    strength = getattr(penalty, "l1_strength", None)
+    return None if strength is None else float(strength)
+
+
+def _affine_map(objective, x0, output_weights):
+    """The change of variables for ``objective`` (identity unless linear or MLP)."""
+    model = getattr(objective, "model", None)
+    if model is None:  # a bare objective (tests, custom callers): scale J only
+        return _IdentityMap(x0.size, objective.weights_slice.stop)
+    # The column/output scaling is the change of variables of an affine
+    # model raw = X W^T + b; a penalty must be smooth or a plain L1 part, whose
+    # prox in the new variables is known (a weighted L1 norm).
+    if _l1_strength(objective.penalty) is None:
+        return _IdentityMap(model.n_params, model.n_weights)
+    if isinstance(model, MLP):
+        return _DiagonalMap(_output_layer_scales(model, output_scales(objective)),
+                            model.n_weights)
+    if not isinstance(model, LinearModel):
+        return _IdentityMap(model.n_params, model.n_weights)
+    centre, scale = column_centres_and_scales(
+        objective.X, objective._normalised_weight, centred=model.fit_intercept
+    )
+    sigma = output_scales(objective)
+    # The ridge part alpha2 / 2 ||W||^2 has curvature alpha2 * omega_k
+    # (sigma_k / s)^2 in the new variables, the loss about 1: a column whose
+    # spread s is small next to sqrt(alpha2 omega_k) sigma_k is ruled by the
+    # penalty, and is measured in the penalty's units instead, so that both
+    # curvatures stay of order 1 (the optimum still does not move).
+    ridge = getattr(objective.penalty, "l2_strength", 0.0)
+    effective = np.sqrt(scale[None, :] ** 2 + ridge * (output_weights * sigma**2)[:, None])
+    return _LinearMap(model, centre, effective, sigma, x0)
+
+
+def column_centres_and_scales(X, weight, *, centred):
+    """Weighted centre and spread of every column of ``X``.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The data.
+    weight : ndarray of shape (n_samples,) or None
+        Normalised sample weights (summing to 1); None for equal weights.
+    centred : bool
+        Centre on the weighted mean and use the weighted standard deviation
+        (with an intercept, which absorbs the centre); else no centre and the
+        weighted root mean square.
+
+    Returns
+    -------
+    centre, scale : ndarray of shape (n_features,)
+        ``scale`` is positive: a column without spread (relative to its root
+        mean square, below 1e-10: rounding) falls back to its root mean
+        square, a column of zeros to 1 (its coefficient is then decided by the
+        penalty alone, in any units).
+    """
+    n = X.shape[0]
+    w = np.full(n, 1.0 / n) if weight is None else np.asarray(weight, dtype=np.float64)
+    if sp.issparse(X):
+        mean = np.asarray(X.T @ w, dtype=np.float64).ravel()
+        square = np.asarray(X.multiply(X).T @ w, dtype=np.float64).ravel()
+        rms = np.sqrt(np.maximum(square, 0.0))
+        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+    else:
+        X = np.asarray(X)
+        mean = w @ X if X.dtype == np.float64 else w @ X.astype(np.float64)
+        square = np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64)
+        rms = np.sqrt(square)
+        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+        # E[x^2] - mean^2 cancels where a column sits far from zero: those
+        # columns (nanosecond timestamps) get the exact second pass.
+        far = mean**2 > 1e-4 * square
+        for j in np.flatnonzero(far):
+            column = np.asarray(X[:, j], dtype=np.float64)
+            spread[j] = np.sqrt(w @ (column - mean[j]) ** 2)
+    rms = _positive(rms, np.ones_like(rms))
+    if not centred:
+        return np.zeros(X.shape[1]), rms
+    # A spread this small next to the column's size is the rounding of a
+    # constant column: its centred values are zero and any scale will do.
+    spread = np.where(spread > _CONSTANT_SPREAD * rms, spread, 0.0)
+    return mean, _positive(spread, rms)
+
+
+def _positive(values, fallback):
+    """``values`` where positive and finite, else ``fallback``."""
+    ok = np.isfinite(values) & (values > 0)
+    return np.where(ok, values, fallback)
+
+
+def output_scales(objective):
+    """Raw scale of every output: the spread of the targets seen through the link.
+
+    For real targets, the weighted standard deviation of ``link(y)`` over the
+    samples where it is finite, per output (for the identity link the
+    standard deviation of ``y``; for the log link that of ``log y``, which a
+    change of units shifts but does not spread). Class labels, constant
+    targets and links that do not map the targets to finite values give 1.
+
+    Returns
+    -------
+    scales : ndarray of shape (n_outputs,)
+    """
+    n_outputs = objective.model.n_outputs
+    y = np.asarray(objective.y)
+    ones = np.ones(n_outputs)
+    if not np.issubdtype(y.dtype, np.floating):
+        return ones
+    try:
+        with np.errstate(all="ignore"):
+            raw = np.asarray(objective.loss.link(y.astype(np.float64)), dtype=np.float64)
+    except (ValueError, TypeError, FloatingPointError):
+        return ones
+    raw = raw.reshape(y.shape[0], -1)
+    if raw.shape[1] != n_outputs:
+        return ones
+    weight = objective._normalised_weight
+    w = np.full(y.shape[0], 1.0 / y.shape[0]) if weight is None else weight
+    scales = np.empty(n_outputs)
+    for k in range(n_outputs):
+        finite = np.isfinite(raw[:, k]) & (w > 0)
+        total = w[finite].sum()
+        if total <= 0:
+            scales[k] = 1.0
+            continue
+        column = raw[finite, k]
+        mean = w[finite] @ column / total
+        scales[k] = np.sqrt(w[finite] @ (column - mean) ** 2 / total)
+    return _positive(scales, ones)
+
+
+class _IdentityMap:
+    """Variables are the parameters (models other than linear)."""
+
+    is_identity = True
+
+    def __init__(self, n_params, n_weights):
+        self.n_params = n_params
+        self.n_weights = n_weights
+
+    def to_params(self, z):
+        return z
+
+    def to_variables(self, params):
+        return params
+
+    def pull_back(self, grad):
+        return grad
+
+    def weight_scales(self):
+        return np.ones(self.n_weights)
+
+
+def _output_layer_scales(model, sigma):
+    """Per-parameter scale of an MLP: ``sigma_k`` on the output layer, else 1."""
+    scales = np.ones(model.n_params)
+    weights, biases = model.unpack(scales)  # views into ``scales``
+    weights[-1][...] = sigma[None, :]
+    if biases[-1] is not None:
+        biases[-1][...] = sigma
+    return scales
+
+
+class _DiagonalMap:
+    """``theta = d * z``: an MLP's output layer in units of each output's raw scale.
+
+    The hidden layers keep their parameters (a non-convex model keeps its
+    path); only the last layer, whose scale follows the targets', is
+    rescaled, so that its gradient test does not depend on the units of y.
+    """
+
+    is_identity = False
+
+    def __init__(self, scales, n_weights):
+        self.scales = scales
+        self.n_params, self.n_weights = scales.size, n_weights
+
+    def to_params(self, z):
+        return self.scales * z
+
+    def to_variables(self, params):
+        return params / self.scales
+
+    def pull_back(self, grad):
+        return self.scales * grad
+
+    def weight_scales(self):
+        return self.scales[: self.n_weights]
+
+
+class _LinearMap:
+    """``W = sigma_k z_kj / s_kj`` and ``b = b_ref + sigma z_b - W c``.
+
+    ``s`` is one scale per column, or per output and column (shape
+    ``(n_outputs, n_features)``) when the ridge curvature enters it.
+    """
+
+    is_identity = False
+
+    def __init__(self, model, centre, scale, sigma, x0):
+        self.n_outputs, self.n_features = model.n_outputs, model.n_features
+        self.n_weights, self.n_params = model.n_weights, model.n_params
+        self.fit_intercept = model.fit_intercept
+        self.centre, self.scale, self.sigma = centre, scale, sigma
+        # W = factor * z_W elementwise, factor of shape (n_outputs, n_features).
+        self.factor = sigma[:, None] / (scale if scale.ndim == 2 else scale[None, :])
+        # The start's intercepts as reference, so z_b = 0 there up to W c.
+        self.b_ref = (np.asarray(x0[self.n_weights :], dtype=np.float64).copy()
+                      if self.fit_intercept else None)
+
+    def _split(self, v):
+        W = v[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        return W, (v[self.n_weights :] if self.fit_intercept else None)
+
+    def to_params(self, z):
+        z_W, z_b = self._split(z)
+        params = np.empty(self.n_params)
+        W = params[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        np.multiply(self.factor, z_W, out=W)
+        if self.fit_intercept:
+            params[self.n_weights :] = self.b_ref + self.sigma * z_b - W @ self.centre
+        return params
+
+    def to_variables(self, params):
+        W, b = self._split(params)
+        z = np.empty(self.n_params)
+        z[: self.n_weights] = (W / self.factor).ravel()
+        if self.fit_intercept:
+            z[self.n_weights :] = (b - self.b_ref + W @ self.centre) / self.sigma
+        return z
+
+    def pull_back(self, grad):
+        """Gradient with respect to ``z`` from the gradient with respect to theta."""
+        g_W, g_b = self._split(grad)
+        out = np.empty(self.n_params)
+        out_W = out[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        if self.fit_intercept:
+            np.multiply(self.factor, g_W - np.outer(g_b, self.centre), out=out_W)
+            out[self.n_weights :] = self.sigma * g_b
+        else:
+            np.multiply(self.factor, g_W, out=out_W)
+        return out
+
+    def weight_scales(self):
+        """``|dW / dz|`` per weight: the L1 norm of W is ``sum(factor * |z_W|)``."""
+        return self.factor.ravel()

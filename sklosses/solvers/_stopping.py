@@ -1,0 +1,78 @@
+"""One stopping verdict for the full-batch solvers, in unit-free terms.
+
+The solvers run on :class:`~sklosses._preconditioning.ScaledProblem`, whose
+objective starts at 1 and whose variables are of order 1, so a gradient
+entry there is a relative change of the objective per relative change of a
+coefficient. :func:`stopping_verdict` turns what a solver saw when it stopped
+into ``(converged, message)``:
+
+- the largest entry of the scaled (projected) gradient, or of the gradient
+  mapping, at most ``tol``: converged. Near the optimum
+  :math:`\\tilde J - \\tilde J^* \\approx \\frac12 g^T H^{-1} g` with a scaled
+  Hessian of order 1, so the objective is then well within ``tol`` of its
+  optimum (relative);
+- the solver could not decrease the objective any more (its relative decrease
+  fell to rounding level, or the line search failed) while that gradient is at
+  most ``sqrt(tol)``: converged too, since the objective is within about
+  ``tol`` of the optimum and rounding errors forbid more;
+- anything else (iteration limit, failed line search or stalled descent far
+  from a stationary point, no step that improved on the start): not
+  converged, with a message saying why.
+"""
+
+import math
+
+# Why a solver stopped, other than its gradient test.
+ITERATION_LIMIT = "iteration limit"
+STALLED = "stalled"
+LINE_SEARCH_FAILED = "line search failed"
+
+
+def stopping_verdict(*, gradient, tol, reason, improved, max_iter):
+    """Whether a full-batch solver converged, and if not, why.
+
+    Parameters
+    ----------
+    gradient : float
+        Largest absolute entry of the scaled projected gradient (L-BFGS) or
+        gradient mapping (proximal gradient) at the final point.
+    tol : float
+        The solver's tolerance.
+    reason : {None, "iteration limit", "stalled", "line search failed"}
+        Why the solver stopped when it was not its gradient test (None).
+    improved : bool
+        Whether the final objective is below the starting one.
+    max_iter : int
+        The iteration budget, for the message.
+
+    Returns
+    -------
+    converged : bool
+    message : str
+        Empty when converged; else a sentence for the ``ConvergenceWarning``.
+
+    Examples
+    --------
+    >>> stopping_verdict(gradient=1e-9, tol=1e-4, reason=None, improved=True,
+    ...                  max_iter=100)
+    (True, '')
+    >>> stopping_verdict(gradient=0.5, tol=1e-4, reason="line search failed",
+    ...                  improved=True, max_iter=100)[0]
+    False
+    """
+    if gradient <= tol:
+        return True, ""
+    where = (f"the largest entry of the scaled gradient is {gradient:.3g}, above "
+             f"tol={tol:g}")
+    if reason == ITERATION_LIMIT:
+        return False, f"it reached max_iter={max_iter} iterations; {where}"
+    if reason in (STALLED, LINE_SEARCH_FAILED) and gradient <= math.sqrt(tol) and improved:
+        return True, ""
+    if not improved:
+        return False, (
+            f"no step improved on the starting point ({reason or 'stopped'}); {where}: "
+            "the fitted model is the starting point"
+        )
+    if reason == LINE_SEARCH_FAILED:
+        return False, f"the line search failed to decrease the objective; {where}"
+    return False, f"the objective stopped decreasing at rounding level; {where}"
