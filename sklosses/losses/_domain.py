@@ -88,13 +88,18 @@ class TargetDomain(ABC):
 
     @property
     def positive_only(self):
-        """Whether no negative target is in the domain.
+        """Whether only positive targets are safe without knowing the domain.
 
-        This is what scikit-learn's ``positive_only`` target tag says of an
-        estimator: the common checks then feed it positive targets. A domain
-        such as ``y > -1`` admits negative targets and is not positive-only.
+        The value of scikit-learn's ``positive_only`` target tag: data made
+        without regard to the loss (the common checks' targets, which reach
+        -500) must be shifted to positive values. True when the domain is
+        bounded below -- ``y >= 0``, ``y > 0``, and also ``y > -1``, which
+        admits some negative targets but not the checks' -- and False for
+        domains that take every real target (``Tweedie(power<=0)``).
+        scikit-learn's GLMs derive the tag the same way, as
+        ``not loss.in_y_true_range(-1.0)``.
         """
-        return self.low >= 0
+        return self.low > -math.inf
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ class Interval(TargetDomain):
     (True, False)
     >>> print(counts)
     y >= 0
-    >>> counts.positive_only, Interval(-1, math.inf).positive_only
+    >>> counts.positive_only, Interval(-math.inf, math.inf).positive_only
     (True, False)
     """
 
