@@ -155,6 +155,7 @@ class SolverOptions:
 
 
 def _always(problem):
+    """The default ``auto_when``: every problem."""
     return True
 
 
@@ -279,6 +280,8 @@ def solver_incompatibility(name, problem):
                 "only", "set l1_ratio=0")
     if cls.linear_only and not problem.model_is_linear:
         return ("this solver fits linear models only", "set hidden_layer_sizes=()")
+    if not cls.required_loss_methods:
+        return None
     # Under a smoothing continuation the solver calls the surrogate's methods.
     called = loss.smoothed(1.0) if _needs_smoothing(cls, loss) else loss
     missing = [m for m in cls.required_loss_methods if not callable(getattr(called, m, None))]
