@@ -34,8 +34,6 @@ DEFAULT_LOSSES = {
         "log_loss", "focal", "hinge", "squared_hinge", "modified_huber", "exponential",
     ],
 }
-# Losses of the default list that need strictly positive targets.
-_POSITIVE_ONLY = ("poisson", "gamma")
 
 # A numeric target with at most this many distinct integer values is taken as
 # class labels when --task is not given.
@@ -148,8 +146,8 @@ def build_parser():
     )
     compare.add_argument(
         "--losses", metavar="A,B,C",
-        help="comma-separated loss names (default: a set for the task; poisson and "
-             "gamma only when the target is positive)",
+        help="comma-separated loss names (default: a set for the task, each loss "
+             "only when the target is in its domain)",
     )
     compare.add_argument(
         "--cv", type=_positive_int(2), default=5, metavar="K",
@@ -318,13 +316,14 @@ def check_target(y, task, what):
 
 def choose_losses(text, task, y):
     """Loss names from --losses, or the default set for the task and target."""
-    from ._resolve import loss_names
+    from ._resolve import loss_names, resolve_loss
 
     valid = loss_names(task)
     if text is None:
-        positive = task == "regression" and np.all(y > 0)
-        chosen = [name for name in DEFAULT_LOSSES[task]
-                  if name in valid and (positive or name not in _POSITIVE_ONLY)]
+        # Each loss's declared target domain decides: poisson takes counts
+        # with zeros, gamma only y > 0.
+        chosen = [name for name in DEFAULT_LOSSES[task] if name in valid and (
+            task != "regression" or resolve_loss(name, task).target_domain.contains(y))]
         return chosen
     chosen = [name.strip() for name in text.split(",") if name.strip()]
     if not chosen:

@@ -640,11 +640,13 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         tags.target_tags.multi_output = True
         try:
             loss = resolve_loss(self.loss, "regression")
+            domain = loss.target_domain
         except ValueError:
             return tags
-        # Log-link losses live on positive targets; tell the common checks.
-        if loss.link.name in ("log", "log1p"):
-            tags.target_tags.positive_only = True
+        # Derived from the loss's declared domain: True when it is bounded
+        # below (Poisson, Gamma, squared log error), so that the common checks
+        # feed positive targets; False for every real target (Tweedie power <= 0).
+        tags.target_tags.positive_only = domain.positive_only
         return tags
 
 

@@ -1,6 +1,9 @@
 """Strings and "auto" -> component instances: the one place that maps names."""
 
 import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from sklearn.base import clone
@@ -9,7 +12,13 @@ from . import losses as _losses
 from .losses import BaseLoss
 from .models import LinearModel
 from .penalties import make_penalty
-from .solvers import LBFGS, ProximalGradient, SmoothingContinuation, make_minibatch_solver
+from .solvers import (
+    LBFGS,
+    MinibatchSolver,
+    ProximalGradient,
+    SmoothingContinuation,
+    make_minibatch_solver,
+)
 
 ALIASES = {
     "mse": "squared_error",
@@ -90,7 +99,254 @@ def resolve_penalty(alpha, l1_ratio):
     return make_penalty(alpha, l1_ratio)
 
 
-SOLVERS = ("auto", "lbfgs", "proximal", "sgd", "adam")
+# ---------------------------------------------------------------------------
+# Solvers: a table of what each one is, what it needs and when "auto" takes it
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitProblem:
+    """What the choice of a solver depends on.
+
+    Attributes
+    ----------
+    loss : BaseLoss
+        The resolved loss.
+    penalty : BasePenalty
+        The resolved penalty.
+    model_is_linear : bool, default=True
+        Whether the model is linear (``hidden_layer_sizes=()``).
+    n_samples, n_features : int or None, default=None
+        Shape of the training data; None counts as tall data.
+    early_stopping : bool, default=False
+        Whether the fit monitors a held-out loss after every epoch.
+    """
+
+    loss: BaseLoss
+    penalty: object
+    model_is_linear: bool = True
+    n_samples: int | None = None
+    n_features: int | None = None
+    early_stopping: bool = False
+
+    @property
+    def wide(self):
+        """More features than samples (False when the shape is unknown)."""
+        known = self.n_samples is not None and self.n_features is not None
+        return known and self.n_features > self.n_samples
+
+    @property
+    def few_samples(self):
+        """Fewer samples than :data:`_ADAM_MIN_SAMPLES` (False when unknown)."""
+        return self.n_samples is not None and self.n_samples < _ADAM_MIN_SAMPLES
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """The estimator's solver settings, handed to a solver's ``build``."""
+
+    max_iter: int
+    tol: float
+    verbose: int = 0
+    learning_rate: float = 1e-3
+    batch_size: object = "auto"
+    n_iter_no_change: int = 10
+    random_state: object = None
+
+
+def _always(problem):
+    """The default ``auto_when``: every problem."""
+    return True
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """One row of the solver table.
+
+    Attributes
+    ----------
+    name : str
+        The ``solver=`` string.
+    solver_class : type
+        The :class:`~sklosses.solvers.BaseSolver` subclass; its class
+        attributes (``handles_nonsmooth_loss``, ``handles_nonsmooth_penalty``,
+        ``is_minibatch``, ``linear_only``, ``required_loss_methods``) are the
+        contract :func:`solver_incompatibility` checks.
+    build : callable
+        ``build(options) -> BaseSolver`` for a :class:`SolverOptions`.
+    auto_rank : int or None, default=None
+        Position in the preference order of ``solver="auto"`` (lowest
+        first); None means ``"auto"`` never picks it.
+    auto_when : callable, default=always
+        ``auto_when(problem) -> bool``: whether ``"auto"`` prefers this
+        solver for the :class:`FitProblem` (when it is also compatible).
+    """
+
+    name: str
+    solver_class: type
+    build: Callable
+    auto_rank: int | None = None
+    auto_when: Callable = _always
+
+
+# Below this many samples L-BFGS trains an MLP better than Adam in the same
+# number of iterations (see resolve_solver).
+_ADAM_MIN_SAMPLES = 10_000
+
+
+def _build_lbfgs(options):
+    return LBFGS(max_iter=options.max_iter, tol=options.tol, verbose=options.verbose)
+
+
+def _build_proximal(options):
+    return ProximalGradient(max_iter=options.max_iter, tol=options.tol,
+                            verbose=options.verbose)
+
+
+def _build_minibatch(rule, options):
+    return make_minibatch_solver(
+        rule, batch_size=options.batch_size, learning_rate=options.learning_rate,
+        max_iter=options.max_iter, tol=options.tol,
+        n_iter_no_change=options.n_iter_no_change, random_state=options.random_state,
+        verbose=options.verbose,
+    )
+
+
+def _proximal_preferred(problem):
+    # FISTA beat L-BFGS on the split variables only on wide L1 problems.
+    return (problem.model_is_linear and problem.loss.is_smooth
+            and not problem.penalty.is_smooth and problem.wide)
+
+
+def _lbfgs_preferred(problem):
+    # For MLPs L-BFGS wins on small data, Adam on large (see resolve_solver).
+    return problem.model_is_linear or problem.few_samples
+
+
+#: Every solver, in the order of ``solver=``'s documented values. Registering
+#: a solver is one row here; ``auto_rank`` and ``auto_when`` place it in the
+#: ``"auto"`` rule.
+SOLVER_TABLE = (
+    SolverSpec("lbfgs", LBFGS, _build_lbfgs, auto_rank=1, auto_when=_lbfgs_preferred),
+    SolverSpec("proximal", ProximalGradient, _build_proximal, auto_rank=0,
+               auto_when=_proximal_preferred),
+    SolverSpec("sgd", MinibatchSolver, partial(_build_minibatch, "sgd")),
+    SolverSpec("adam", MinibatchSolver, partial(_build_minibatch, "adam"), auto_rank=2),
+)
+SOLVER_SPECS = {spec.name: spec for spec in SOLVER_TABLE}
+SOLVERS = ("auto", *SOLVER_SPECS)
+
+
+def _needs_smoothing(solver_class, loss):
+    """Whether ``loss`` goes to ``solver_class`` through SmoothingContinuation."""
+    return not loss.is_smooth and not solver_class.handles_nonsmooth_loss
+
+
+def solver_incompatibility(name, problem):
+    """Why solver ``name`` cannot fit ``problem``, or None when it can.
+
+    The solver's class attributes are its contract: a non-smooth loss needs
+    ``handles_nonsmooth_loss`` or, for a full-batch solver, a loss with
+    ``has_smoothed_surrogate`` (then the fit runs a smoothing continuation);
+    an L1 part needs ``handles_nonsmooth_penalty``; an MLP needs
+    ``linear_only`` False; early stopping needs ``is_minibatch``; and the loss
+    (or its surrogate) must define every method in ``required_loss_methods``,
+    as skglm's ``_datafit_required_attr``.
+
+    Parameters
+    ----------
+    name : str
+        A name in :data:`SOLVER_SPECS`.
+    problem : FitProblem
+        The loss, penalty, model and data shape.
+
+    Returns
+    -------
+    reason : tuple of (str, str) or None
+        What is missing and how to fix it, phrased to follow
+        ``"solver=... cannot fit loss ...: "`` and ``"or "``.
+    """
+    cls = SOLVER_SPECS[name].solver_class
+    loss = problem.loss
+    if problem.early_stopping and not cls.is_minibatch:
+        return ("early stopping monitors a held-out validation loss after every epoch "
+                "of a minibatch solver", "set early_stopping=False")
+    if _needs_smoothing(cls, loss) and (cls.is_minibatch or not loss.has_smoothed_surrogate):
+        return ("the loss is not smooth and declares no smoothed surrogate "
+                "(has_smoothed_surrogate is False), and this solver needs one",
+                "give the loss a smoothed(mu) method and has_smoothed_surrogate = True")
+    if not problem.penalty.is_smooth and not cls.handles_nonsmooth_penalty:
+        return ("the penalty has an L1 part and this solver handles smooth penalties "
+                "only", "set l1_ratio=0")
+    if cls.linear_only and not problem.model_is_linear:
+        return ("this solver fits linear models only", "set hidden_layer_sizes=()")
+    if not cls.required_loss_methods:
+        return None
+    # Under a smoothing continuation the solver calls the surrogate's methods.
+    called = loss.smoothed(1.0) if _needs_smoothing(cls, loss) else loss
+    missing = [m for m in cls.required_loss_methods if not callable(getattr(called, m, None))]
+    if missing:
+        methods = ", ".join(f"{m}()" for m in missing)
+        return (f"the loss does not define {methods}, which this solver calls",
+                f"define {methods} on the loss")
+    return None
+
+
+def compatible_solvers(problem):
+    """Names of every registered solver that can fit ``problem``, in table order."""
+    return [name for name in SOLVER_SPECS if solver_incompatibility(name, problem) is None]
+
+
+def check_solver_compatible(name, problem):
+    """Raise an actionable ``ValueError`` unless solver ``name`` can fit ``problem``.
+
+    The message names the solver, the loss, what is missing, the solvers
+    that would work and the fix for this one. The early-stopping case keeps
+    its documented wording.
+
+    Parameters
+    ----------
+    name : str
+        A name in :data:`SOLVER_SPECS`.
+    problem : FitProblem
+        The loss, penalty, model and data shape.
+    """
+    reason = solver_incompatibility(name, problem)
+    if reason is None:
+        return
+    what, fix = reason
+    others = compatible_solvers(problem)
+    if problem.early_stopping and not SOLVER_SPECS[name].solver_class.is_minibatch:
+        minibatch = " or ".join(repr(n) for n in SOLVER_SPECS
+                                if SOLVER_SPECS[n].solver_class.is_minibatch)
+        raise ValueError(
+            f"early_stopping=True needs solver={minibatch} (or 'auto', which then "
+            f"uses {auto_solver_name(problem)}), got solver={name!r}: {what}."
+        )
+    if others:
+        use = (f"Use solver={' or '.join(map(repr, others))} ('auto' chooses among "
+               f"them), or {fix}.")
+    else:
+        use = f"No registered solver can; {fix}."
+    raise ValueError(f"solver={name!r} cannot fit loss {problem.loss}: {what}. {use}")
+
+
+def auto_solver_name(problem):
+    """The ``solver="auto"`` rule of :func:`resolve_solver` for ``problem``.
+
+    The first solver by ``auto_rank`` that is compatible with the problem
+    and whose ``auto_when`` holds.
+    """
+    ranked = sorted((spec for spec in SOLVER_TABLE if spec.auto_rank is not None),
+                    key=lambda spec: spec.auto_rank)
+    for spec in ranked:
+        if spec.auto_when(problem) and solver_incompatibility(spec.name, problem) is None:
+            return spec.name
+    reasons = "; ".join(
+        f"{name!r}: {solver_incompatibility(name, problem)[0]}" for name in SOLVER_SPECS
+    )
+    raise ValueError(f"No solver can fit loss {problem.loss} with this penalty and "
+                     f"model ({reasons}).")
 
 
 def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopping=False,
@@ -99,10 +355,16 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
                    n_features=None):
     """The solver component for ``solver`` (``"auto"`` applies the rule).
 
-    Rule for ``"auto"`` (measured in ``benchmarks/``; see its README):
+    Every solver is a row of :data:`SOLVER_TABLE`. An explicit choice is
+    checked against the solver's contract before any work is done (see
+    :func:`solver_incompatibility`); a bad one gets a ``ValueError`` naming
+    what is missing and the solvers that would work. ``"auto"`` takes, by
+    ``auto_rank``, the first compatible solver whose ``auto_when`` holds,
+    which gives this rule (measured in ``benchmarks/``; see its README):
 
     - ``early_stopping=True`` -> ``"adam"`` (early stopping monitors a
-      held-out loss after each epoch of a minibatch solver);
+      held-out loss after each epoch of a minibatch solver; the full-batch
+      solvers are not compatible);
     - an MLP (``hidden_layer_sizes`` non-empty) on at least 10 000 samples
       -> ``"adam"``; on fewer, ``"lbfgs"``, which reached a better fit in the
       same number of epochs there (Friedman #1, 5 000 samples: test R2 0.988
@@ -114,19 +376,22 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     - every other linear model -> ``"lbfgs"``: with L2 or no penalty, and
       also with an L1 part (split ``w = u - v``, ``u, v >= 0``, under
       L-BFGS-B bounds), where it was 2-4x faster than FISTA on tall data
-      (L1 logistic, 50 000 x 500) and on every smoothed non-smooth loss.
+      (L1 logistic, 50 000 x 500) and on every smoothed non-smooth loss;
+    - a non-smooth loss without a smoothed surrogate, which no full-batch
+      solver can fit -> ``"adam"``.
 
     A non-smooth loss (absolute, quantile, epsilon-insensitive, hinge) under
     a full-batch solver is wrapped in :class:`~sklosses.solvers.SmoothingContinuation`,
-    which reaches the non-smooth optimum with relative accuracy ``tol``.
-    The minibatch solvers use subgradients and need no wrapper.
+    which reaches the non-smooth optimum with relative accuracy ``tol``; the
+    loss declares that it can be smoothed (``has_smoothed_surrogate``). The
+    minibatch solvers use subgradients and need no wrapper.
 
     Parameters
     ----------
-    solver : {"auto", "lbfgs", "proximal", "sgd", "adam"}
-        The estimator's ``solver``.
+    solver : str
+        The estimator's ``solver``: ``"auto"`` or a name in :data:`SOLVERS`.
     loss : BaseLoss
-        The resolved loss; ``loss.is_smooth`` selects the smoothing wrapper.
+        The resolved loss.
     penalty : BasePenalty
         The resolved penalty; ``penalty.is_smooth`` enters the rule.
     max_iter, tol, verbose : int, float, int
@@ -142,54 +407,26 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     -------
     solver : BaseSolver
     """
-    if early_stopping and solver in ("lbfgs", "proximal"):
-        raise ValueError(
-            f"early_stopping=True needs solver='sgd' or 'adam' (or 'auto', which then "
-            f"uses adam), got solver={solver!r}: early stopping monitors a held-out "
-            "validation loss after every epoch of a minibatch solver."
-        )
-    name = solver
-    if name == "auto":
-        name = _auto_solver(loss, penalty, early_stopping=early_stopping,
-                            hidden_layer_sizes=hidden_layer_sizes,
-                            n_samples=n_samples, n_features=n_features)
-    if name in ("sgd", "adam"):
-        # Minibatch: subgradients for non-smooth losses, prox for L1; no wrapper.
-        return make_minibatch_solver(
-            name, batch_size=batch_size, learning_rate=learning_rate, max_iter=max_iter,
-            tol=tol, n_iter_no_change=n_iter_no_change, random_state=random_state,
-            verbose=verbose,
-        )
-    if name == "lbfgs":
-        inner = LBFGS(max_iter=max_iter, tol=tol, verbose=verbose)
-    elif name == "proximal":
-        inner = ProximalGradient(max_iter=max_iter, tol=tol, verbose=verbose)
+    problem = FitProblem(loss, penalty, model_is_linear=len(hidden_layer_sizes) == 0,
+                         n_samples=n_samples, n_features=n_features,
+                         early_stopping=early_stopping)
+    if solver == "auto":
+        name = auto_solver_name(problem)
+    elif isinstance(solver, str) and solver in SOLVER_SPECS:
+        name = solver
+        check_solver_compatible(name, problem)
     else:
         raise ValueError(
             f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}."
         )
-    if not loss.is_smooth:
-        return SmoothingContinuation(inner)
-    return inner
-
-
-# Below this many samples L-BFGS trains an MLP better than Adam in the same
-# number of iterations (see resolve_solver).
-_ADAM_MIN_SAMPLES = 10_000
-
-
-def _auto_solver(loss, penalty, *, early_stopping, hidden_layer_sizes, n_samples,
-                 n_features):
-    """The ``solver="auto"`` rule of :func:`resolve_solver`."""
-    if early_stopping:
-        return "adam"
-    if len(hidden_layer_sizes) > 0:
-        small = n_samples is not None and n_samples < _ADAM_MIN_SAMPLES
-        return "lbfgs" if small else "adam"
-    wide = n_samples is not None and n_features is not None and n_features > n_samples
-    if not penalty.is_smooth and loss.is_smooth and wide:
-        return "proximal"
-    return "lbfgs"
+    spec = SOLVER_SPECS[name]
+    options = SolverOptions(max_iter=max_iter, tol=tol, verbose=verbose,
+                            learning_rate=learning_rate, batch_size=batch_size,
+                            n_iter_no_change=n_iter_no_change, random_state=random_state)
+    built = spec.build(options)
+    if _needs_smoothing(spec.solver_class, loss):
+        return SmoothingContinuation(built)
+    return built
 
 
 def check_number(name, value, *, low=None, high=None, low_open=False,

@@ -243,6 +243,23 @@ def test_margin_formulas_and_ovr_sum(name, loss, margin, n_classes):
     assert_allclose(loss(y, raw), expected.mean(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("name, loss, margin", MARGIN, ids=[repr(m[1]) for m in MARGIN])
+@pytest.mark.parametrize("dtype, big", [(np.float64, 500.0), (np.float32, 40.0)],
+                         ids=["float64", "float32"])
+def test_margin_values_at_extreme_raw(name, loss, margin, dtype, big):
+    # Decision values far on both sides of the margin; exp(-u) stays below
+    # the dtype's largest value (overflow to inf is tested separately).
+    y = np.array([0, 1, 0, 1, 1, 0])
+    raw = np.array([big, big, -big, -big, 0.5 * big, -0.5 * big], dtype=dtype)
+    value, grad = loss.loss_gradient(y, raw)
+    assert value.dtype == grad.dtype == dtype
+    u = (2 * y - 1) * raw.astype(np.float64)
+    assert_allclose(value, margin_reference(name, u, margin), rtol=1e-6)
+    assert np.all(np.isfinite(grad))
+    expected = finite_difference(loss, y, raw.astype(np.float64), h=1e-3)
+    assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+
+
 # --------------------------------------------------------------------------
 # gradients
 # --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _contract_losses import KinkedLoss
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -184,6 +185,9 @@ ERRORS = [
      lambda: LossRegressor(early_stopping=True, validation_fraction=0.5).fit(
          X[:2], Y[:2], sample_weight=[1.0, 0.0]),
      ValueError, "row of the split has zero sample_weight"),
+    ("solver_cannot_fit_loss", lambda: LossRegressor(loss=KinkedLoss(), solver="lbfgs").fit(X, Y),
+     ValueError, "solver='lbfgs' cannot fit loss KinkedLoss(): the loss is not smooth and "
+     "declares no smoothed surrogate"),
     # -- sample_weight and class_weight -------------------------------------
     ("sample_weight_negative", lambda: LossRegressor().fit(X, Y, sample_weight=-np.ones(30)),
      ValueError, "Negative values in data passed to"),

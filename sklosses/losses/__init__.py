@@ -4,6 +4,7 @@ from ._base import BaseLoss, ClassificationLoss, RegressionLoss
 from ._classification import *  # noqa: F403
 from ._classification import __all__ as _classification_names
 from ._custom import CustomClassificationLoss, CustomLoss, GradientCheckWarning, make_loss
+from ._domain import REAL_LINE, ClassIndices, Interval, ProbabilityRows, TargetDomain
 from ._link import (
     BaseLink,
     IdentityLink,
@@ -25,6 +26,11 @@ __all__ = [
     "Log1pLink",
     "LogitLink",
     "SoftmaxLink",
+    "TargetDomain",
+    "Interval",
+    "ProbabilityRows",
+    "ClassIndices",
+    "REAL_LINE",
     *_regression_names,
     *_classification_names,
     "make_loss",

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 
+from ._domain import REAL_LINE, ClassIndices
 from ._link import IdentityLink
 
 
@@ -62,9 +63,21 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     ----------
     link : BaseLink
         Maps raw predictions to predictions (``link.inverse``) and back.
+    target_domain : TargetDomain
+        Where the targets live (:class:`~sklosses.losses.Interval`,
+        :class:`~sklosses.losses.ProbabilityRows` or
+        :class:`~sklosses.losses.ClassIndices`). :meth:`validate_target`,
+        the estimators' tags and the command line's default losses are
+        derived from it. Every real target by default.
     is_smooth : bool
         Whether the gradient is Lipschitz continuous, so that quasi-Newton
-        solvers reach the optimum. Non-smooth losses provide :meth:`smoothed`.
+        solvers reach the optimum.
+    has_smoothed_surrogate : bool
+        Whether a non-smooth loss provides :meth:`smoothed`, a smooth
+        surrogate within ``mu``, so that the full-batch solvers for smooth
+        objectives can fit it by continuation on ``mu``. Smooth losses are
+        their own surrogate; a non-smooth loss without one is left to the
+        solvers that handle non-smooth losses (``"sgd"``, ``"adam"``).
     is_probabilistic : bool
         Whether :meth:`proba` gives class probabilities (classification only).
     is_margin : bool
@@ -79,7 +92,9 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     """
 
     link = IdentityLink()
+    target_domain = REAL_LINE
     is_smooth = True
+    has_smoothed_surrogate = False
     is_probabilistic = False
     is_margin = False
     optimum_at_infinity = False
@@ -151,25 +166,39 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         return y.shape[1] if y.ndim == 2 else 0
 
     def validate_target(self, y):
-        """Raise ``ValueError`` when ``y`` is outside the loss's domain."""
+        """Raise ``ValueError`` when ``y`` is outside the loss's domain.
+
+        Non-finite numbers are refused first; then ``target_domain`` checks
+        the values and words the message.
+
+        Parameters
+        ----------
+        y : array-like
+            Targets as the loss receives them.
+        """
         y = np.asarray(y)
         if np.issubdtype(y.dtype, np.number) and not np.all(np.isfinite(y)):
             raise ValueError(
                 f"{type(self).__name__}: y contains NaN or infinity. Remove or "
                 "impute those rows before fitting."
             )
+        if y.size:
+            self.target_domain.check(y, type(self).__name__)
 
     def smoothed(self, mu):
         """Smooth surrogate within ``mu`` of this loss at every point.
 
-        Smooth losses return themselves. A non-smooth loss returns a smooth
-        loss ``l_mu`` with ``|l - l_mu| <= mu`` per sample (Nesterov
+        Smooth losses return themselves. A non-smooth loss with
+        ``has_smoothed_surrogate = True`` overrides this method and returns a
+        smooth loss ``l_mu`` with ``|l - l_mu| <= mu`` per sample (Nesterov
         smoothing), used by the solvers' continuation on ``mu``.
         """
         if self.is_smooth:
             return self
         raise NotImplementedError(
-            f"{type(self).__name__} is not smooth and defines no smoothed surrogate."
+            f"{type(self).__name__} is not smooth and declares no smoothed surrogate "
+            "(has_smoothed_surrogate is False); fit it with a solver that handles "
+            "non-smooth losses."
         )
 
 
@@ -245,6 +274,7 @@ class ClassificationLoss(BaseLoss):
     """
 
     task = "classification"
+    target_domain = ClassIndices()
 
     def n_raw_outputs(self, n_classes):
         """Number of raw columns for ``n_classes`` (1 means 1-D raw)."""
@@ -258,12 +288,3 @@ class ClassificationLoss(BaseLoss):
     def proba(self, raw):
         """Class probabilities from raw predictions, shape (n_samples, n_classes)."""
         raise AttributeError(f"{type(self).__name__} does not give probabilities.")
-
-    def validate_target(self, y):
-        y = np.asarray(y)
-        super().validate_target(y)
-        if y.size and (np.any(y < 0) or np.any(y != np.round(y))):
-            raise ValueError(
-                f"{type(self).__name__} expects class indices 0..K-1 as y_true; "
-                "LossClassifier encodes labels for you."
-            )

@@ -27,6 +27,7 @@ from ._base import (
     as_float_array,
     minimize_constant,
 )
+from ._domain import ClassIndices
 from ._link import IdentityLink, LogitLink
 
 __all__ = [
@@ -160,22 +161,6 @@ def _check_real(value, name, owner, *, low=None, high=None, low_open=False):
             f"{owner}: {name} must be a real number in {bracket}{lo}, {hi}]; "
             f"got {value!r}."
         )
-
-
-def _check_margin_labels(y, owner):
-    """Accept ``{-1, +1}`` labels; return True when ``y`` uses them."""
-    y = np.asarray(y)
-    if not (y.size and np.issubdtype(y.dtype, np.number)):
-        return False
-    finite = np.all(np.isfinite(y))
-    if not (finite and np.any(y == -1)):
-        return False
-    if not np.all((y == -1) | (y == 1)):
-        raise ValueError(
-            f"{owner} accepts binary labels in {{-1, +1}} or class indices "
-            "0..K-1, not a mix of -1 with other values."
-        )
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -561,6 +546,7 @@ class _MarginLoss(ClassificationLoss):
     """
 
     link = IdentityLink()
+    target_domain = ClassIndices(signed=True)
     is_margin = True
 
     def _check_params(self):
@@ -665,12 +651,6 @@ class _MarginLoss(ClassificationLoss):
             return float(self._best_constant(w_pos, w_neg)[0])
         return self._multiclass_constant(w_pos, w_neg)
 
-    def validate_target(self, y):
-        """Raise ``ValueError`` unless y holds {-1, +1} labels or class indices."""
-        if _check_margin_labels(y, type(self).__name__):
-            return
-        super().validate_target(y)
-
 
 def _balance(w_pos, w_neg):
     """``(w_pos - w_neg) / (w_pos + w_neg)``, 0 where both are zero."""
@@ -758,6 +738,7 @@ class Hinge(_MarginLoss):
 
     name = "hinge"
     is_smooth = False
+    has_smoothed_surrogate = True
 
     def __init__(self, margin=1.0, multiclass="ovr"):
         self.margin = margin

@@ -5,10 +5,13 @@ the link's ``inverse`` turns it into a prediction in the target's space
 (a value, a mean, a probability); ``link`` goes the other way.
 """
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
 from scipy.special import expit, logit, softmax
+
+from ._domain import REAL_LINE, Interval, ProbabilityRows
 
 
 class BaseLink(ABC):
@@ -16,9 +19,18 @@ class BaseLink(ABC):
 
     Subclasses implement :meth:`link` (prediction to raw) and :meth:`inverse`
     (raw to prediction). Both preserve the dtype of a floating input.
+
+    Attributes
+    ----------
+    name : str
+        The link's name (``"identity"``, ``"log"``, ...).
+    prediction_domain : TargetDomain
+        Where ``inverse`` can land for finite raw values (the means of the
+        log link are positive), as scikit-learn's ``interval_y_pred``.
     """
 
     name = None
+    prediction_domain = REAL_LINE
 
     @abstractmethod
     def link(self, y_pred):
@@ -62,6 +74,7 @@ class LogLink(BaseLink):
     """Log link: ``raw = log(mean)``, ``mean = exp(raw)``."""
 
     name = "log"
+    prediction_domain = Interval(0.0, math.inf)
 
     def link(self, y_pred):
         with np.errstate(divide="ignore"):
@@ -76,6 +89,7 @@ class Log1pLink(BaseLink):
     """Log1p link: ``raw = log1p(prediction)``, ``prediction = expm1(raw)``."""
 
     name = "log1p"
+    prediction_domain = Interval(-1.0, math.inf)
 
     def link(self, y_pred):
         with np.errstate(divide="ignore"):
@@ -94,6 +108,7 @@ class SoftmaxLink(BaseLink):
     """
 
     name = "softmax"
+    prediction_domain = ProbabilityRows()
 
     def link(self, y_pred):
         with np.errstate(divide="ignore"):
@@ -113,6 +128,8 @@ class LogitLink(BaseLink):
     """
 
     name = "logit"
+    # 1-D: the probability of class 1; 2-D raw gives rows as the softmax.
+    prediction_domain = Interval(0.0, 1.0)
 
     def link(self, y_pred):
         y_pred = _as_float(y_pred)

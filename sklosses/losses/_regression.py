@@ -25,6 +25,7 @@ from scipy.optimize import brentq
 from scipy.special import xlogy
 
 from ._base import RegressionLoss, apply_sample_weight, as_float_array, check_numeric_target
+from ._domain import REAL_LINE, Interval, ProbabilityRows
 from ._link import Log1pLink, LogLink, SoftmaxLink
 
 __all__ = [
@@ -193,10 +194,6 @@ def _smooth_abs(r, mu):
     return value, derivative
 
 
-def _domain_error(loss, requirement, found, advice):
-    return ValueError(f"{type(loss).__name__} requires {requirement} (found {found}); {advice}")
-
-
 def _param_error(loss, name, requirement, advice):
     """The error for hyper-parameter ``name`` of ``loss`` outside ``requirement``."""
     value = getattr(loss, name)
@@ -213,18 +210,16 @@ def _param_error(loss, name, requirement, advice):
 class _RegressionLoss(RegressionLoss):
     """Regression loss with parameter, shape and domain checks.
 
-    Subclasses implement ``_elementwise`` and may override ``_check_params``
-    (hyper-parameters), ``_check_target`` (the domain of ``y``) and
-    ``_check_prediction`` (the domain of predictions).
+    Subclasses implement ``_elementwise``, declare ``target_domain`` (the
+    domain of ``y``, checked by :meth:`validate_target`) and may override
+    ``_check_params`` (hyper-parameters) and ``_check_prediction`` (the
+    domain of predictions).
     """
 
     name = None
 
     def _check_params(self):
         """Raise ``ValueError`` for invalid hyper-parameters."""
-
-    def _check_target(self, y):
-        """Raise ``ValueError`` when numeric, finite ``y`` is outside the domain."""
 
     def _check_prediction(self, y_pred):
         """Raise ``ValueError`` for predictions no model of this loss can make."""
@@ -250,8 +245,6 @@ class _RegressionLoss(RegressionLoss):
             " Convert y to numbers, or use LossClassifier for class labels.",
         )
         super().validate_target(y)
-        if y.size:
-            self._check_target(y)
 
     def pointwise(self, y_true, y_pred):
         """Per-sample losses of predictions.
@@ -330,9 +323,10 @@ class _RegressionLoss(RegressionLoss):
 
 
 class _NonSmoothMixin:
-    """Shared flags of the losses with kinks."""
+    """Shared flags of the losses with kinks: each defines :meth:`smoothed`."""
 
     is_smooth = False
+    has_smoothed_surrogate = True
 
 
 # ---------------------------------------------------------------------------
@@ -355,6 +349,8 @@ class SquaredError(_RegressionLoss):
     >>> loss.init_raw([1.0, 2.0, 6.0])
     3.0
     """
+
+    target_domain = REAL_LINE
 
     name = "squared_error"
 
@@ -382,6 +378,8 @@ class AbsoluteError(_NonSmoothMixin, _RegressionLoss):
     >>> loss.init_raw([1.0, 2.0, 6.0])
     2.0
     """
+
+    target_domain = REAL_LINE
 
     name = "absolute_error"
 
@@ -435,6 +433,8 @@ class Huber(_RegressionLoss):
     1.3125
     """
 
+    target_domain = REAL_LINE
+
     name = "huber"
 
     def __init__(self, delta=1.0):
@@ -479,6 +479,8 @@ class LogCosh(_RegressionLoss):
     0.433781
     """
 
+    target_domain = REAL_LINE
+
     name = "log_cosh"
 
     def _elementwise(self, y, raw):
@@ -514,6 +516,8 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
     >>> loss([1.0, 1.0], [0.0, 2.0])
     0.5
     """
+
+    target_domain = REAL_LINE
 
     name = "quantile"
 
@@ -581,6 +585,8 @@ class EpsilonInsensitive(_NonSmoothMixin, _RegressionLoss):
     >>> loss([0.0, 0.0], [0.25, 2.0])
     0.75
     """
+
+    target_domain = REAL_LINE
 
     name = "epsilon_insensitive"
 
@@ -753,17 +759,12 @@ class SquaredLogError(_RegressionLoss):
     1.0
     """
 
+    target_domain = Interval(
+        -1.0, math.inf, advice="shift the targets, or use 'squared_error' or 'huber'."
+    )
+
     name = "squared_log_error"
     link = Log1pLink()
-
-    def _check_target(self, y):
-        if np.any(y <= -1):
-            raise _domain_error(
-                self,
-                "y > -1",
-                f"min y = {np.min(y)}",
-                "shift the targets, or use 'squared_error' or 'huber'.",
-            )
 
     def _check_prediction(self, y_pred):
         super()._check_prediction(y_pred)
@@ -887,16 +888,14 @@ class Poisson(_LogLinkLoss):
     1.0
     """
 
-    name = "poisson"
+    target_domain = Interval(
+        0.0,
+        math.inf,
+        low_inclusive=True,
+        advice="use a loss defined for negative targets such as 'squared_error' or 'huber'.",
+    )
 
-    def _check_target(self, y):
-        if np.any(y < 0):
-            raise _domain_error(
-                self,
-                "y >= 0",
-                f"min y = {np.min(y)}",
-                "use a loss defined for negative targets such as 'squared_error' or 'huber'.",
-            )
+    name = "poisson"
 
     def _elementwise(self, y, raw):
         with np.errstate(over="ignore"):
@@ -923,17 +922,14 @@ class Gamma(_LogLinkLoss):
     0.386294
     """
 
-    name = "gamma"
+    target_domain = Interval(
+        0.0,
+        math.inf,
+        advice="use 'poisson' or 'tweedie' with 1 <= power < 2 for targets that can be 0, "
+        "or 'squared_error' or 'huber' for any real target.",
+    )
 
-    def _check_target(self, y):
-        if np.any(y <= 0):
-            raise _domain_error(
-                self,
-                "y > 0",
-                f"min y = {np.min(y)}",
-                "use 'poisson' or 'tweedie' with 1 <= power < 2 for targets that "
-                "can be 0, or 'squared_error' or 'huber' for any real target.",
-            )
+    name = "gamma"
 
     def _elementwise(self, y, raw):
         with np.errstate(over="ignore", divide="ignore"):
@@ -974,6 +970,28 @@ class Tweedie(_LogLinkLoss):
     1.0
     """
 
+    @property
+    def target_domain(self):
+        """Target domain for this power, as ``mean_tweedie_deviance``'s.
+
+        Every real y for power <= 0, y >= 0 for 1 <= power < 2 and y > 0 for
+        power >= 2.
+        """
+        power = self._check_params()
+        if power <= 0:
+            return REAL_LINE
+        condition = f"for power={self.power}"
+        if power < 2:
+            return Interval(
+                0.0, math.inf, low_inclusive=True, condition=condition,
+                advice="use power <= 0 or 'squared_error' for negative targets.",
+            )
+        return Interval(
+            0.0, math.inf, condition=condition,
+            advice="use 1 <= power < 2 for targets that can be 0, or power <= 0 or "
+            "'squared_error' for negative targets.",
+        )
+
     name = "tweedie"
 
     def __init__(self, power=1.5):
@@ -990,24 +1008,6 @@ class Tweedie(_LogLinkLoss):
                 "(Poisson) or 1 < power < 2 (compound Poisson).",
             )
         return power
-
-    def _check_target(self, y):
-        power = float(self.power)
-        if 1 <= power < 2 and np.any(y < 0):
-            raise _domain_error(
-                self,
-                f"y >= 0 for power={self.power}",
-                f"min y = {np.min(y)}",
-                "use power <= 0 or 'squared_error' for negative targets.",
-            )
-        if power >= 2 and np.any(y <= 0):
-            raise _domain_error(
-                self,
-                f"y > 0 for power={self.power}",
-                f"min y = {np.min(y)}",
-                "use 1 <= power < 2 for targets that can be 0, or power <= 0 or "
-                "'squared_error' for negative targets.",
-            )
 
     def _check_prediction(self, y_pred):
         if float(self.power) == 0:
@@ -1052,32 +1052,10 @@ class KLDivergence(_RegressionLoss):
     0.346574
     """
 
+    target_domain = ProbabilityRows()
+
     name = "kl_divergence"
     link = SoftmaxLink()
-
-    def _check_target(self, y):
-        if y.ndim != 2:
-            raise ValueError(
-                "KLDivergence requires y of shape (n_samples, n_classes) whose rows "
-                f"are probability distributions (found y.ndim = {y.ndim}); for "
-                "class labels use LossClassifier with 'log_loss'."
-            )
-        if np.any(y < 0):
-            raise _domain_error(
-                self,
-                "y >= 0",
-                f"min y = {np.min(y)}",
-                "each row of y must be a probability distribution.",
-            )
-        sums = y.sum(axis=1)
-        worst = int(np.argmax(np.abs(sums - 1)))
-        if abs(sums[worst] - 1) > 1e-6:
-            raise _domain_error(
-                self,
-                "rows of y that sum to 1",
-                f"row {worst} sums to {sums[worst]}",
-                "normalise y, e.g. y / y.sum(axis=1, keepdims=True).",
-            )
 
     def _check_prediction(self, y_pred):
         super()._check_prediction(y_pred)
