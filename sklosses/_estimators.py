@@ -111,6 +111,10 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         self._store_params(np.asarray(result.x, dtype=model.dtype))
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = list(result.loss_curve)
+        # A certified relative duality gap, from the solvers that have one.
+        self.__dict__.pop("duality_gap_", None)
+        if result.gap is not None:
+            self.duality_gap_ = float(result.gap)
         self._store_training_state(result, monitor)
         self._end_callbacks(callback_ctx, X, y, sample_weight)
         if not result.converged:

@@ -10,6 +10,7 @@ from .losses import BaseLoss
 from .models import LinearModel
 from .penalties import make_penalty
 from .solvers import LBFGS, ProximalGradient, SmoothingContinuation, make_minibatch_solver
+from .solvers._exact import ExactSolver
 
 ALIASES = {
     "mse": "squared_error",
@@ -91,6 +92,7 @@ def resolve_penalty(alpha, l1_ratio):
 
 
 SOLVERS = ("auto", "lbfgs", "proximal", "sgd", "adam")
+SOLVERS += ("exact",)
 
 
 def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopping=False,
@@ -142,7 +144,7 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     -------
     solver : BaseSolver
     """
-    if early_stopping and solver in ("lbfgs", "proximal"):
+    if early_stopping and solver in ("lbfgs", "proximal", "exact"):
         raise ValueError(
             f"early_stopping=True needs solver='sgd' or 'adam' (or 'auto', which then "
             f"uses adam), got solver={solver!r}: early stopping monitors a held-out "
@@ -153,6 +155,9 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
         name = _auto_solver(loss, penalty, early_stopping=early_stopping,
                             hidden_layer_sizes=hidden_layer_sizes,
                             n_samples=n_samples, n_features=n_features)
+    if name == "exact":
+        return _exact_solver(loss, hidden_layer_sizes, max_iter=max_iter, tol=tol,
+                             verbose=verbose)
     if name in ("sgd", "adam"):
         # Minibatch: subgradients for non-smooth losses, prox for L1; no wrapper.
         return make_minibatch_solver(
@@ -186,10 +191,48 @@ def _auto_solver(loss, penalty, *, early_stopping, hidden_layer_sizes, n_samples
     if len(hidden_layer_sizes) > 0:
         small = n_samples is not None and n_samples < _ADAM_MIN_SAMPLES
         return "lbfgs" if small else "adam"
+    if _exact_is_faster(loss, n_samples, n_features):
+        return "exact"
     wide = n_samples is not None and n_features is not None and n_features > n_samples
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
     return "lbfgs"
+
+
+# -- solver="exact": interior point for piecewise-linear losses -------------
+# Up to this many features the interior-point method (one pass X^T D X and a
+# p x p Cholesky factorisation per iteration, 15-50 iterations) was faster
+# than smoothing continuation at the default tol in benchmarks/ (see its
+# README); beyond, its p^2 work per sample loses to first-order passes.
+_EXACT_MAX_FEATURES = 1000
+
+
+def _has_piecewise_linear_form(loss):
+    """Whether the loss declares the form ``solver="exact"`` reads.
+
+    Crammer-Singer hinge couples the raw columns of a sample and declares no
+    form for more than two classes; "auto" keeps the smoothing path for it.
+    """
+    return (callable(getattr(loss, "piecewise_linear", None))
+            and getattr(loss, "multiclass", "ovr") != "crammer_singer")
+
+
+def _exact_is_faster(loss, n_samples, n_features):
+    """The "auto" rule for the exact solver (linear models only; see above)."""
+    return (_has_piecewise_linear_form(loss)
+            and (n_features is None or n_features <= _EXACT_MAX_FEATURES))
+
+
+def _exact_solver(loss, hidden_layer_sizes, *, max_iter, tol, verbose):
+    """The exact solver, after checking that it applies."""
+    if len(hidden_layer_sizes) > 0 or not callable(getattr(loss, "piecewise_linear", None)):
+        raise ValueError(
+            f"solver='exact' fits linear models (hidden_layer_sizes=()) with a "
+            f"piecewise-linear loss (absolute_error, quantile, epsilon_insensitive, "
+            f"hinge); got loss {loss} with hidden_layer_sizes={tuple(hidden_layer_sizes)}. "
+            "Use solver='auto' or 'lbfgs' instead."
+        )
+    return ExactSolver(max_iter=max_iter, tol=tol, verbose=verbose)
 
 
 def check_number(name, value, *, low=None, high=None, low_open=False,
