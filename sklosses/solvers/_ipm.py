@@ -34,6 +34,8 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 # Fraction of the step to the boundary that an iterate takes, so it stays
 # strictly interior (the usual choice in Mehrotra-type codes).
 _STEP_FRACTION = 0.9995
+# Iterations between full recomputations of B x and B^T y.
+_REFRESH = 8
 
 
 class ConstraintOperator(metaclass=ABCMeta):
@@ -96,6 +98,7 @@ class Iterate:
     y: np.ndarray
     n_iter: int
     mu: float
+    n_box: int = 0
     d_box: np.ndarray = None
     normal: np.ndarray = None
 
@@ -145,14 +148,19 @@ def interior_point(problem, y0, *, max_iter, monitor):
     t = np.maximum(-reduced, 0.0) + shift
     coupled = h.shape[0] > 0
     iterate = Iterate(x_box, x_free, y, 0, np.inf)
+    b_x = op.apply(x_box, x_free)
     for n_iter in range(max_iter + 1):
         gap_l, gap_u = x_box - lower, upper - x_box
         mu = (gap_l @ s + gap_u @ t) / (2 * n_box)
-        iterate.mu = mu
+        iterate.mu, iterate.n_box = mu, n_box
         stop = bool(monitor(iterate))
         if stop or n_iter == max_iter or not np.isfinite(mu):
             return iterate, stop
-        t_box, t_free = op.apply_transpose(y)
+        if n_iter % _REFRESH == 0:
+            # B x and B^T y are updated along the steps; recomputing them now
+            # and then keeps rounding from accumulating in the residuals.
+            t_box, t_free = op.apply_transpose(y)
+            b_x = op.apply(x_box, x_free)
         d_box = 1.0 / (s / gap_l + t / gap_u)
         d_free = 1.0 / h
         normal = op.normal_matrix(d_box, d_free)
@@ -160,12 +168,12 @@ def interior_point(problem, y0, *, max_iter, monitor):
         if factor is None:
             return iterate, False
         newton = _NewtonSystem(
-            op=op, factor=factor, gap_l=gap_l, gap_u=gap_u, s=s, t=t,
-            d_box=d_box, d_free=d_free, r_primal=d - op.apply(x_box, x_free),
+            op=op, factor=factor, normal=normal, gap_l=gap_l, gap_u=gap_u, s=s, t=t,
+            d_box=d_box, d_free=d_free, r_primal=d - b_x,
             r_box=c - t_box - s + t, r_free=h * x_free - t_free,
         )
         direction = newton.direction
-        dx_a, _, _, ds_a, dt_a = direction(-gap_l * s, -gap_u * t)
+        dx_a, _, _, ds_a, dt_a, _ = direction(-gap_l * s, -gap_u * t)
         step_p = min(_max_step(gap_l, dx_a), _max_step(gap_u, -dx_a))
         step_d = min(_max_step(s, ds_a), _max_step(t, dt_a))
         if coupled:
@@ -173,7 +181,7 @@ def interior_point(problem, y0, *, max_iter, monitor):
         mu_aff = ((gap_l + step_p * dx_a) @ (s + step_d * ds_a)
                   + (gap_u - step_p * dx_a) @ (t + step_d * dt_a)) / (2 * n_box)
         sigma = min((mu_aff / mu) ** 3, 1.0) if mu > 0 else 0.0
-        dx_box, dx_free, dy, ds, dt = direction(
+        dx_box, dx_free, dy, ds, dt, images = direction(
             sigma * mu - gap_l * s - dx_a * ds_a,
             sigma * mu - gap_u * t + dx_a * dt_a,
         )
@@ -184,6 +192,9 @@ def interior_point(problem, y0, *, max_iter, monitor):
         x_box = x_box + step_p * dx_box
         x_free = x_free + step_p * dx_free
         y = y + step_d * dy
+        t_box = t_box + step_d * images[0]
+        t_free = t_free + step_d * images[1]
+        b_x = b_x + step_p * images[2]
         s = s + step_d * ds
         t = t + step_d * dt
         iterate = Iterate(x_box, x_free, y, n_iter + 1, mu, d_box=d_box, normal=normal)
@@ -201,6 +212,7 @@ class _NewtonSystem:
 
     op: ConstraintOperator
     factor: tuple
+    normal: np.ndarray
     gap_l: np.ndarray
     gap_u: np.ndarray
     s: np.ndarray
@@ -212,25 +224,30 @@ class _NewtonSystem:
     r_free: np.ndarray
 
     def direction(self, r_s, r_t):
-        """Newton direction for complementarity targets ``r_s``, ``r_t``."""
+        """Newton direction for complementarity targets ``r_s``, ``r_t``.
+
+        Also returns ``(B_b^T dy, B_f^T dy, B dx)``, so the caller updates
+        ``B^T y`` and ``B x`` without another pass over the data
+        (``B dx = B D rho + (B D B^T) dy``).
+        """
         rho_box = -self.r_box + r_s / self.gap_l - r_t / self.gap_u
         rho_free = -self.r_free
-        rhs = self.r_primal - self.op.apply(self.d_box * rho_box, self.d_free * rho_free)
+        b_d_rho = self.op.apply(self.d_box * rho_box, self.d_free * rho_free)
+        rhs = self.r_primal - b_d_rho
         dy = cho_solve(self.factor, rhs, check_finite=False)
         tb, tf = self.op.apply_transpose(dy)
         dx_box = self.d_box * (rho_box + tb)
         dx_free = self.d_free * (rho_free + tf)
         ds = (r_s - self.s * dx_box) / self.gap_l
         dt = (r_t + self.t * dx_box) / self.gap_u
-        return dx_box, dx_free, dy, ds, dt
+        return dx_box, dx_free, dy, ds, dt, (tb, tf, b_d_rho + self.normal @ dy)
 
 
 def _max_step(value, change):
     """Largest step in [0, 1] keeping ``value + step * change >= 0``."""
-    shrinking = change < 0
-    if not np.any(shrinking):
-        return 1.0
-    return float(min(1.0, np.min(-value[shrinking] / change[shrinking])))
+    # max(-change / value) is the inverse of the blocking step; no masks.
+    worst = float(np.max(-change / value))
+    return 1.0 if worst <= 1.0 else 1.0 / worst
 
 
 def _factorise(matrix):
