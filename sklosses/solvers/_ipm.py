@@ -156,6 +156,9 @@ def interior_point(problem, y0, *, max_iter, monitor):
         stop = bool(monitor(iterate))
         if stop or n_iter == max_iter or not np.isfinite(mu):
             return iterate, stop
+        if np.min(gap_l) <= 0 or np.min(gap_u) <= 0:
+            # Rounding put a variable on its bound: no interior step is left.
+            return iterate, False
         if n_iter % _REFRESH == 0:
             # B x and B^T y are updated along the steps; recomputing them now
             # and then keeps rounding from accumulating in the residuals.
