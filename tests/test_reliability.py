@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklosses import LossClassifier, LossRegressor, make_loss
-from sklosses.losses import Focal, GradientCheckWarning, Huber, Tweedie
+from sklosses.losses import Focal, GradientCheckWarning, Hinge, Huber, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
 
@@ -217,6 +217,16 @@ ERRORS = [
      lambda: LossRegressor(solver="sgd", learning_rate=1e30, batch_size=5, max_iter=5,
                            random_state=0).fit(X, Y),
      FloatingPointError, "Solver 'sgd' diverged with loss SquaredError()"),
+    # -- solver="exact" -----------------------------------------------------
+    ("exact_smooth_loss", lambda: LossRegressor(solver="exact").fit(X, Y),
+     ValueError, "solver='exact' fits linear models (hidden_layer_sizes=()) with a "
+     "piecewise-linear loss (absolute_error, quantile, epsilon_insensitive, hinge); got "
+     "loss SquaredError() with hidden_layer_sizes=(). Use solver='auto' or 'lbfgs' instead."),
+    ("exact_crammer_singer",
+     lambda: LossClassifier(loss=Hinge(multiclass="crammer_singer"), solver="exact").fit(
+         X, np.arange(30) % 3),
+     ValueError, "Hinge(multiclass='crammer_singer') has no piecewise-linear form of one "
+     "margin per raw column, which solver='exact' needs"),
 ]
 
 # (id, thunk, warning class, fragment), documented likewise.
