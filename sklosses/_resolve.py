@@ -202,8 +202,10 @@ def _auto_solver(loss, penalty, *, early_stopping, hidden_layer_sizes, n_samples
 # -- solver="exact": interior point for piecewise-linear losses -------------
 # Up to this many features the interior-point method (one pass X^T D X and a
 # p x p Cholesky factorisation per iteration, 15-50 iterations) was faster
-# than smoothing continuation at the default tol in benchmarks/ (see its
-# README); beyond, its p^2 work per sample loses to first-order passes.
+# than smoothing continuation at the default tol (benchmarks/README.md):
+# quantile + L2, n=5000, 1 thread: p=300 1.7 s vs 3.7 s, p=1000 10.9 s vs
+# 12.3 s (and 2e-4 closer to the optimum); beyond, its p^2 work per sample
+# loses to first-order passes.
 _EXACT_MAX_FEATURES = 1000
 
 
