@@ -61,8 +61,8 @@ from ._ipm import BoxQP, ConstraintOperator, interior_point
 _STALL_ITERATIONS = 8
 # Once the gap is below tol, up to this many more iterations, stopping early
 # when the gap is below _POLISH_FACTOR * tol.
-_POLISH_ITERATIONS = 2
-_POLISH_FACTOR = 1e-4
+_POLISH_ITERATIONS = 4
+_POLISH_FACTOR = 1e-6
 
 
 class ExactSolver(BaseSolver):
