@@ -243,3 +243,14 @@ def test_exact_refuses_what_it_cannot_fit():
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
     with pytest.raises(ValueError, match="has no piecewise-linear form"):
         LossClassifier(loss=Hinge(multiclass="crammer_singer"), solver="exact").fit(X, labels)
+
+
+def test_float32_input_stays_float32_and_reaches_the_optimum():
+    X, y, sw = _data(seed=9, n=80)
+    kwargs = dict(loss="epsilon_insensitive", alpha=0.01, solver="exact")
+    single = LossRegressor(**kwargs).fit(X.astype(np.float32), y.astype(np.float32),
+                                         sample_weight=sw)
+    double = LossRegressor(**kwargs).fit(X, y, sample_weight=sw)
+    assert single.coef_.dtype == np.float32
+    assert single.predict(X.astype(np.float32)).dtype == np.float32
+    assert objective(single, X, y, sw) == pytest.approx(objective(double, X, y, sw), rel=1e-6)

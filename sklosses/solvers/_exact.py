@@ -82,10 +82,11 @@ class ExactSolver(BaseSolver):
     :attr:`SolverResult.gap`. Once below ``tol`` it runs up to 4 more
     iterations, stopping at a gap of ``max(1e-6 * tol, 1e-10)``: the last
     interior-point iterations gain one to two digits each, and they make the
-    fits on weighted rows and on repeated rows agree in their predictions. Interior-point methods need 15-50 iterations
-    whatever the penalty strength; each costs a pass ``X^T diag(q) X`` and a
-    Cholesky factorisation of a ``(p + 1) x (p + 1)`` matrix, so the method
-    suits up to a few thousand features.
+    fits on weighted rows and on repeated rows agree in their predictions.
+    Interior-point methods need 15-50 iterations whatever the penalty
+    strength; each costs a pass ``X^T diag(q) X`` and a Cholesky
+    factorisation of a ``(p + 1) x (p + 1)`` matrix, so the method suits up
+    to a few thousand features.
 
     Parameters
     ----------
@@ -166,10 +167,10 @@ class ExactSolver(BaseSolver):
         x = np.concatenate([np.concatenate(coefs)] + (intercepts if model.fit_intercept else []))
         primal = sum(f.primal for f in fits)
         dual = sum(f.dual for f in fits)
+        # The outputs' primal values, in float64, give the gap; the objective's
+        # own value (in the model's dtype, maybe float32) ends the curve.
         value = objective.value(x)
-        # The objective's own value replaces the sum of the outputs' (equal
-        # up to rounding) so the gap refers to the J the estimator reports.
-        gap = max(value - dual, 0.0) / max(abs(value), abs(primal) * 1e-12, np.finfo(float).tiny)
+        gap = max(primal - dual, 0.0) / max(abs(primal), np.finfo(float).tiny)
         converged = all(f.converged for f in fits)
         message = "" if converged else (
             f"stopped after {max(f.n_iter for f in fits)} interior-point iterations at a "
