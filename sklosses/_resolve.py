@@ -221,7 +221,10 @@ def _has_piecewise_linear_form(loss):
 
 def _exact_is_faster(loss, n_samples, n_features):
     """The "auto" rule for the exact solver (linear models only; see above)."""
-    return (_has_piecewise_linear_form(loss)
+    # More features than samples: the p x p normal matrix has rank n plus the
+    # penalty's diagonal, and its factorisation outweighs the data passes.
+    wide = n_samples is not None and n_features is not None and n_features > n_samples
+    return (_has_piecewise_linear_form(loss) and not wide
             and (n_features is None or n_features <= _EXACT_MAX_FEATURES))
 
 
