@@ -51,6 +51,7 @@ References
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve as dense_solve
+from scipy.linalg.blas import dsyrk
 
 from ..losses._piecewise import PiecewiseLinear
 from ._base import BaseSolver, SolverResult
@@ -250,7 +251,9 @@ class _ScaledDesign:
             xq = np.asarray(X.T @ q).ravel()
         else:
             xs = X * np.sqrt(q)[:, None]
-            xx = xs.T @ xs
+            # syrk forms one triangle only: half the flops of xs.T @ xs.
+            upper = dsyrk(1.0, xs.T, trans=0, lower=0)
+            xx = np.triu(upper) + np.triu(upper, 1).T
             xq = X.T @ q
         out = np.empty((self.n_columns, self.n_columns))
         out[:p, :p] = xx * np.outer(self.inv_scale, self.inv_scale)
