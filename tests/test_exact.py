@@ -254,3 +254,23 @@ def test_float32_input_stays_float32_and_reaches_the_optimum():
     assert single.coef_.dtype == np.float32
     assert single.predict(X.astype(np.float32)).dtype == np.float32
     assert objective(single, X, y, sw) == pytest.approx(objective(double, X, y, sw), rel=1e-6)
+
+
+@pytest.mark.parametrize("estimator", [
+    LossRegressor(loss="absolute_error", solver="exact"),
+    LossRegressor(loss=Quantile(quantile=0.8), solver="exact"),
+    LossRegressor(loss="epsilon_insensitive", solver="exact"),
+    LossClassifier(loss="hinge", solver="exact"),
+], ids=["absolute", "quantile", "epsilon", "hinge"])
+def test_weights_equal_repeated_rows_at_default_tol(estimator):
+    """scikit-learn's own check, predictions to rtol=1e-7, at the default tol.
+
+    The default L2 part makes the optimum unique. Without a penalty (or with
+    an L1 part) a linear program on the check's few rows can have a whole
+    face of optima, and the two fits may end at different points of it.
+    """
+    from sklearn.utils.estimator_checks import (  # noqa: PLC0415
+        check_sample_weight_equivalence_on_dense_data,
+    )
+
+    check_sample_weight_equivalence_on_dense_data(type(estimator).__name__, estimator)
