@@ -207,6 +207,7 @@ def _auto_solver(loss, penalty, *, early_stopping, hidden_layer_sizes, n_samples
 # 12.3 s (and 2e-4 closer to the optimum); beyond, its p^2 work per sample
 # loses to first-order passes.
 _EXACT_MAX_FEATURES = 1000
+_EXACT_WIDE_MAX_FEATURES = 200
 
 
 def _has_piecewise_linear_form(loss):
@@ -222,9 +223,12 @@ def _has_piecewise_linear_form(loss):
 def _exact_is_faster(loss, n_samples, n_features):
     """The "auto" rule for the exact solver (linear models only; see above)."""
     # More features than samples: the p x p normal matrix has rank n plus the
-    # penalty's diagonal, and its factorisation outweighs the data passes.
+    # penalty's diagonal, and its factorisation outweighs the data passes,
+    # unless p is small enough for the factorisation to cost well under a
+    # millisecond (p^3 / 3 < 3 Mflop).
     wide = n_samples is not None and n_features is not None and n_features > n_samples
-    return (_has_piecewise_linear_form(loss) and not wide
+    small = n_features is not None and n_features <= _EXACT_WIDE_MAX_FEATURES
+    return (_has_piecewise_linear_form(loss) and (small or not wide)
             and (n_features is None or n_features <= _EXACT_MAX_FEATURES))
 
 
