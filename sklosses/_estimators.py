@@ -135,7 +135,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         """ConvergenceWarning naming the loss, the solver, why and what to change."""
         if result.message:
             text = (f"{type(self).__name__} did not converge with solver "
-                    f"{solver.name!r} (loss {loss}): {result.message}")
+                    f"{solver.name!r} (loss {loss}): {result.message.rstrip('.')}.")
         else:
             text = (f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
                     f"iterations of solver {solver.name!r} (loss {loss}). Increase "
@@ -224,6 +224,10 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self._ravel_raw = objective._ravel_raw
             self.n_iter_, self.loss_curve_ = 0, []
             self._store_training_state(result, monitor)
+            # A certified relative duality gap, from the solvers that have one.
+            self.__dict__.pop("duality_gap_", None)
+            if result.gap is not None and solver.name == "exact":
+                self.duality_gap_ = float(result.gap)
         self._store_params(np.asarray(result.x, dtype=model.dtype))
         self.n_iter_ += int(result.n_iter)
         # In place: a copy per partial_fit call would make a stream quadratic.

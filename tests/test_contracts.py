@@ -305,6 +305,11 @@ def _rule_before_the_table(loss, penalty, *, early_stopping, hidden_layer_sizes,
         small = n_samples is not None and n_samples < 10_000
         return "lbfgs" if small else "adam"
     wide = n_samples is not None and n_features is not None and n_features > n_samples
+    piecewise = callable(getattr(loss, "piecewise_linear", None)) and getattr(
+        loss, "multiclass", "ovr") != "crammer_singer"
+    few = n_features is None or n_features <= 1000
+    if piecewise and few and (not wide or n_features <= 200):
+        return "exact"
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
     return "lbfgs"
@@ -326,7 +331,8 @@ def test_auto_rule_equals_the_rule_before_the_table(loss, l1_ratio, early_stoppi
                                **shape)
         assert built.name == expected
         wrapped = isinstance(built, SmoothingContinuation)
-        assert wrapped == (not loss.is_smooth and not built.is_minibatch)
+        assert wrapped == (not loss.is_smooth and not built.is_minibatch
+                           and built.name != "exact")
         if wrapped:
             assert built.inner.name == expected and not built.inner.is_minibatch
 

@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklosses import LossClassifier, LossRegressor, PenaltyDominatesWarning, make_loss
-from sklosses.losses import Focal, GradientCheckWarning, Huber, Tweedie
+from sklosses.losses import Focal, GradientCheckWarning, Hinge, Huber, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
 
@@ -267,12 +267,23 @@ ERRORS = [
      lambda: LossRegressor(solver="sgd", learning_rate=1e30, batch_size=5, max_iter=5,
                            random_state=0).fit(X, Y),
      FloatingPointError, "Solver 'sgd' diverged with loss SquaredError()"),
+    # -- solver="exact" -----------------------------------------------------
+    ("exact_smooth_loss", lambda: LossRegressor(solver="exact").fit(X, Y),
+     ValueError, "solver='exact' cannot fit loss SquaredError(): the loss does not define "
+     "piecewise_linear(), which this solver calls."),
+    ("exact_crammer_singer",
+     lambda: LossClassifier(loss=Hinge(multiclass="crammer_singer"), solver="exact").fit(
+         X, np.arange(30) % 3),
+     ValueError, "Hinge(multiclass='crammer_singer') has no piecewise-linear form of one "
+     "margin per raw column, which solver='exact' needs"),
 ]
 
 # (id, thunk, warning class, fragment), documented likewise.
 WARNINGS = [
     ("not_converged", lambda: LossRegressor(max_iter=1).fit(X, Y),
-     ConvergenceWarning, "did not converge in max_iter=1 iterations of solver 'lbfgs'"),
+     ConvergenceWarning, "LossRegressor did not converge with solver 'lbfgs' (loss "
+     "SquaredError()): it reached max_iter=1 iterations; the largest entry of the scaled "
+     "gradient is"),
     ("custom_gradient_disagrees",
      lambda: LossRegressor(loss=make_loss(_squared, gradient=_wrong_gradient)).fit(X, Y),
      GradientCheckWarning, "the gradient you passed disagrees with numerical differentiation"),

@@ -29,6 +29,7 @@ from ._base import (
 )
 from ._domain import ClassIndices
 from ._link import IdentityLink, LogitLink
+from ._piecewise import PiecewiseLinear
 
 __all__ = [
     "LogLoss",
@@ -795,6 +796,42 @@ class Hinge(_MarginLoss):
         raw : float or ndarray of shape (K,)
         """
         return super().init_raw(y_true, sample_weight)
+
+    def piecewise_linear(self, y_true):
+        """This loss as data for exact solvers: ``max(0, margin - u)`` of the margin.
+
+        Binary and one-vs-rest only: the argument is the margin ``u = s z``
+        with the label sign ``s = +-1`` of each raw column, and one-vs-rest
+        sums the columns. Crammer-Singer couples the columns of a sample
+        and has no such form.
+
+        Parameters
+        ----------
+        y_true : ndarray of shape (n_samples,)
+            Labels in ``{0, 1}`` or ``{-1, +1}`` (binary) or class indices.
+
+        Returns
+        -------
+        form : PiecewiseLinear
+            One knot at ``margin`` with slopes -1 and 0.
+
+        Raises
+        ------
+        ValueError
+            For ``multiclass="crammer_singer"`` on more than two classes.
+        """
+        self._check_params()
+        y = np.asarray(y_true)
+        n_outputs = self._n_raw_outputs_for(y)
+        if n_outputs and self.multiclass == "crammer_singer":
+            raise ValueError(
+                "Hinge(multiclass='crammer_singer') has no piecewise-linear form of one "
+                "margin per raw column, which solver='exact' needs: use solver='lbfgs' "
+                "(smoothing continuation) for it, or multiclass='ovr'."
+            )
+        signs = _ovr_signs(y, n_outputs, float) if n_outputs else _binary_signs(y, float)
+        return PiecewiseLinear(knots=(float(self.margin),), slopes=(-1.0, 0.0),
+                               offset=np.zeros_like(signs), scale=signs, combine="sum")
 
     def smoothed(self, mu):
         """Smooth surrogate within ``mu`` of this loss for every sample.

@@ -27,6 +27,7 @@ from scipy.special import xlogy
 from ._base import RegressionLoss, apply_sample_weight, as_float_array, check_numeric_target
 from ._domain import REAL_LINE, Interval, ProbabilityRows
 from ._link import Log1pLink, LogLink, SoftmaxLink
+from ._piecewise import PiecewiseLinear
 
 __all__ = [
     "SquaredError",
@@ -192,6 +193,13 @@ def _smooth_abs(r, mu):
     value = np.where(inside, c * c / (4 * mu), a - mu)
     derivative = np.where(inside, r / (2 * mu), np.sign(r))
     return value, derivative
+
+
+def _residual_form(y_true, knots, slopes):
+    """The :class:`PiecewiseLinear` form of a loss of the residual ``y - raw``."""
+    y = np.asarray(y_true, dtype=float)
+    return PiecewiseLinear(knots=knots, slopes=slopes, offset=y, scale=-np.ones_like(y),
+                           combine="mean")
 
 
 def _param_error(loss, name, requirement, advice):
@@ -390,6 +398,21 @@ class AbsoluteError(_NonSmoothMixin, _RegressionLoss):
     def _init_raw(self, y_true, sample_weight):
         return _column_apply(lambda y, w: _weighted_quantile(y, 0.5, w), y_true, sample_weight)
 
+    def piecewise_linear(self, y_true):
+        """This loss as data for exact solvers: ``|r|`` on the residual ``y - p``.
+
+        Parameters
+        ----------
+        y_true : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        form : PiecewiseLinear
+            One knot at 0 with slopes -1 and 1, argument ``y - raw``.
+        """
+        return _residual_form(y_true, knots=(0.0,), slopes=(-1.0, 1.0))
+
     def smoothed(self, mu):
         """Smooth surrogate ``l_mu`` with ``0 <= l - l_mu <= mu``.
 
@@ -547,6 +570,22 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
         q = float(self.quantile)
         return _column_apply(lambda y, w: _weighted_quantile(y, q, w), y_true, sample_weight)
 
+    def piecewise_linear(self, y_true):
+        """This loss as data for exact solvers: pinball on the residual ``y - p``.
+
+        Parameters
+        ----------
+        y_true : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        form : PiecewiseLinear
+            One knot at 0 with slopes ``quantile - 1`` and ``quantile``.
+        """
+        q = self._check_params()
+        return _residual_form(y_true, knots=(0.0,), slopes=(q - 1.0, q))
+
     def smoothed(self, mu):
         """Smooth surrogate ``l_mu`` with ``0 <= l - l_mu <= mu``.
 
@@ -619,6 +658,25 @@ class EpsilonInsensitive(_NonSmoothMixin, _RegressionLoss):
             return _weighted_quantile(np.concatenate([y - eps, y + eps]), 0.5, w2)
 
         return _column_apply(center, y_true, sample_weight)
+
+    def piecewise_linear(self, y_true):
+        """This loss as data for exact solvers: a tube on the residual ``y - p``.
+
+        Parameters
+        ----------
+        y_true : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        form : PiecewiseLinear
+            Knots at ``-epsilon`` and ``epsilon`` with slopes -1, 0 and 1
+            (``epsilon=0`` is the absolute error: one knot at 0).
+        """
+        eps = self._check_params()
+        if eps == 0:
+            return _residual_form(y_true, knots=(0.0,), slopes=(-1.0, 1.0))
+        return _residual_form(y_true, knots=(-eps, eps), slopes=(-1.0, 0.0, 1.0))
 
     def smoothed(self, mu):
         """Smooth surrogate ``l_mu`` with ``0 <= l - l_mu <= mu``.

@@ -1,6 +1,7 @@
 """Solvers: minimise an Objective from a starting point."""
 
 from ._base import BaseSolver, SolverResult
+from ._exact import ExactSolver
 from ._lbfgs import LBFGS
 from ._proximal import ProximalGradient
 from ._smoothing import SmoothingContinuation
@@ -12,3 +13,4 @@ __all__ = [
     "Adam", "EpochMonitor", "MinibatchSolver", "MinibatchState", "SGD", "UpdateRule",
     "make_minibatch_solver",
 ]
+__all__ += ["ExactSolver"]

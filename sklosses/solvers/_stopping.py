@@ -65,14 +65,19 @@ def stopping_verdict(*, gradient, tol, reason, improved, max_iter):
     where = (f"the largest entry of the scaled gradient is {gradient:.3g}, above "
              f"tol={tol:g}")
     if reason == ITERATION_LIMIT:
-        return False, f"it reached max_iter={max_iter} iterations; {where}"
+        return False, (f"it reached max_iter={max_iter} iterations; {where}. Increase "
+                       "max_iter or loosen tol")
     if reason in (STALLED, LINE_SEARCH_FAILED) and gradient <= math.sqrt(tol) and improved:
         return True, ""
     if not improved:
         return False, (
             f"no step improved on the starting point ({reason or 'stopped'}); {where}: "
-            "the fitted model is the starting point"
+            "the fitted model is the starting point. Scale the features and targets, "
+            "or choose another solver"
         )
     if reason == LINE_SEARCH_FAILED:
-        return False, f"the line search failed to decrease the objective; {where}"
-    return False, f"the objective stopped decreasing at rounding level; {where}"
+        return False, (f"the line search failed to decrease the objective; {where}. "
+                       "Loosen tol, or choose another solver (solver='newton' for a "
+                       "smooth loss, 'exact' for a piecewise-linear one)")
+    return False, (f"the objective stopped decreasing at rounding level; {where}. "
+                   "Loosen tol, or fit in float64")

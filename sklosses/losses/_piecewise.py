@@ -1,0 +1,138 @@
+"""A loss's declaration of its convex piecewise-linear form.
+
+Exact solvers of piecewise-linear losses (linear and quadratic programs) need
+the loss as data rather than as code: the kinks (``knots``), the slope of
+each linear piece (``slopes``), and the affine map from a raw prediction to
+the scalar argument of that piecewise-linear function. A loss that has such a
+form returns it from its ``piecewise_linear(y_true)`` method; the solver reads
+the form and never the loss's class.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PiecewiseLinear"]
+
+
+@dataclass(frozen=True)
+class PiecewiseLinear:
+    r"""A loss as a convex piecewise-linear function of an affine argument.
+
+    For sample :math:`i` and output :math:`k` with raw prediction
+    :math:`z_{ik}`, the loss term is :math:`\phi(t_{ik})` with
+
+    .. math::
+        t_{ik} = g_{ik} + c_{ik} z_{ik},
+
+    where :math:`\phi` is convex and piecewise linear: it has kinks at
+    ``knots`` :math:`\kappa_1 < \dots < \kappa_m`, slope ``slopes[0]`` left
+    of :math:`\kappa_1`, ``slopes[j]`` between :math:`\kappa_j` and
+    :math:`\kappa_{j+1}`, ``slopes[m]`` right of :math:`\kappa_m`, and
+    :math:`\phi(\kappa_1) =` ``offset``. The per-sample loss combines the
+    outputs by their mean (``combine="mean"``, multi-output regression) or
+    their sum (``combine="sum"``, one-vs-rest margins).
+
+    Parameters
+    ----------
+    knots : tuple of float
+        Increasing kink positions, at least one.
+    slopes : tuple of float
+        ``len(knots) + 1`` increasing slopes (convexity), the first <= 0 and
+        the last >= 0 so that the loss has a minimum.
+    offset : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        :math:`g`: the argument at a zero raw prediction (``y`` for the
+        residual ``y - z``, 0 for a margin ``s z``).
+    scale : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        :math:`c`: the derivative of the argument with respect to the raw
+        prediction (-1 for a residual, the label sign ``s = +-1`` for a
+        margin).
+    combine : {"mean", "sum"}, default="mean"
+        How the outputs of a sample add up to its loss.
+    value_at_first_knot : float, default=0.0
+        :math:`\phi(\kappa_1)`.
+
+    Examples
+    --------
+    The pinball loss of level 0.9 on residuals ``y - z``:
+
+    >>> import numpy as np
+    >>> from sklosses.losses._piecewise import PiecewiseLinear
+    >>> y = np.array([1.0, -2.0])
+    >>> form = PiecewiseLinear(knots=(0.0,), slopes=(-0.1, 0.9), offset=y,
+    ...                        scale=-np.ones(2))
+    >>> form.pointwise(np.array([0.0, 0.0]))
+    array([0.9, 0.2])
+    """
+
+    knots: tuple
+    slopes: tuple
+    offset: np.ndarray
+    scale: np.ndarray
+    combine: str = "mean"
+    value_at_first_knot: float = 0.0
+
+    def __post_init__(self):
+        knots = tuple(float(k) for k in self.knots)
+        slopes = tuple(float(s) for s in self.slopes)
+        if len(knots) < 1 or len(slopes) != len(knots) + 1:
+            raise ValueError(
+                f"A piecewise-linear form needs at least one knot and one more slope "
+                f"than knots; got {len(knots)} knots and {len(slopes)} slopes."
+            )
+        if np.any(np.diff(knots) <= 0) or np.any(np.diff(slopes) <= 0):
+            raise ValueError(
+                "A piecewise-linear form needs strictly increasing knots and slopes "
+                f"(a convex loss); got knots={knots}, slopes={slopes}."
+            )
+        if slopes[0] > 0 or slopes[-1] < 0:
+            raise ValueError(
+                f"A piecewise-linear loss needs slopes[0] <= 0 <= slopes[-1] to have a "
+                f"minimum; got slopes={slopes}."
+            )
+        if self.combine not in ("mean", "sum"):
+            raise ValueError(f"combine must be 'mean' or 'sum', got {self.combine!r}.")
+        object.__setattr__(self, "knots", knots)
+        object.__setattr__(self, "slopes", slopes)
+
+    @property
+    def knot_values(self):
+        """:math:`\\phi` at each knot, as an ndarray of shape (n_knots,)."""
+        knots = np.asarray(self.knots)
+        steps = np.asarray(self.slopes[1:-1]) * np.diff(knots)
+        return self.value_at_first_knot + np.concatenate([[0.0], np.cumsum(steps)])
+
+    def phi(self, t):
+        """:math:`\\phi(t)`, element-wise: the maximum of the pieces' lines."""
+        knots = np.asarray(self.knots)
+        values = self.knot_values
+        # Piece j < m is the line through knot j + 1 (1-based) with slope j;
+        # the last piece is the line through the last knot.
+        out = values[0] + self.slopes[0] * (t - knots[0])
+        for j in range(1, len(self.slopes)):
+            anchor = min(j - 1, len(knots) - 1)
+            out = np.maximum(out, values[anchor] + self.slopes[j] * (t - knots[anchor]))
+        return out
+
+    def conjugate(self, theta):
+        r""":math:`\phi^*(\theta) = \max_j (\theta \kappa_j - \phi(\kappa_j))`.
+
+        Valid for ``slopes[0] <= theta <= slopes[-1]``, where it is finite.
+        """
+        knots = np.asarray(self.knots)
+        values = self.knot_values
+        out = theta * knots[0] - values[0]
+        for j in range(1, len(knots)):
+            out = np.maximum(out, theta * knots[j] - values[j])
+        return out
+
+    def argument(self, raw):
+        """:math:`t = g + c z` for raw predictions ``raw`` shaped like ``offset``."""
+        return self.offset + self.scale * raw
+
+    def pointwise(self, raw):
+        """Per-sample loss of raw predictions (outputs combined by ``combine``)."""
+        values = self.phi(self.argument(raw))
+        if values.ndim == 1:
+            return values
+        return values.mean(axis=1) if self.combine == "mean" else values.sum(axis=1)
