@@ -4,6 +4,7 @@ from ._base import BaseLoss, ClassificationLoss, RegressionLoss
 from ._classification import *  # noqa: F403
 from ._classification import __all__ as _classification_names
 from ._custom import CustomClassificationLoss, CustomLoss, GradientCheckWarning, make_loss
+from ._hessian import ElementwiseHessian, RawHessian, SoftmaxHessian
 from ._link import (
     BaseLink,
     IdentityLink,
@@ -31,4 +32,7 @@ __all__ = [
     "CustomLoss",
     "CustomClassificationLoss",
     "GradientCheckWarning",
+    "RawHessian",
+    "ElementwiseHessian",
+    "SoftmaxHessian",
 ]

@@ -28,6 +28,7 @@ from ._base import (
     as_float_array,
     minimize_constant,
 )
+from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
 from ._link import IdentityLink, LogitLink
 
 __all__ = [
@@ -177,6 +178,38 @@ def _check_margin_labels(y, owner):
             "0..K-1, not a mix of -1 with other values."
         )
     return True
+
+
+def _margin_gradient_hessian(self, y_true, raw, sample_weight=None):
+    """Gradient and Hessian of a margin loss with respect to decision values.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Labels in ``{0, 1}`` or ``{-1, +1}`` (binary) or class indices.
+    raw : ndarray of shape (n_samples,) or (n_samples, K)
+        Decision values.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Multiplies both outputs row-wise.
+
+    Returns
+    -------
+    gradient : ndarray shaped like ``raw``
+    hessian : ElementwiseHessian
+        ``phi''(y z)`` per decision value (``y^2 = 1``); one-vs-rest columns
+        are separate binary problems, so the per-sample Hessians are
+        diagonal. At a kink the value is the one-sided second derivative
+        (a generalised Hessian, which a semismooth Newton method uses).
+    """
+    self._check_params()
+    raw = as_float_array(raw)
+    if raw.ndim == 2:
+        signs = _ovr_signs(y_true, raw.shape[1], raw.dtype)
+    else:
+        signs = _binary_signs(y_true, raw.dtype)
+    deriv, second = self._margin_second_derivatives(signs * raw)
+    gradient = weighted(signs * deriv, sample_weight)
+    return gradient, ElementwiseHessian(weighted(second, sample_weight))
 
 
 # --------------------------------------------------------------------------
@@ -354,6 +387,38 @@ class LogLoss(_LogisticLoss):
         if n_classes == 2:
             return float(log_freq[1] - log_freq[0])
         return log_freq - log_freq.mean()
+
+    def gradient_hessian(self, y_true, raw, sample_weight=None):
+        """Gradient and Hessian of the log loss with respect to raw.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Class indices.
+        raw : ndarray of shape (n_samples,) or (n_samples, K)
+            Log-odds of class 1 (binary) or unnormalised log-probabilities.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies both outputs row-wise.
+
+        Returns
+        -------
+        gradient : ndarray shaped like ``raw``
+        hessian : ElementwiseHessian or SoftmaxHessian
+            ``p (1 - p)`` (binary) or ``diag(p) - p p^T`` (multiclass) per
+            sample; label smoothing leaves it unchanged (the smoothed targets
+            sum to one).
+        """
+        _, gradient = self.loss_gradient(y_true, raw)
+        raw = as_float_array(raw)
+        if raw.ndim == 1:
+            e = np.exp(-np.abs(raw))
+            hessian = e / ((1 + e) * (1 + e))  # p (1 - p), without cancellation
+            return (weighted(gradient, sample_weight),
+                    ElementwiseHessian(weighted(hessian, sample_weight)))
+        proba = self.link.inverse(raw)
+        scale = np.ones(raw.shape[0], dtype=raw.dtype)
+        return (weighted(gradient, sample_weight),
+                SoftmaxHessian(proba, weighted(scale, sample_weight)))
 
 
 class Focal(_LogisticLoss):
@@ -544,6 +609,68 @@ class Focal(_LogisticLoss):
         """
         self._check_params()
         return super().init_raw(y_true, sample_weight)
+
+    def gradient_hessian(self, y_true, raw, sample_weight=None):
+        r"""Gradient and Hessian of the focal loss with respect to raw.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Class indices.
+        raw : ndarray of shape (n_samples,) or (n_samples, K)
+            Log-odds of class 1 (binary) or unnormalised log-probabilities.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies both outputs row-wise.
+
+        Returns
+        -------
+        gradient : ndarray shaped like ``raw``
+        hessian : ElementwiseHessian or SoftmaxHessian
+            Binary, with :math:`u = s z`, :math:`q = 1 - p_y` and
+            :math:`r = -\log(p_y) / q`:
+            :math:`q^{\gamma+1} p_y (1 + 2\gamma + \gamma r (\gamma p_y - q))`.
+            Multiclass: ``a (diag(p) - p p^T) + b v v^T`` with
+            ``v = (e_y - p) / q``, ``a = q^gamma (1 + gamma p_y r)`` (the
+            gradient's factor) and
+            ``b = gamma p_y q^(gamma+1) ((gamma - 1) p_y r + 2 - q r)``.
+            The focal loss is not convex for ``gamma > 0``: the Hessian may
+            be indefinite.
+        """
+        _, gradient = self.loss_gradient(y_true, raw)
+        raw = as_float_array(raw)
+        y = _labels(y_true)
+        gamma = raw.dtype.type(self.gamma)
+        if raw.ndim == 1:
+            s, p_y, q, nlp = _binary_parts(y, raw)
+            n_classes = 2
+        else:
+            n, n_classes = raw.shape
+            rows = np.arange(n)
+            p, _, q, nlp = _softmax_parts(y, raw)
+            p_y = p[rows, y]
+        # r = -log(p_y) / q -> 1 as q -> 0 (q == 0 only by underflow).
+        ratio = np.ones_like(q)
+        np.divide(nlp, q, out=ratio, where=q > 0)
+        q_gamma = np.power(q, gamma)
+        if raw.ndim == 1:
+            hessian = q_gamma * q * p_y * (1 + 2 * gamma + gamma * ratio * (gamma * p_y - q))
+            scale = rank_one = None
+        else:
+            scale = q_gamma * (1 + gamma * p_y * ratio)
+            rank_one = gamma * p_y * q_gamma * q * ((gamma - 1) * p_y * ratio + 2 - q * ratio)
+            direction = np.zeros_like(p)
+            np.divide(-p, q[:, None], out=direction, where=q[:, None] > 0)
+            direction[rows, y] = 1
+        alpha_y = self._alpha_y(y, n_classes, raw.dtype)
+        weight = alpha_y
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=raw.dtype)
+            weight = sw if weight is None else weight * sw
+        gradient = weighted(gradient, sample_weight)
+        if raw.ndim == 1:
+            return gradient, ElementwiseHessian(weighted(hessian, weight))
+        return gradient, SoftmaxHessian(p, weighted(scale, weight),
+                                        weighted(rank_one, weight), direction)
 
 
 # --------------------------------------------------------------------------
@@ -1002,6 +1129,12 @@ class SquaredHinge(_MarginLoss):
         # Both branches are quadratic on [-m, m], where the optimum lies.
         return float(self.margin) * _balance(w_pos, w_neg)
 
+    gradient_hessian = _margin_gradient_hessian
+
+    def _margin_second_derivatives(self, u):
+        t = np.maximum(u.dtype.type(self.margin) - u, 0)
+        return -2 * t, 2 * (t > 0).astype(u.dtype)
+
 
 class ModifiedHuber(_MarginLoss):
     r"""Modified Huber loss of :class:`sklearn.linear_model.SGDClassifier`.
@@ -1064,6 +1197,14 @@ class ModifiedHuber(_MarginLoss):
         total[all_zero] = raw.shape[1]
         return prob / total
 
+    gradient_hessian = _margin_gradient_hessian
+
+    def _margin_second_derivatives(self, u):
+        quadratic = u >= -1
+        t = np.maximum(1 - u, 0)
+        deriv = np.where(quadratic, -2 * t, -4).astype(u.dtype)
+        return deriv, 2 * (quadratic & (t > 0)).astype(u.dtype)
+
 
 class Exponential(_MarginLoss):
     r"""Exponential loss of AdaBoost, :math:`\exp(-y z)`.
@@ -1100,6 +1241,13 @@ class Exponential(_MarginLoss):
         floor = _TINY * np.where(total > 0, total, 1)
         log_ratio = np.log(np.maximum(w_pos, floor)) - np.log(np.maximum(w_neg, floor))
         return 0.5 * log_ratio
+
+    gradient_hessian = _margin_gradient_hessian
+
+    def _margin_second_derivatives(self, u):
+        with np.errstate(over="ignore"):
+            e = np.exp(-u)
+        return -e, e
 
 
 #: Loss classes by string name (aliases are resolved elsewhere).
