@@ -9,7 +9,13 @@ from . import losses as _losses
 from .losses import BaseLoss
 from .models import LinearModel
 from .penalties import make_penalty
-from .solvers import LBFGS, ProximalGradient, SmoothingContinuation, make_minibatch_solver
+from .solvers import (
+    LBFGS,
+    Newton,
+    ProximalGradient,
+    SmoothingContinuation,
+    make_minibatch_solver,
+)
 
 ALIASES = {
     "mse": "squared_error",
@@ -90,7 +96,7 @@ def resolve_penalty(alpha, l1_ratio):
     return make_penalty(alpha, l1_ratio)
 
 
-SOLVERS = ("auto", "lbfgs", "proximal", "sgd", "adam")
+SOLVERS = ("auto", "lbfgs", "proximal", "sgd", "adam", "newton")
 
 
 def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopping=False,
@@ -164,6 +170,9 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
         inner = LBFGS(max_iter=max_iter, tol=tol, verbose=verbose)
     elif name == "proximal":
         inner = ProximalGradient(max_iter=max_iter, tol=tol, verbose=verbose)
+    elif name == "newton":
+        _check_newton(loss, penalty, hidden_layer_sizes)
+        return Newton(max_iter=max_iter, tol=tol, verbose=verbose)
     else:
         raise ValueError(
             f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}."
@@ -190,6 +199,27 @@ def _auto_solver(loss, penalty, *, early_stopping, hidden_layer_sizes, n_samples
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
     return "lbfgs"
+
+
+def _check_newton(loss, penalty, hidden_layer_sizes):
+    """Refuse what ``solver="newton"`` cannot fit, saying what to use instead."""
+    if len(hidden_layer_sizes) > 0:
+        raise ValueError(
+            f"solver='newton' needs a linear model (hidden_layer_sizes=()), got "
+            f"hidden_layer_sizes={tuple(hidden_layer_sizes)!r}: it forms the Hessian "
+            "X^T D X of a linear model. Use solver='lbfgs' or 'adam' for an MLP."
+        )
+    if not callable(getattr(loss, "gradient_hessian", None)):
+        why = "it is not smooth" if not loss.is_smooth else "it defines no gradient_hessian"
+        raise ValueError(
+            f"solver='newton' needs the second derivatives of the loss, and loss "
+            f"{loss!r} has none ({why}). Use solver='auto' or 'lbfgs'."
+        )
+    if not penalty.is_smooth:
+        raise ValueError(
+            f"solver='newton' handles an L2 penalty or none, got {penalty!r} with an "
+            "L1 part. Use l1_ratio=0, or solver='auto', 'lbfgs' or 'proximal'."
+        )
 
 
 def check_number(name, value, *, low=None, high=None, low_open=False,

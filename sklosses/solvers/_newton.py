@@ -1,0 +1,424 @@
+r"""Second-order solver: damped Newton with a line search.
+
+Order of calls in one iteration (the objective does all the arithmetic on the
+data; this module only combines numbers and small matrices):
+
+1. ``objective.gradient_hessian(x)`` (few parameters: the Hessian as a
+   matrix, solved by Cholesky) or ``objective.gradient_hessp(x)`` (many
+   parameters: Hessian-vector products, solved by preconditioned conjugate
+   gradients);
+2. the Newton step :math:`\Delta = -H^{-1} g` and the Newton decrement
+   :math:`\lambda^2 = -g^\top \Delta = g^\top H^{-1} g`;
+3. stop when :math:`\lambda^2 / 2 \le \mathrm{tol} \cdot \max(|J|, \epsilon |J_0|)`;
+4. otherwise a backtracking (Armijo) line search on
+   ``objective.smooth_value_gradient`` along :math:`\Delta`.
+
+:math:`\lambda^2 / 2` estimates :math:`J - J^*` for a self-concordant or
+nearly quadratic objective and is invariant under affine changes of the
+parameters, so the rule does not depend on the units of ``X``; dividing by
+:math:`|J|` removes the units of ``y``. After a full step, the decrement at
+the new point is first estimated with the previous Hessian's factorisation
+(exact for a quadratic objective, such as squared error with L2, which then
+stops after one step, as Ridge's Cholesky solver), so that the last Hessian
+is never formed for nothing.
+"""
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, get_lapack_funcs
+
+from ._base import BaseSolver, SolverResult
+from ._lbfgs import nonfinite_start_error
+
+# A reciprocal condition number below this marks the (equilibrated) Hessian
+# as singular, solved by its pseudo-inverse instead of Cholesky.
+_SINGULAR = 1e-10
+# Armijo's sufficient decrease constant and the most backtracking steps.
+_ARMIJO = 1e-4
+_MAX_BACKTRACK = 60
+_EPS = np.finfo(np.float64).eps
+
+
+class Newton(BaseSolver):
+    r"""Newton's method for smooth objectives of linear models.
+
+    With at most ``max_cholesky_params`` parameters, Newton-Cholesky: the
+    Hessian :math:`X^\top D X + \alpha I` is formed (one pass of
+    :math:`n p^2` operations, a symmetric rank-k update) and factorised.
+    With more, Hessian-free Newton-CG: the step solves :math:`H \Delta = -g`
+    by conjugate gradients preconditioned by the Hessian's diagonal, each
+    product costing one forward and one backward pass, to a relative
+    residual that tightens as the fit converges (Eisenstat-Walker).
+
+    Both search along the step with Armijo backtracking (quadratic
+    interpolation, safeguarded), which globalises the method; an indefinite
+    or singular Hessian (focal loss, Tweedie with power < 1, Huber with every
+    residual in its linear zone) is damped until its factorisation succeeds,
+    and Newton-CG stops its inner iteration at directions of non-positive
+    curvature. Generalised Hessians of losses with kinks in their second
+    derivative (Huber, squared hinge, modified Huber) make this a
+    semismooth Newton method.
+
+    Parameters
+    ----------
+    max_iter : int, default=100
+        Maximum number of Newton iterations.
+    tol : float, default=1e-4
+        Stop when half the Newton decrement is at most ``tol`` times the
+        objective: the objective is then within about ``tol`` (relative) of
+        its optimum.
+    verbose : int, default=0
+        Print one line per iteration when positive.
+    max_cholesky_params : int, default=400
+        Largest number of parameters solved by Cholesky; more take
+        Newton-CG. The default was measured in ``benchmarks/bench_newton.py``:
+        see its README section.
+
+    Attributes
+    ----------
+    name : str
+        ``"newton"``.
+
+    References
+    ----------
+    .. [1] J. Nocedal and S. J. Wright, "Numerical Optimization", 2nd ed.,
+       Springer 2006: chapters 3 (line search), 6 (Newton-CG) and 7.
+    .. [2] S. Boyd and L. Vandenberghe, "Convex Optimization", Cambridge
+       University Press 2004, section 9.5.1 (the Newton decrement).
+    .. [3] S. C. Eisenstat and H. F. Walker, "Choosing the forcing terms in an
+       inexact Newton method", SIAM J. Sci. Comput. 17(1), 16-32 (1996).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklosses import LossRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=100)
+    >>> est = LossRegressor(solver="newton", alpha=1e-3).fit(X, y)
+    >>> est.n_iter_  # squared error with L2: one exact step
+    1
+    """
+
+    name = "newton"
+    linear_only = True
+    required_loss_methods = ("gradient_hessian",)
+
+    def __init__(self, *, max_iter=100, tol=1e-4, verbose=0, max_cholesky_params=400):
+        super().__init__(max_iter=max_iter, tol=tol, verbose=verbose)
+        self.max_cholesky_params = max_cholesky_params
+
+    def solve(self, objective, x0, *, state=None, monitor=None):
+        """Minimise ``objective`` from ``x0``.
+
+        Parameters
+        ----------
+        objective : Objective
+            Provides ``gradient_hessian`` or ``gradient_hessp`` and
+            ``smooth_value_gradient``; its penalty must be smooth (the
+            estimators check this before calling).
+        x0 : ndarray of shape (n_params,)
+            Starting point.
+        state, monitor : None
+            Unused (full-batch solver).
+
+        Returns
+        -------
+        result : SolverResult
+            ``gap`` is half the last Newton decrement over ``|J|``.
+        """
+        x = np.array(x0, dtype=np.float64)
+        if x.size <= self.max_cholesky_params:
+            step_rule = _CholeskyStep(objective)
+        else:
+            step_rule = _ConjugateGradientStep(objective)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._iterate(objective, x, step_rule)
+
+    def _iterate(self, objective, x, step_rule):
+        value, grad = step_rule.evaluate(x)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            raise nonfinite_start_error(objective, self.name)
+        # |J| is the scale; eps |J_0| stands in for it when J* = 0 (a perfect fit).
+        floor = max(_EPS * abs(value), np.finfo(float).tiny)
+        loss_curve, message, converged = [], "", False
+        n_iter, step = 0, None
+        while True:
+            step, decrement = step_rule.direction(grad)
+            gap = 0.5 * decrement / max(abs(value), floor)
+            if gap <= self.tol:
+                converged = True
+                break
+            if n_iter == self.max_iter:
+                message = (f"the iteration limit max_iter={self.max_iter} was reached "
+                           f"(relative Newton decrement {gap:.3g} > tol={self.tol:g})")
+                break
+            n_iter += 1
+            accepted = _line_search(objective, x, value, grad, step, decrement)
+            if accepted is None:
+                # No decrease along a descent direction: the decrement is at
+                # the rounding level of J, or the Hessian model is wrong.
+                converged = gap <= 1e3 * _EPS
+                if not converged:
+                    message = (
+                        "the line search found no decrease along the Newton step "
+                        f"(relative Newton decrement {gap:.3g} > tol={self.tol:g})"
+                    )
+                step = None
+                break
+            x, value, grad, t = accepted
+            loss_curve.append(value)
+            if self.verbose:
+                print(f"Iteration {n_iter}, objective = {value:.8g}, step = {t:.3g}, "
+                      f"decrement = {gap:.3g}")
+            if t == 1.0:
+                # Full steps: the fit is in Newton's quadratic phase, where the
+                # last Hessian measures the decrement here too, for free.
+                estimate = step_rule.decrement_with_previous(grad)
+                if estimate is not None and 0.5 * estimate <= self.tol * max(abs(value), floor):
+                    step, gap, converged = step_rule.direction(grad)[0], 0.5 * estimate / max(
+                        abs(value), floor), True
+                    break
+            value, grad = step_rule.evaluate(x)
+        if converged and step is not None:
+            # One more step from the Hessian at hand costs one evaluation and,
+            # Newton's convergence being quadratic, leaves J within about
+            # gap**2 of its optimum instead of gap.
+            x, value, gap = _polish(objective, step_rule, x, value, grad, step, gap, floor)
+            if loss_curve:
+                loss_curve[-1] = value
+        if not loss_curve:
+            loss_curve.append(value)
+        return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
+                            converged=converged, message=message, gap=gap)
+
+
+def _polish(objective, step_rule, x, value, grad, step, gap, floor):
+    """The full step if it lowers J: ``(x, value, gap)`` after it, or unchanged."""
+    trial = x + step
+    new_value, new_grad = objective.smooth_value_gradient(trial)
+    if not (np.isfinite(new_value) and new_value <= value):
+        return x, value, gap
+    estimate = step_rule.decrement_with_previous(new_grad.astype(np.float64))
+    if estimate is not None:
+        gap = 0.5 * max(estimate, 0.0) / max(abs(new_value), floor)
+    return trial, float(new_value), gap
+
+
+def _line_search(objective, x, value, grad, step, decrement):
+    """Armijo backtracking along ``step``: ``(x, value, grad, t)`` or None.
+
+    ``decrement = -grad @ step > 0``. Trial steps shrink by quadratic
+    interpolation of the objective along the step, kept within
+    ``[0.1 t, 0.5 t]``.
+    """
+    slope = -decrement
+    t = 1.0
+    for _ in range(_MAX_BACKTRACK):
+        trial = x + t * step
+        new_value, new_grad = objective.smooth_value_gradient(trial)
+        if np.isfinite(new_value) and new_value <= value + _ARMIJO * t * slope \
+                and np.all(np.isfinite(new_grad)):
+            return trial, float(new_value), new_grad.astype(np.float64), t
+        if np.isfinite(new_value):
+            curvature = new_value - value - slope * t
+            shrink = -slope * t / (2 * curvature) if curvature > 0 else 0.1
+            t *= min(max(shrink, 0.1), 0.5)
+        else:
+            t *= 0.1
+    return None
+
+
+class _CholeskyStep:
+    """Newton steps from the factorised Hessian matrix (see :class:`_Factor`).
+
+    Directions without curvature found at one iterate (a symmetry of the
+    objective, such as the softmax's common shift of the intercepts) are
+    kept for the next ones, so that their factorisation stays a Cholesky.
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.factor = None
+        self.hessian = None
+        self.null = None
+
+    def evaluate(self, x):
+        value, grad, hessian = self.objective.gradient_hessian(x)
+        self.hessian = hessian
+        self.factor = None
+        return value, grad.astype(np.float64)
+
+    def direction(self, grad):
+        if self.factor is None:
+            self.factor = _Factor(self.hessian, self.null)
+            self.null = self.factor.null
+        step = -self.factor.solve(grad)
+        return step, float(-grad @ step)
+
+    def decrement_with_previous(self, grad):
+        if self.factor is None:
+            return None
+        return float(grad @ self.factor.solve(grad))
+
+
+class _Factor:
+    """Solves with a symmetric positive semi-definite Hessian.
+
+    The Hessian is equilibrated by its diagonal first (Jacobi scaling), which
+    makes the step invariant to the units of the features and keeps badly
+    scaled data (features of 1e5 beside features of 1) solvable. Then:
+
+    - Cholesky, the common case;
+    - a singular Hessian (a reciprocal condition number below
+      ``_SINGULAR``: the softmax's common shift of the intercepts, a
+      constant or repeated feature, no penalty) is solved by its
+      pseudo-inverse, so that directions without curvature get a zero step
+      instead of one set by rounding errors (the multinomial intercepts then
+      keep the sum they start with, as under L-BFGS). Its null space comes
+      from an eigendecomposition, or is the one ``null`` passed in: then
+      ``S + N N^T`` (``N`` the null space in the scaled coordinates) is
+      factorised by Cholesky, whose solution on right-hand sides orthogonal
+      to ``N`` is the pseudo-inverse's;
+    - an indefinite Hessian (focal loss, Tweedie with power < 1) is damped
+      by a growing multiple of the identity until Cholesky succeeds, which
+      gives a descent direction (Levenberg-Marquardt).
+
+    Parameters
+    ----------
+    hessian : ndarray of shape (n_params, n_params)
+    null : ndarray of shape (n_params, n_null) or None
+        Orthonormal basis of directions believed to have no curvature.
+
+    Attributes
+    ----------
+    null : ndarray of shape (n_params, n_null) or None
+        Orthonormal basis of the Hessian's null space in the parameters.
+    """
+
+    def __init__(self, hessian, null=None):
+        diag = np.diag(hessian).copy()
+        positive = diag > 0
+        floor = diag[positive].max() * _EPS if positive.any() else 1.0
+        self.scale = 1.0 / np.sqrt(np.maximum(diag, floor))
+        scaled = hessian * self.scale[:, None]
+        scaled *= self.scale[None, :]
+        self.cholesky = self.eigen = None
+        self.null = null
+        if null is not None:
+            basis = np.linalg.qr(null / self.scale[:, None])[0]
+            if self._try_cholesky(scaled + basis @ basis.T):
+                return
+        self.null = None
+        if self._try_cholesky(scaled):
+            return
+        values, vectors = np.linalg.eigh(scaled)
+        if values[0] > -_SINGULAR * values[-1]:  # semi-definite: pseudo-inverse
+            keep = values > _SINGULAR * values[-1]
+            # The null space of H itself is the scale times that of the
+            # scaled matrix; the step is made orthogonal to it, the
+            # minimum-norm Newton step in the original parameters.
+            self.null = np.linalg.qr(vectors[:, ~keep] * self.scale[:, None])[0]
+            self.eigen = (values[keep], vectors[:, keep])
+            return
+        index = np.arange(scaled.shape[0])
+        jitter = _SINGULAR
+        while True:
+            trial = scaled.copy()
+            trial[index, index] += jitter
+            try:
+                self.cholesky = cho_factor(trial, lower=False, check_finite=False)
+                return
+            except LinAlgError:
+                if jitter > 1e12:
+                    raise
+                jitter *= 100.0
+
+    def _try_cholesky(self, matrix):
+        try:
+            factor = cho_factor(matrix, lower=False, check_finite=False)
+        except LinAlgError:
+            return False
+        if _reciprocal_condition(factor[0], matrix) <= _SINGULAR:
+            return False
+        self.cholesky = factor
+        return True
+
+    def solve(self, rhs):
+        """``H^{-1} rhs`` (pseudo-inverse on a singular Hessian)."""
+        b = self.scale * rhs
+        if self.cholesky is not None:
+            out = cho_solve(self.cholesky, b, check_finite=False)
+        else:
+            values, vectors = self.eigen
+            out = vectors @ ((vectors.T @ b) / values)
+        out *= self.scale
+        if self.null is not None and self.null.shape[1]:
+            out -= self.null @ (self.null.T @ out)
+        return out
+
+
+def _reciprocal_condition(upper, matrix):
+    """LAPACK's estimate of ``1 / cond_1(matrix)`` from its Cholesky factor."""
+    anorm = float(np.abs(matrix).sum(axis=0).max())
+    pocon = get_lapack_funcs("pocon", (upper,))
+    rcond, info = pocon(upper, anorm, uplo="U")
+    return float(rcond) if info == 0 else 0.0
+
+
+class _ConjugateGradientStep:
+    """Inexact Newton steps by preconditioned conjugate gradients."""
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.product = None
+        self.first_grad_norm = None
+
+    def evaluate(self, x):
+        value, grad, self.product = self.objective.gradient_hessp(x)
+        return value, grad.astype(np.float64)
+
+    def direction(self, grad):
+        norm = float(np.linalg.norm(grad))
+        if self.first_grad_norm is None:
+            self.first_grad_norm = norm
+        forcing = min(0.5, np.sqrt(norm / max(self.first_grad_norm, np.finfo(float).tiny)))
+        diag = self.product.diagonal()
+        positive = diag > 0
+        floor = diag[positive].max() * _EPS if positive.any() else 1.0
+        step = _preconditioned_cg(self.product, grad, 1.0 / np.maximum(diag, floor),
+                                  forcing, max_iter=max(20, 2 * int(np.sqrt(grad.size))))
+        return step, float(-grad @ step)
+
+    def decrement_with_previous(self, grad):
+        return None  # no factorisation to reuse: the next iteration measures it
+
+
+def _preconditioned_cg(hessp, grad, inverse_diag, forcing, max_iter):
+    """Approximate ``-H^{-1} grad`` by conjugate gradients.
+
+    Stops when the preconditioned residual is below ``forcing`` times its
+    start, or at the first direction of non-positive curvature (then the
+    iterate so far, or the preconditioned steepest descent step at once).
+    """
+    x = np.zeros_like(grad)
+    r = -grad
+    z = inverse_diag * r
+    d = z.copy()
+    rz = float(r @ z)
+    target = forcing * forcing * rz
+    for _ in range(max_iter):
+        Hd = hessp(d)
+        curvature = float(d @ Hd)
+        if curvature <= 0 or not np.isfinite(curvature):
+            return x if np.any(x) else z
+        step = rz / curvature
+        x += step * d
+        r -= step * Hd
+        z = inverse_diag * r
+        rz_new = float(r @ z)
+        if rz_new <= target:
+            break
+        d *= rz_new / rz
+        d += z
+        rz = rz_new
+    return x
