@@ -495,4 +495,4 @@ def test_explicit_solvers_and_errors():
     with pytest.raises(ValueError, match="early_stopping"):
         resolve_solver("lbfgs", loss, penalty, early_stopping=True, **common)
     with pytest.raises(ValueError, match="solver must be one of"):
-        resolve_solver("newton", loss, penalty, **common)
+        resolve_solver("bfgs", loss, penalty, **common)
