@@ -12,6 +12,7 @@ from .penalties import make_penalty
 from .solvers import (
     LBFGS,
     Newton,
+    NewtonOrLBFGS,
     ProximalGradient,
     SmoothingContinuation,
     make_minibatch_solver,
@@ -117,6 +118,12 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     - a linear model with a smooth loss and an L1 part in the penalty and
       more features than samples -> ``"proximal"``: there FISTA needed 2-3x
       less time than L-BFGS on the ``2 * n_features`` split variables;
+    - a linear model with a loss that has second derivatives
+      (``gradient_hessian``) and L2 or no penalty -> Newton on few
+      parameters (at most 64, or up to 1000 for a loss with a constant
+      Hessian such as squared error, solved in one exact step), else
+      L-BFGS; :class:`~sklosses.solvers.NewtonOrLBFGS` makes the choice
+      once the number of outputs is known and documents the measurements;
     - every other linear model -> ``"lbfgs"``: with L2 or no penalty, and
       also with an L1 part (split ``w = u - v``, ``u, v >= 0``, under
       L-BFGS-B bounds), where it was 2-4x faster than FISTA on tall data
@@ -166,6 +173,8 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
             tol=tol, n_iter_no_change=n_iter_no_change, random_state=random_state,
             verbose=verbose,
         )
+    if name == "newton-or-lbfgs":
+        return NewtonOrLBFGS(max_iter=max_iter, tol=tol, verbose=verbose)
     if name == "lbfgs":
         inner = LBFGS(max_iter=max_iter, tol=tol, verbose=verbose)
     elif name == "proximal":
@@ -198,6 +207,9 @@ def _auto_solver(loss, penalty, *, early_stopping, hidden_layer_sizes, n_samples
     wide = n_samples is not None and n_features is not None and n_features > n_samples
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
+    if penalty.is_smooth and callable(getattr(loss, "gradient_hessian", None)):
+        # Newton or L-BFGS by the number of parameters (NewtonOrLBFGS).
+        return "newton-or-lbfgs"
     return "lbfgs"
 
 

@@ -230,7 +230,7 @@ ERRORS = [
 
 # (id, thunk, warning class, fragment), documented likewise.
 WARNINGS = [
-    ("not_converged", lambda: LossRegressor(max_iter=1).fit(X, Y),
+    ("not_converged", lambda: LossRegressor(max_iter=1, solver="lbfgs").fit(X, Y),
      ConvergenceWarning, "did not converge in max_iter=1 iterations of solver 'lbfgs'"),
     ("custom_gradient_disagrees",
      lambda: LossRegressor(loss=make_loss(_squared, gradient=_wrong_gradient)).fit(X, Y),

@@ -398,6 +398,9 @@ class SquaredError(_RegressionLoss):
     def _init_raw(self, y_true, sample_weight):
         return _column_apply(lambda y, w: np.average(y, weights=w), y_true, sample_weight)
 
+    #: Second derivatives do not depend on the data: one Newton step is exact.
+    has_constant_hessian = True
+
     gradient_hessian = _elementwise_gradient_hessian
 
     def _second_derivatives(self, y, raw):
@@ -835,6 +838,9 @@ class SquaredLogError(_RegressionLoss):
         return _column_apply(
             lambda y, w: np.average(np.log1p(y), weights=w), y_true, sample_weight
         )
+
+    #: Second derivatives do not depend on the data: one Newton step is exact.
+    has_constant_hessian = True
 
     gradient_hessian = _elementwise_gradient_hessian
 
