@@ -325,10 +325,12 @@ class _Factor:
     """
 
     def __init__(self, hessian, null=None):
+        # Coordinates without curvature keep scale 1 (their zero row makes
+        # the matrix singular, which the pseudo-inverse handles); no floor
+        # relative to the largest entry, which would freeze the coordinates
+        # of a feature in small units beside one in units 1e18 times larger.
         diag = np.diag(hessian).copy()
-        positive = diag > 0
-        floor = diag[positive].max() * _EPS if positive.any() else 1.0
-        self.scale = 1.0 / np.sqrt(np.maximum(diag, floor))
+        self.scale = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
         scaled = hessian * self.scale[:, None]
         scaled *= self.scale[None, :]
         self.cholesky = self.eigen = None
@@ -412,9 +414,7 @@ class _ConjugateGradientStep:
             self.first_grad_norm = norm
         forcing = min(0.5, np.sqrt(norm / max(self.first_grad_norm, np.finfo(float).tiny)))
         diag = self.product.diagonal()
-        positive = diag > 0
-        floor = diag[positive].max() * _EPS if positive.any() else 1.0
-        step = _preconditioned_cg(self.product, grad, 1.0 / np.maximum(diag, floor),
+        step = _preconditioned_cg(self.product, grad, 1.0 / np.where(diag > 0, diag, 1.0),
                                   forcing, max_iter=max(20, 2 * int(np.sqrt(grad.size))))
         return step, float(-grad @ step)
 
