@@ -203,17 +203,17 @@ def test_stalled_newton_falls_back_to_lbfgs():
 
 
 def test_auto_chooses_newton_on_few_parameters():
-    def chosen(loss, n_features, n_outputs=1):
-        model = LinearModel(n_features, n_outputs)
-        y_ = np.zeros(500) if n_outputs == 1 else np.zeros((500, n_outputs))
-        objective = Objective(resolve_loss(loss), model, L2(1.0), np.zeros((500, n_features)),
-                              y_)
+    def chosen(loss, n_features, n_samples=50_000):
+        model = LinearModel(n_features, 1)
+        objective = Objective(resolve_loss(loss), model, L2(1.0),
+                              np.zeros((n_samples, n_features)), np.zeros(n_samples))
         return type(NewtonOrLBFGS().choose(objective))
 
     assert chosen("log_loss", 5) is Newton
     assert chosen("log_loss", 100) is LBFGS
+    assert chosen("log_loss", 100, n_samples=500) is Newton  # a cheap Hessian
     assert chosen("squared_error", 300) is Newton  # one exact step
-    assert chosen("squared_error", 700) is LBFGS  # more parameters than samples
+    assert chosen("squared_error", 700, n_samples=500) is LBFGS  # wide data
     est = LossClassifier().fit(X, LABELS)
     assert est.n_iter_ <= 10
     with warnings.catch_warnings():
