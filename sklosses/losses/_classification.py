@@ -65,7 +65,29 @@ def _binary_log_loss_gradient(y, raw, eps):
     ``gradient = (1 - t) * expit(z) - t * expit(-z)`` with
     ``expit(|z|) = 1 / (1 + e)`` and ``expit(-|z|) = e / (1 + e)``. This is the
     hot path of binary logistic fits, hence the in-place arithmetic.
+    Without smoothing (``t`` in {0, 1}) it is shorter still: the loss is
+    ``log1p(e) + max(z, 0) - t z`` (exact: the last two cancel only to 0)
+    and the gradient ``(1 - 2 t) * e_or_1 / (1 + e)``, whose numerator is
+    ``e`` exactly when the sample is on its class's side (``z >= 0`` for
+    class 1), so small gradients keep their relative precision.
     """
+    if not eps:
+        positive = raw >= 0
+        e = np.abs(raw)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        t = y.astype(raw.dtype)
+        # max(z, 0) - t z first: it is exactly 0 on the class's side, and
+        # log1p(e) is then added without rounding against z.
+        loss = np.maximum(raw, 0)
+        loss -= t * raw
+        loss += np.log1p(e)
+        on_side = positive == (y == 1)
+        gradient = np.where(on_side, e, raw.dtype.type(1))
+        gradient *= 1 - 2 * t
+        e += 1
+        gradient /= e
+        return loss, gradient
     positive = raw >= 0
     e = np.abs(raw)
     np.negative(e, out=e)
@@ -136,6 +158,49 @@ def _softmax_parts(y, raw):
     nlp = np.where(is_max, np.log1p(rest), -log_p[rows, y])
     log_p[rows, y] = -nlp
     return p, log_p, q, nlp
+
+
+def _multinomial_log_loss_gradient(y, raw, eps):
+    """Multinomial log-loss and its gradient, ``softmax(raw) - t``, in few passes.
+
+    The hot path of multinomial fits: one temporary of shape (n, K) that
+    becomes the gradient in place, instead of the several that
+    :func:`_softmax_parts` holds. ``q = 1 - p_y`` is ``(s - e_y) / s``
+    (``e = exp(raw - max)``, ``s = sum(e)``), which cancels when ``p_y`` is
+    near one: those rows are recomputed by :func:`_softmax_parts`, so losses
+    and gradients keep full relative precision there too.
+    """
+    n, n_classes = raw.shape
+    rows = np.arange(n)
+    # Reductions along a short row are slow in NumPy: the maximum goes
+    # column by column and the row sum is a product with ones (BLAS).
+    m = raw[:, 0].copy()
+    for k in range(1, n_classes):
+        np.maximum(m, raw[:, k], out=m)
+    e = raw - m[:, None]
+    shifted_y = e[rows, y]
+    np.exp(e, out=e)
+    s = e @ np.ones(n_classes, dtype=e.dtype)
+    e_y = e[rows, y]
+    q = (s - e_y) / s
+    loss = np.log(s) - shifted_y
+    e *= (1 / s)[:, None]
+    gradient = e
+    gradient[rows, y] = -q
+    confident = q < 1e-3  # s - e_y lost more than three digits
+    if np.any(confident):
+        idx = np.flatnonzero(confident)
+        p_c, _, q_c, nlp_c = _softmax_parts(y[idx], raw[idx])
+        p_c[np.arange(idx.size), y[idx]] = -q_c
+        gradient[idx] = p_c
+        loss[idx] = nlp_c
+    if eps:
+        # -sum_k log p_k = K (max + log s) - sum_k raw_k
+        sum_log_p = raw.sum(axis=1) - n_classes * (m + np.log(s))
+        loss = (1 - eps) * loss - eps / n_classes * sum_log_p
+        gradient[rows, y] += eps
+        gradient -= eps / n_classes
+    return loss, gradient
 
 
 def _clipped_proba(y_pred):
@@ -345,17 +410,7 @@ class LogLoss(_LogisticLoss):
         if raw.ndim == 1:
             loss, gradient = _binary_log_loss_gradient(y, raw, eps)
         else:
-            n, n_classes = raw.shape
-            rows = np.arange(n)
-            p, log_p, q, nlp = _softmax_parts(y, raw)
-            loss = nlp
-            gradient = p
-            # p_y - 1 = -q, which keeps its precision when p_y is near one.
-            gradient[rows, y] = -q
-            if eps:
-                loss = (1 - eps) * nlp - eps / n_classes * log_p.sum(axis=1)
-                gradient[rows, y] += eps
-                gradient -= eps / n_classes
+            loss, gradient = _multinomial_log_loss_gradient(y, raw, eps)
         return apply_sample_weight(loss, gradient, sample_weight)
 
     def init_raw(self, y_true, sample_weight=None):
