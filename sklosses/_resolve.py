@@ -227,11 +227,6 @@ def _check_newton(loss, penalty, hidden_layer_sizes):
             f"solver='newton' needs the second derivatives of the loss, and loss "
             f"{loss!r} has none ({why}). Use solver='auto' or 'lbfgs'."
         )
-    if not penalty.is_smooth:
-        raise ValueError(
-            f"solver='newton' handles an L2 penalty or none, got {penalty!r} with an "
-            "L1 part. Use l1_ratio=0, or solver='auto', 'lbfgs' or 'proximal'."
-        )
 
 
 def check_number(name, value, *, low=None, high=None, low_open=False,

@@ -258,3 +258,33 @@ def test_default_fit_on_real_data_reaches_a_tight_optimum(name, loss):
     tight = Estimator(loss=loss, solver="newton", tol=1e-14, max_iter=1000).fit(X_, y_)
     j_default, j_tight = _objective_value(default, X_, y_), _objective_value(tight, X_, y_)
     assert (j_default - j_tight) <= 1e-6 * abs(j_tight)
+
+
+# --- L1 and elastic net: proximal Newton with coordinate descent ----------------
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5], ids=["lasso", "elastic_net"])
+def test_proximal_newton_matches_lasso_and_elastic_net(l1_ratio):
+    from sklearn.linear_model import ElasticNet, Lasso  # noqa: PLC0415
+
+    rng = np.random.default_rng(1)
+    X_ = rng.normal(size=(300, 20))
+    y_ = X_[:, :4] @ [2.0, -1.0, 0.5, 1.5] + rng.normal(size=300)
+    alpha = 0.05
+    est = LossRegressor(alpha=alpha, l1_ratio=l1_ratio, solver="newton", tol=1e-12).fit(X_, y_)
+    # J = mean r^2 + alpha (...) is twice scikit-learn's objective at alpha / 2.
+    Ref = Lasso if l1_ratio == 1.0 else ElasticNet
+    kw = {} if l1_ratio == 1.0 else {"l1_ratio": l1_ratio}
+    ref = Ref(alpha=alpha / 2, tol=1e-14, max_iter=100_000, **kw).fit(X_, y_)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-9)
+    np.testing.assert_array_equal(est.coef_ == 0, ref.coef_ == 0)  # exact zeros
+
+
+@pytest.mark.parametrize("y_", [LABELS, CLASSES], ids=["binary", "multinomial"])
+def test_proximal_newton_reaches_the_proximal_gradient_optimum(y_):
+    common = dict(alpha=0.02, l1_ratio=0.8, tol=1e-12, max_iter=50_000)
+    newton = LossClassifier(solver="newton", **common).fit(X, y_)
+    fista = LossClassifier(solver="proximal", **common).fit(X, y_)
+    np.testing.assert_allclose(newton.coef_, fista.coef_, atol=1e-6)
+    assert newton.n_iter_ <= 20
+    assert np.any(newton.coef_ == 0)

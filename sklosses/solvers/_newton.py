@@ -27,6 +27,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, get_lapack_funcs
 
 from ._base import BaseSolver, SolverResult
+from ._cd import proximal_newton_direction
 from ._lbfgs import nonfinite_start_error
 
 # A reciprocal condition number below this marks the (equilibrated) Hessian
@@ -52,6 +53,12 @@ class Newton(BaseSolver):
     by conjugate gradients preconditioned by the Hessian's diagonal, each
     product costing one forward and one backward pass, to a relative
     residual that tightens as the fit converges (Eisenstat-Walker).
+
+    With an L1 part (lasso, elastic net), proximal Newton: each step
+    minimises the quadratic model of the smooth part plus the L1 norm by
+    coordinate descent on a working set
+    (:func:`~sklosses.solvers._cd.proximal_newton_direction`), and the fit
+    stops when that model promises a decrease of at most ``tol * |J|``.
 
     Both search along the step with Armijo backtracking (quadratic
     interpolation, safeguarded), which globalises the method; when the
@@ -108,6 +115,7 @@ class Newton(BaseSolver):
 
     name = "newton"
     linear_only = True
+    handles_nonsmooth_penalty = True
     required_loss_methods = ("gradient_hessian",)
 
     def __init__(self, *, max_iter=100, tol=1e-4, verbose=0, max_cholesky_params=400):
@@ -134,6 +142,9 @@ class Newton(BaseSolver):
             ``gap`` is half the last Newton decrement over ``|J|``.
         """
         x = np.array(x0, dtype=np.float64)
+        if not objective.penalty.is_smooth:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._iterate_proximal(objective, x)
         if x.size <= self.max_cholesky_params:
             step_rule = _CholeskyStep(objective)
         else:
@@ -194,6 +205,70 @@ class Newton(BaseSolver):
                 loss_curve[-1] = value
         if not loss_curve:
             loss_curve.append(value)
+        return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
+                            converged=converged, message=message, gap=gap)
+
+    def _iterate_proximal(self, objective, x):
+        """Proximal Newton for an L1 part: coordinate descent steps, Armijo search.
+
+        Stops when the model decrease ``-m(d)`` (see
+        :func:`~sklosses.solvers._cd.proximal_newton_direction`) is at most
+        ``tol * |J|``, then takes that last step when it lowers J.
+        """
+        l1 = float(objective.penalty.l1_strength)
+        penalised = np.zeros(x.size, dtype=bool)
+        penalised[objective.weights_slice] = True
+
+        def total(params):
+            value, grad = objective.smooth_value_gradient(params)
+            return float(value) + objective.nonsmooth_value(params), grad
+
+        value, grad, hessian = objective.gradient_hessian(x)
+        value = float(value) + objective.nonsmooth_value(x)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            raise nonfinite_start_error(objective, self.name)
+        floor = max(_EPS * abs(value), np.finfo(float).tiny)
+        loss_curve, n_iter, converged, message = [], 0, False, ""
+        while True:
+            d, model, directional = proximal_newton_direction(
+                grad.astype(np.float64), hessian, x, l1, penalised)
+            gap = -model / max(abs(value), floor)
+            if gap <= self.tol or n_iter == self.max_iter:
+                converged = gap <= self.tol
+                if converged:  # the last step, when it lowers J (cf. _polish)
+                    new_value, _ = total(x + d)
+                    if np.isfinite(new_value) and new_value <= value:
+                        x, value = x + d, new_value
+                else:
+                    message = (f"the iteration limit max_iter={self.max_iter} was "
+                               f"reached (relative model decrease {gap:.3g} > "
+                               f"tol={self.tol:g})")
+                break
+            n_iter += 1
+            t, accepted = 1.0, None
+            for _ in range(_MAX_BACKTRACK):
+                new_value, new_grad = total(x + t * d)
+                if np.isfinite(new_value) and new_value <= value + _ARMIJO * t * directional:
+                    accepted = x + t * d
+                    break
+                t *= 0.5
+            if accepted is None or t < _FALLBACK_STEP:
+                if accepted is None and gap <= 1e3 * _EPS:
+                    converged = True
+                    break
+                return self._fall_back(objective, x if accepted is None else accepted,
+                                       n_iter, loss_curve)
+            x, value = accepted, new_value
+            loss_curve.append(value)
+            if self.verbose:
+                print(f"Iteration {n_iter}, objective = {value:.8g}, step = {t:.3g}, "
+                      f"model decrease = {gap:.3g}")
+            value_smooth, grad, hessian = objective.gradient_hessian(x)
+            value = float(value_smooth) + objective.nonsmooth_value(x)
+        if not loss_curve:
+            loss_curve.append(value)
+        elif converged:
+            loss_curve[-1] = value
         return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
                             converged=converged, message=message, gap=gap)
 
