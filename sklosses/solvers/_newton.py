@@ -84,8 +84,11 @@ class Newton(BaseSolver):
         Print one line per iteration when positive.
     max_cholesky_params : int, default=400
         Largest number of parameters solved by Cholesky; more take
-        Newton-CG. The default was measured in ``benchmarks/bench_newton.py``:
-        see its README section.
+        Newton-CG. At 400 parameters one Hessian costs ``200 n`` multiply-adds
+        per parameter pair row, about the work of 100-200 Hessian-vector
+        products; the crossover was not measured finely (see the
+        ``bench_newton.py`` section of ``benchmarks/README.md``). The L1
+        path always forms the Hessian.
 
     Attributes
     ----------
