@@ -84,9 +84,10 @@ class Newton(BaseSolver):
         Print one line per iteration when positive.
     max_cholesky_params : int, default=400
         Largest number of parameters solved by Cholesky; more take
-        Newton-CG. At 400 parameters one Hessian costs ``200 n`` multiply-adds
-        per parameter pair row, about the work of 100-200 Hessian-vector
-        products; the crossover was not measured finely (see the
+        Newton-CG. A Hessian of ``P`` parameters costs ``n P^2 / 2``
+        multiply-adds and a Hessian-vector product ``2 n P``: at ``P = 400``
+        one Hessian is worth about 100 products (fewer in time, BLAS-3 being
+        faster per operation); the crossover was not measured finely (see the
         ``bench_newton.py`` section of ``benchmarks/README.md``). The L1
         path always forms the Hessian.
 
