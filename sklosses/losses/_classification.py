@@ -160,7 +160,7 @@ def _softmax_parts(y, raw):
     return p, log_p, q, nlp
 
 
-def _multinomial_log_loss_gradient(y, raw, eps):
+def _multinomial_log_loss_gradient(y, raw, eps, sample_weight=None):
     """Multinomial log-loss and its gradient, ``softmax(raw) - t``, in few passes.
 
     The hot path of multinomial fits: one temporary of shape (n, K) that
@@ -168,7 +168,8 @@ def _multinomial_log_loss_gradient(y, raw, eps):
     :func:`_softmax_parts` holds. ``q = 1 - p_y`` is ``(s - e_y) / s``
     (``e = exp(raw - max)``, ``s = sum(e)``), which cancels when ``p_y`` is
     near one: those rows are recomputed by :func:`_softmax_parts`, so losses
-    and gradients keep full relative precision there too.
+    and gradients keep full relative precision there too. Sample weights are
+    folded into the normalisation, which saves a pass over ``(n, K)``.
     """
     n, n_classes = raw.shape
     rows = np.arange(n)
@@ -184,22 +185,28 @@ def _multinomial_log_loss_gradient(y, raw, eps):
     e_y = e[rows, y]
     q = (s - e_y) / s
     loss = np.log(s) - shifted_y
-    e *= (1 / s)[:, None]
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=raw.dtype)
+    e *= (1 / s if sw is None else sw / s)[:, None]
     gradient = e
-    gradient[rows, y] = -q
+    gradient[rows, y] = -q if sw is None else -q * sw
     confident = q < 1e-3  # s - e_y lost more than three digits
     if np.any(confident):
         idx = np.flatnonzero(confident)
         p_c, _, q_c, nlp_c = _softmax_parts(y[idx], raw[idx])
         p_c[np.arange(idx.size), y[idx]] = -q_c
+        if sw is not None:
+            p_c *= sw[idx, None]
         gradient[idx] = p_c
         loss[idx] = nlp_c
     if eps:
         # -sum_k log p_k = K (max + log s) - sum_k raw_k
         sum_log_p = raw.sum(axis=1) - n_classes * (m + np.log(s))
         loss = (1 - eps) * loss - eps / n_classes * sum_log_p
-        gradient[rows, y] += eps
-        gradient -= eps / n_classes
+        shift = np.full(n, eps, dtype=raw.dtype) if sw is None else eps * sw
+        gradient[rows, y] += shift
+        gradient -= (shift / n_classes)[:, None]
+    if sw is not None:
+        loss *= sw
     return loss, gradient
 
 
@@ -410,7 +417,7 @@ class LogLoss(_LogisticLoss):
         if raw.ndim == 1:
             loss, gradient = _binary_log_loss_gradient(y, raw, eps)
         else:
-            loss, gradient = _multinomial_log_loss_gradient(y, raw, eps)
+            return _multinomial_log_loss_gradient(y, raw, eps, sample_weight)
         return apply_sample_weight(loss, gradient, sample_weight)
 
     def init_raw(self, y_true, sample_weight=None):
