@@ -119,8 +119,8 @@ class LinearModel(BaseModel):
 
 
 # Rows per block of X in weighted_gram: a block of X scaled by the weights is
-# a temporary copy, kept near 16 MB so the product never doubles X in memory.
-_GRAM_BLOCK_BYTES = 1 << 24
+# a temporary copy, kept near 4 MB so the product never doubles X in memory.
+_GRAM_BLOCK_BYTES = 1 << 22
 
 
 def weighted_gram(X, d):
@@ -143,9 +143,17 @@ def weighted_gram(X, d):
     """
     cross = np.asarray(X.T @ d, dtype=np.float64).ravel()
     total = float(d.sum(dtype=np.float64))
-    if hasattr(X, "multiply"):  # sparse
-        gram = X.T @ X.multiply(d[:, None]).tocsr()
-        return np.asarray(gram.toarray(), dtype=np.float64), cross, total
+    if hasattr(X, "multiply"):  # sparse: row blocks too, a scaled copy of each
+        gram = np.zeros((X.shape[1], X.shape[1]))
+        density = max(X.nnz / max(X.shape[0], 1), 1.0)
+        block = max(1, int(_GRAM_BLOCK_BYTES // (64 * density)))  # ~4 copies alive
+        X = X.tocsr()
+        for start in range(0, X.shape[0], block):
+            rows = slice(start, start + block)
+            part = X[rows]
+            scaled = part.multiply(d[rows, None]).tocsr()
+            gram += (part.T @ scaled).toarray()
+        return gram, cross, total
     if d.size and d[0] >= 0 and np.all(d == d[0]):
         return float(d[0]) * np.asarray(X.T @ X, dtype=np.float64), cross, total
     gram = np.zeros((X.shape[1], X.shape[1]))
