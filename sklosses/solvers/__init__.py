@@ -1,8 +1,9 @@
 """Solvers: minimise an Objective from a starting point."""
 
 from ._base import BaseSolver, SolverResult
+from ._choice import NewtonOrLBFGS
 from ._lbfgs import LBFGS
-from ._newton import Newton, NewtonOrLBFGS
+from ._newton import Newton
 from ._proximal import ProximalGradient
 from ._smoothing import SmoothingContinuation
 from ._stochastic import EpochMonitor, MinibatchSolver, MinibatchState, make_minibatch_solver

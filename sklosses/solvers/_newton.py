@@ -24,15 +24,12 @@ is never formed for nothing.
 """
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, get_lapack_funcs
 
 from ._base import BaseSolver, SolverResult
 from ._cd import proximal_newton_direction
+from ._factor import Factor
 from ._lbfgs import nonfinite_start_error
 
-# A reciprocal condition number below this marks the (equilibrated) Hessian
-# as singular, solved by its pseudo-inverse instead of Cholesky.
-_SINGULAR = 1e-10
 # Armijo's sufficient decrease constant and the most backtracking steps.
 _ARMIJO = 1e-4
 _MAX_BACKTRACK = 60
@@ -337,7 +334,7 @@ def _line_search(objective, x, value, grad, step, decrement):
 
 
 class _CholeskyStep:
-    """Newton steps from the factorised Hessian matrix (see :class:`_Factor`).
+    """Newton steps from the factorised Hessian matrix (see ``_factor.Factor``).
 
     Directions without curvature found at one iterate (a symmetry of the
     objective, such as the softmax's common shift of the intercepts) are
@@ -358,7 +355,7 @@ class _CholeskyStep:
 
     def direction(self, grad):
         if self.factor is None:
-            self.factor = _Factor(self.hessian, self.null)
+            self.factor = Factor(self.hessian, self.null)
             self.null = self.factor.null
         step = -self.factor.solve(grad)
         return step, float(-grad @ step)
@@ -367,112 +364,6 @@ class _CholeskyStep:
         if self.factor is None:
             return None
         return float(grad @ self.factor.solve(grad))
-
-
-class _Factor:
-    """Solves with a symmetric positive semi-definite Hessian.
-
-    The Hessian is equilibrated by its diagonal first (Jacobi scaling), which
-    makes the step invariant to the units of the features and keeps badly
-    scaled data (features of 1e5 beside features of 1) solvable. Then:
-
-    - Cholesky, the common case;
-    - a singular Hessian (a reciprocal condition number below
-      ``_SINGULAR``: the softmax's common shift of the intercepts, a
-      constant or repeated feature, no penalty) is solved by its
-      pseudo-inverse, so that directions without curvature get a zero step
-      instead of one set by rounding errors (the multinomial intercepts then
-      keep the sum they start with, as under L-BFGS). Its null space comes
-      from an eigendecomposition, or is the one ``null`` passed in: then
-      ``S + N N^T`` (``N`` the null space in the scaled coordinates) is
-      factorised by Cholesky, whose solution on right-hand sides orthogonal
-      to ``N`` is the pseudo-inverse's;
-    - an indefinite Hessian (focal loss, Tweedie with power < 1) is damped
-      by a growing multiple of the identity until Cholesky succeeds, which
-      gives a descent direction (Levenberg-Marquardt).
-
-    Parameters
-    ----------
-    hessian : ndarray of shape (n_params, n_params)
-    null : ndarray of shape (n_params, n_null) or None
-        Orthonormal basis of directions believed to have no curvature.
-
-    Attributes
-    ----------
-    null : ndarray of shape (n_params, n_null) or None
-        Orthonormal basis of the Hessian's null space in the parameters.
-    """
-
-    def __init__(self, hessian, null=None):
-        # Coordinates without curvature keep scale 1 (their zero row makes
-        # the matrix singular, which the pseudo-inverse handles); no floor
-        # relative to the largest entry, which would freeze the coordinates
-        # of a feature in small units beside one in units 1e18 times larger.
-        diag = np.diag(hessian).copy()
-        self.scale = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
-        scaled = hessian * self.scale[:, None]
-        scaled *= self.scale[None, :]
-        self.cholesky = self.eigen = None
-        self.null = null
-        if null is not None:
-            basis = np.linalg.qr(null / self.scale[:, None])[0]
-            if self._try_cholesky(scaled + basis @ basis.T):
-                return
-        self.null = None
-        if self._try_cholesky(scaled):
-            return
-        values, vectors = np.linalg.eigh(scaled)
-        if values[0] > -_SINGULAR * values[-1]:  # semi-definite: pseudo-inverse
-            keep = values > _SINGULAR * values[-1]
-            # The null space of H itself is the scale times that of the
-            # scaled matrix; the step is made orthogonal to it, the
-            # minimum-norm Newton step in the original parameters.
-            self.null = np.linalg.qr(vectors[:, ~keep] * self.scale[:, None])[0]
-            self.eigen = (values[keep], vectors[:, keep])
-            return
-        index = np.arange(scaled.shape[0])
-        jitter = _SINGULAR
-        while True:
-            trial = scaled.copy()
-            trial[index, index] += jitter
-            try:
-                self.cholesky = cho_factor(trial, lower=False, check_finite=False)
-                return
-            except LinAlgError:
-                if jitter > 1e12:
-                    raise
-                jitter *= 100.0
-
-    def _try_cholesky(self, matrix):
-        try:
-            factor = cho_factor(matrix, lower=False, check_finite=False)
-        except LinAlgError:
-            return False
-        if _reciprocal_condition(factor[0], matrix) <= _SINGULAR:
-            return False
-        self.cholesky = factor
-        return True
-
-    def solve(self, rhs):
-        """``H^{-1} rhs`` (pseudo-inverse on a singular Hessian)."""
-        b = self.scale * rhs
-        if self.cholesky is not None:
-            out = cho_solve(self.cholesky, b, check_finite=False)
-        else:
-            values, vectors = self.eigen
-            out = vectors @ ((vectors.T @ b) / values)
-        out *= self.scale
-        if self.null is not None and self.null.shape[1]:
-            out -= self.null @ (self.null.T @ out)
-        return out
-
-
-def _reciprocal_condition(upper, matrix):
-    """LAPACK's estimate of ``1 / cond_1(matrix)`` from its Cholesky factor."""
-    anorm = float(np.abs(matrix).sum(axis=0).max())
-    pocon = get_lapack_funcs("pocon", (upper,))
-    rcond, info = pocon(upper, anorm, uplo="U")
-    return float(rcond) if info == 0 else 0.0
 
 
 class _ConjugateGradientStep:
@@ -531,67 +422,3 @@ def _preconditioned_cg(hessp, grad, inverse_diag, forcing, max_iter):
         rz = rz_new
     return x
 
-
-class NewtonOrLBFGS(BaseSolver):
-    """``solver="auto"``'s smooth linear fits: Newton on few parameters, else L-BFGS.
-
-    The choice needs the number of parameters, which the estimator knows
-    only once the targets are encoded (``K`` classes give ``K`` outputs), so
-    it is made in :meth:`solve` from ``objective.model.n_params``; ``name``
-    then says which solver ran. The thresholds come from
-    ``benchmarks/bench_newton.py`` (single thread):
-
-    - at most ``newton_max_params`` (64) parameters: Newton-Cholesky. Its
-      Hessian costs ``n p^2 / 2`` operations, a BLAS-3 update that runs at
-      several times the speed of L-BFGS's memory-bound passes, and 2-4
-      iterations replace L-BFGS's 10-40 evaluations (Poisson, n=1e5, p=50:
-      0.21 s against 0.37 s; tiny fits n=50, p=5: 1.1 ms against 1.9 ms);
-    - any number of parameters up to ``max_cholesky_params`` when forming
-      the Hessian is cheap in absolute terms, ``n_samples * n_params**2 <=
-      newton_max_work`` (1e8, about 10 ms of BLAS-3): small data, where
-      Newton's few exact steps also give the tightest optimum;
-    - a loss with a constant Hessian (squared error, squared log error) up
-      to ``constant_hessian_max_params`` (1000) parameters and no more
-      parameters than samples: one exact Newton step, as Ridge's Cholesky;
-    - otherwise L-BFGS: on binary log loss with n=1e5, p=100 two Newton
-      iterations took 0.48 s against 0.25 s for L-BFGS.
-
-    Parameters
-    ----------
-    max_iter, tol, verbose
-        Passed to the chosen solver.
-    newton_max_params : int, default=64
-    newton_max_work : float, default=1e8
-    constant_hessian_max_params : int, default=1000
-    """
-
-    handles_nonsmooth_penalty = False
-
-    def __init__(self, *, max_iter=500, tol=1e-4, verbose=0, newton_max_params=64,
-                 newton_max_work=1e8, constant_hessian_max_params=1000):
-        super().__init__(max_iter=max_iter, tol=tol, verbose=verbose)
-        self.newton_max_params = newton_max_params
-        self.newton_max_work = newton_max_work
-        self.constant_hessian_max_params = constant_hessian_max_params
-        self.name = "auto"
-
-    def choose(self, objective):
-        """The solver for ``objective``: a :class:`Newton` or an ``LBFGS``."""
-        from ._lbfgs import LBFGS  # noqa: PLC0415 - the module imports this one
-
-        n_params = objective.model.n_params
-        constant = getattr(objective.loss, "has_constant_hessian", False)
-        small = n_params <= self.newton_max_params or (
-            n_params <= 400 and objective.n_samples * n_params ** 2 <= self.newton_max_work)
-        exact_step = (constant and n_params <= self.constant_hessian_max_params
-                      and n_params <= objective.n_samples)
-        options = dict(max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
-        if small or exact_step:
-            return Newton(max_cholesky_params=max(n_params, 1), **options)
-        return LBFGS(**options)
-
-    def solve(self, objective, x0, *, state=None, monitor=None):
-        """Minimise ``objective`` from ``x0`` with the solver :meth:`choose` picks."""
-        solver = self.choose(objective)
-        self.name = solver.name
-        return solver.solve(objective, x0, state=state, monitor=monitor)
