@@ -288,3 +288,13 @@ def test_proximal_newton_reaches_the_proximal_gradient_optimum(y_):
     np.testing.assert_allclose(newton.coef_, fista.coef_, atol=1e-6)
     assert newton.n_iter_ <= 20
     assert np.any(newton.coef_ == 0)
+
+
+def test_float32_multinomial_keeps_its_intercepts():
+    # A Hessian summed in float32 has its zero eigenvalue near 1e-7, not 0:
+    # treated as regular, the intercepts' common shift would grow to ~50.
+    f32 = LossClassifier(solver="newton").fit(X.astype(np.float32), CLASSES)
+    f64 = LossClassifier(solver="newton").fit(X, CLASSES)
+    assert f32.coef_.dtype == np.float32
+    np.testing.assert_allclose(f32.intercept_, f64.intercept_, atol=1e-4)
+    np.testing.assert_allclose(f32.coef_, f64.coef_, atol=1e-4)

@@ -35,6 +35,10 @@ class Factor:
     hessian : ndarray of shape (n_params, n_params)
     null : ndarray of shape (n_params, n_null) or None
         Orthonormal basis of directions believed to have no curvature.
+    singular : float, default=1e-10
+        Reciprocal condition number below which the Hessian counts as
+        singular; a Hessian summed in float32 needs a larger one (its
+        zero eigenvalues come out near 1e-7), see :func:`singular_threshold`.
 
     Attributes
     ----------
@@ -42,7 +46,8 @@ class Factor:
         Orthonormal basis of the Hessian's null space in the parameters.
     """
 
-    def __init__(self, hessian, null=None):
+    def __init__(self, hessian, null=None, *, singular=_SINGULAR):
+        self.singular = singular
         # Coordinates without curvature keep scale 1 (their zero row makes
         # the matrix singular, which the pseudo-inverse handles); no floor
         # relative to the largest entry, which would freeze the coordinates
@@ -61,8 +66,8 @@ class Factor:
         if self._try_cholesky(scaled):
             return
         values, vectors = np.linalg.eigh(scaled)
-        if values[0] > -_SINGULAR * values[-1]:  # semi-definite: pseudo-inverse
-            keep = values > _SINGULAR * values[-1]
+        if values[0] > -self.singular * values[-1]:  # semi-definite: pseudo-inverse
+            keep = values > self.singular * values[-1]
             # The null space of H itself is the scale times that of the
             # scaled matrix; the step is made orthogonal to it, the
             # minimum-norm Newton step in the original parameters.
@@ -70,7 +75,7 @@ class Factor:
             self.eigen = (values[keep], vectors[:, keep])
             return
         index = np.arange(scaled.shape[0])
-        jitter = _SINGULAR
+        jitter = self.singular
         while True:
             trial = scaled.copy()
             trial[index, index] += jitter
@@ -87,7 +92,7 @@ class Factor:
             factor = cho_factor(matrix, lower=False, check_finite=False)
         except LinAlgError:
             return False
-        if _reciprocal_condition(factor[0], matrix) <= _SINGULAR:
+        if _reciprocal_condition(factor[0], matrix) <= self.singular:
             return False
         self.cholesky = factor
         return True
@@ -112,3 +117,8 @@ def _reciprocal_condition(upper, matrix):
     pocon = get_lapack_funcs("pocon", (upper,))
     rcond, info = pocon(upper, anorm, uplo="U")
     return float(rcond) if info == 0 else 0.0
+
+
+def singular_threshold(dtype):
+    """Reciprocal condition number marking a Hessian summed in ``dtype`` as singular."""
+    return max(_SINGULAR, 1e3 * float(np.finfo(dtype).eps))

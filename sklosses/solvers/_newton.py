@@ -27,7 +27,7 @@ import numpy as np
 
 from ._base import BaseSolver, SolverResult
 from ._cd import proximal_newton_direction
-from ._factor import Factor
+from ._factor import Factor, singular_threshold
 from ._lbfgs import nonfinite_start_error
 
 # Armijo's sufficient decrease constant and the most backtracking steps.
@@ -355,7 +355,8 @@ class _CholeskyStep:
 
     def direction(self, grad):
         if self.factor is None:
-            self.factor = Factor(self.hessian, self.null)
+            self.factor = Factor(self.hessian, self.null,
+                                 singular=singular_threshold(self.objective.model.dtype))
             self.null = self.factor.null
         step = -self.factor.solve(grad)
         return step, float(-grad @ step)
