@@ -19,7 +19,7 @@ class NewtonOrLBFGS(BaseSolver):
       several times the speed of L-BFGS's memory-bound passes, and 2-4
       iterations replace L-BFGS's 10-40 evaluations (Poisson, n=1e5, p=50:
       0.21 s against 0.37 s; tiny fits n=50, p=5: 1.1 ms against 1.9 ms);
-    - any number of parameters up to ``max_cholesky_params`` when forming
+    - up to 200 parameters (Newton's Cholesky limit) when forming
       the Hessian is cheap in absolute terms, ``n_samples * n_params**2 <=
       newton_max_work`` (1e8, about 10 ms of BLAS-3): small data, where
       Newton's few exact steps also give the tightest optimum;
@@ -53,12 +53,12 @@ class NewtonOrLBFGS(BaseSolver):
         n_params = objective.model.n_params
         constant = getattr(objective.loss, "has_constant_hessian", False)
         small = n_params <= self.newton_max_params or (
-            n_params <= 400 and objective.n_samples * n_params ** 2 <= self.newton_max_work)
+            n_params <= 200 and objective.n_samples * n_params ** 2 <= self.newton_max_work)
         exact_step = (constant and n_params <= self.constant_hessian_max_params
                       and n_params <= objective.n_samples)
         options = dict(max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
         if small or exact_step:
-            return Newton(max_cholesky_params=max(n_params, 1), **options)
+            return Newton(**options)
         return LBFGS(**options)
 
     def solve(self, objective, x0, *, state=None, monitor=None):
