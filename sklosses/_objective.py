@@ -148,6 +148,71 @@ class Objective:
         return twin
 
 
+    # -- second order (Newton solvers). The loss gives its Hessian on raw
+    # predictions, the model pulls it back to the parameters (Gauss-Newton,
+    # exact for a linear model), the penalty adds its smooth part's Hessian.
+
+    def _second_order_parts(self, params):
+        params = np.asarray(params, dtype=self.model.dtype)
+        raw, cache = self.model.forward(params, self.X)
+        loss_raw = raw.ravel() if self._ravel_raw else raw
+        weight = self._normalised_weight
+        value = float(self.loss.loss(self.y, loss_raw, weight).sum())
+        grad_raw, hessian = self.loss.gradient_hessian(self.y, loss_raw, weight)
+        grad = self.model.backward(params, cache, grad_raw.reshape(raw.shape))
+        w = self.weights_slice
+        pen_value, pen_grad = self.penalty.smooth_value_gradient(
+            np.asarray(params[w], dtype=grad.dtype)
+        )
+        grad[w] += pen_grad
+        return params, cache, value + pen_value, grad, hessian
+
+    def gradient_hessian(self, params):
+        """Value, gradient and Hessian of the smooth part of J.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        value : float
+            Loss term plus the penalty's smooth part.
+        gradient : ndarray of shape (n_params,)
+        hessian : ndarray of shape (n_params, n_params), float64
+            The model's Gauss-Newton matrix of the loss's raw Hessian (the
+            exact Hessian for a linear model) plus the penalty's.
+        """
+        params, cache, value, grad, hessian = self._second_order_parts(params)
+        matrix = self.model.gauss_newton_matrix(params, cache, hessian)
+        w = self.weights_slice
+        index = np.arange(w.start, w.stop)
+        matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
+        return value, grad, matrix
+
+    def gradient_hessp(self, params):
+        """Value, gradient and a Hessian-vector product of the smooth part of J.
+
+        Returns
+        -------
+        value : float
+        gradient : ndarray of shape (n_params,)
+        hessp : HessianProduct
+            ``hessp(v)`` is the Hessian at ``params`` times ``v``, each call
+            one forward and one backward pass over ``X``; ``hessp.diagonal()``
+            gives the Hessian's diagonal (a preconditioner).
+        """
+        params, cache, value, grad, hessian = self._second_order_parts(params)
+        return value, grad, HessianProduct(self, params, cache, hessian)
+
+    def hessp(self, params, vector):
+        """Hessian of the smooth part of J at ``params`` times ``vector``.
+
+        The signature of :func:`scipy.optimize.minimize`'s ``hessp``.
+        """
+        return self.gradient_hessp(params)[2](vector)
+
+
 def _take_rows(a, rows):
     """``a[rows]``, the same rows as a new array.
 
@@ -159,3 +224,41 @@ def _take_rows(a, rows):
             and rows.dtype.kind in "iu":
         return np.take(a, rows, axis=0)
     return a[rows]
+
+
+class HessianProduct:
+    """Products with the Hessian of an :class:`Objective` at fixed parameters.
+
+    Built by :meth:`Objective.gradient_hessp`; it holds the loss's raw Hessian
+    and the model's cache, so that each product is ``J^T (H (J v))`` plus the
+    penalty's part, without forming any matrix.
+    """
+
+    def __init__(self, objective, params, cache, raw_hessian):
+        self.objective = objective
+        self.params = params
+        self.cache = cache
+        self.raw_hessian = raw_hessian
+
+    def __call__(self, vector):
+        objective = self.objective
+        model = objective.model
+        vector = np.asarray(vector, dtype=model.dtype)
+        direction = model.jvp(self.params, self.cache, vector)
+        shape = direction.shape
+        if objective._ravel_raw:
+            direction = direction.ravel()
+        product = self.raw_hessian.matvec(direction).reshape(shape)
+        out = model.backward(self.params, self.cache, product).astype(np.float64)
+        w = objective.weights_slice
+        out[w] += objective.penalty.smooth_hessian_product(self.params[w], vector[w])
+        return out
+
+    def diagonal(self):
+        """The Hessian's diagonal, an ndarray of shape (n_params,)."""
+        objective = self.objective
+        out = objective.model.gauss_newton_diagonal(self.params, self.cache,
+                                                    self.raw_hessian)
+        w = objective.weights_slice
+        out[w] += objective.penalty.smooth_hessian_diagonal(self.params[w])
+        return out

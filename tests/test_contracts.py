@@ -234,6 +234,15 @@ def extra_solvers(monkeypatch):
     monkeypatch.setattr(resolve, "SOLVERS", ("auto", *(s.name for s in table)))
 
 
+def _half_square(y_true, y_pred):
+    return 0.5 * (y_true - y_pred) ** 2
+
+
+# A smooth loss without second derivatives (every built-in smooth loss has
+# gradient_hessian, a custom loss has not).
+_NO_HESSIAN = make_loss(_half_square, name="half_square")
+
+
 def _problem(loss="squared_error", l1_ratio=0.0, **kwargs):
     loss = resolve_loss(loss) if isinstance(loss, str) else loss
     return FitProblem(loss, resolve_penalty(0.1, l1_ratio), **kwargs)
@@ -250,7 +259,7 @@ def test_solver_contract_reasons(extra_solvers):
     assert reason("proximal", _problem("quantile")) is None  # smoothed by continuation
     assert "linear models only" in reason("needs_hessian",
                                           _problem(_WithHessian(), model_is_linear=False))
-    assert "gradient_hessian()" in reason("needs_hessian", _problem("squared_error"))
+    assert "gradient_hessian()" in reason("needs_hessian", _problem(_NO_HESSIAN))
     assert reason("needs_hessian", _problem(_WithHessian())) is None
     assert "L1 part" in reason("smooth_penalty_only", _problem(l1_ratio=0.5))
     assert "minibatch" in reason("lbfgs", _problem(early_stopping=True))
@@ -260,7 +269,7 @@ def test_auto_takes_the_first_compatible_solver_by_rank(extra_solvers):
     # The new row has the best rank: taken when its contract holds ...
     assert auto_solver_name(_problem(_WithHessian())) == "needs_hessian"
     # ... and skipped, with no error, when it does not.
-    assert auto_solver_name(_problem("squared_error")) == "lbfgs"
+    assert auto_solver_name(_problem(_NO_HESSIAN)) == "lbfgs"
     assert auto_solver_name(_problem(KinkedLoss())) == "adam"
     built = resolve_solver("needs_hessian", _WithHessian(), resolve_penalty(0.1, 0.0),
                            max_iter=10, tol=1e-4, verbose=0)
@@ -346,7 +355,7 @@ def test_every_contract_message_is_documented(extra_solvers):
                    .read_text(encoding="utf-8").split())
     problems = {
         "smooth_penalty_only": _problem(l1_ratio=0.5),
-        "needs_hessian": _problem("squared_error"),
+        "needs_hessian": _problem(_NO_HESSIAN),
     }
     for name, problem in problems.items():
         what, fix = solver_incompatibility(name, problem)

@@ -154,8 +154,16 @@ ERRORS = [
      ValueError, "alpha must be a number, got '1'."),
     ("l1_ratio_above_1", lambda: LossRegressor(l1_ratio=1.5).fit(X, Y),
      ValueError, "l1_ratio must be in [0, 1], got 1.5."),
-    ("unknown_solver", lambda: LossRegressor(solver="newton").fit(X, Y),
+    ("unknown_solver", lambda: LossRegressor(solver="bfgs").fit(X, Y),
      ValueError, "solver must be one of 'auto', 'lbfgs', 'proximal', 'sgd', 'adam'"),
+    ("newton_with_mlp",
+     lambda: LossRegressor(solver="newton", hidden_layer_sizes=(4,)).fit(X, Y),
+     ValueError, "solver='newton' cannot fit loss SquaredError(): this solver fits linear "
+     "models only."),
+    ("newton_with_nonsmooth_loss",
+     lambda: LossRegressor(loss="absolute_error", solver="newton").fit(X, Y),
+     ValueError, "solver='newton' cannot fit loss AbsoluteError(): the loss is not smooth "
+     "and this solver needs second derivatives"),
     ("unknown_activation", lambda: LossRegressor(activation="gelu").fit(X, Y),
      ValueError, "activation must be one of 'relu', 'tanh', 'logistic', 'identity'"),
     ("hidden_layer_sizes_not_a_tuple", lambda: LossRegressor(hidden_layer_sizes=5).fit(X, Y),
@@ -280,7 +288,7 @@ ERRORS = [
 
 # (id, thunk, warning class, fragment), documented likewise.
 WARNINGS = [
-    ("not_converged", lambda: LossRegressor(max_iter=1).fit(X, Y),
+    ("not_converged", lambda: LossRegressor(max_iter=1, solver="lbfgs").fit(X, Y),
      ConvergenceWarning, "LossRegressor did not converge with solver 'lbfgs' (loss "
      "SquaredError()): it reached max_iter=1 iterations; the largest entry of the scaled "
      "gradient is"),

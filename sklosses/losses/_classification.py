@@ -28,6 +28,7 @@ from ._base import (
     minimize_constant,
 )
 from ._domain import ClassIndices
+from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
 from ._link import IdentityLink, LogitLink
 from ._piecewise import PiecewiseLinear
 
@@ -65,7 +66,29 @@ def _binary_log_loss_gradient(y, raw, eps):
     ``gradient = (1 - t) * expit(z) - t * expit(-z)`` with
     ``expit(|z|) = 1 / (1 + e)`` and ``expit(-|z|) = e / (1 + e)``. This is the
     hot path of binary logistic fits, hence the in-place arithmetic.
+    Without smoothing (``t`` in {0, 1}) it is shorter still: the loss is
+    ``log1p(e) + max(z, 0) - t z`` (exact: the last two cancel only to 0)
+    and the gradient ``(1 - 2 t) * e_or_1 / (1 + e)``, whose numerator is
+    ``e`` exactly when the sample is on its class's side (``z >= 0`` for
+    class 1), so small gradients keep their relative precision.
     """
+    if not eps:
+        positive = raw >= 0
+        e = np.abs(raw)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        t = y.astype(raw.dtype)
+        # max(z, 0) - t z first: it is exactly 0 on the class's side, and
+        # log1p(e) is then added without rounding against z.
+        loss = np.maximum(raw, 0)
+        loss -= t * raw
+        loss += np.log1p(e)
+        on_side = positive == (y == 1)
+        gradient = np.where(on_side, e, raw.dtype.type(1))
+        gradient *= 1 - 2 * t
+        e += 1
+        gradient /= e
+        return loss, gradient
     positive = raw >= 0
     e = np.abs(raw)
     np.negative(e, out=e)
@@ -138,6 +161,56 @@ def _softmax_parts(y, raw):
     return p, log_p, q, nlp
 
 
+def _multinomial_log_loss_gradient(y, raw, eps, sample_weight=None):
+    """Multinomial log-loss and its gradient, ``softmax(raw) - t``, in few passes.
+
+    The hot path of multinomial fits: one temporary of shape (n, K) that
+    becomes the gradient in place, instead of the several that
+    :func:`_softmax_parts` holds. ``q = 1 - p_y`` is ``(s - e_y) / s``
+    (``e = exp(raw - max)``, ``s = sum(e)``), which cancels when ``p_y`` is
+    near one: those rows are recomputed by :func:`_softmax_parts`, so losses
+    and gradients keep full relative precision there too. Sample weights are
+    folded into the normalisation, which saves a pass over ``(n, K)``.
+    """
+    n, n_classes = raw.shape
+    rows = np.arange(n)
+    # Reductions along a short row are slow in NumPy: the maximum goes
+    # column by column and the row sum is a product with ones (BLAS).
+    m = raw[:, 0].copy()
+    for k in range(1, n_classes):
+        np.maximum(m, raw[:, k], out=m)
+    e = raw - m[:, None]
+    shifted_y = e[rows, y]
+    np.exp(e, out=e)
+    s = e @ np.ones(n_classes, dtype=e.dtype)
+    e_y = e[rows, y]
+    q = (s - e_y) / s
+    loss = np.log(s) - shifted_y
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=raw.dtype)
+    e *= (1 / s if sw is None else sw / s)[:, None]
+    gradient = e
+    gradient[rows, y] = -q if sw is None else -q * sw
+    confident = q < 1e-3  # s - e_y lost more than three digits
+    if np.any(confident):
+        idx = np.flatnonzero(confident)
+        p_c, _, q_c, nlp_c = _softmax_parts(y[idx], raw[idx])
+        p_c[np.arange(idx.size), y[idx]] = -q_c
+        if sw is not None:
+            p_c *= sw[idx, None]
+        gradient[idx] = p_c
+        loss[idx] = nlp_c
+    if eps:
+        # -sum_k log p_k = K (max + log s) - sum_k raw_k
+        sum_log_p = raw.sum(axis=1) - n_classes * (m + np.log(s))
+        loss = (1 - eps) * loss - eps / n_classes * sum_log_p
+        shift = np.full(n, eps, dtype=raw.dtype) if sw is None else eps * sw
+        gradient[rows, y] += shift
+        gradient -= (shift / n_classes)[:, None]
+    if sw is not None:
+        loss *= sw
+    return loss, gradient
+
+
 def _clipped_proba(y_pred):
     """Probabilities as an (n, K) matrix clipped as scikit-learn's log_loss."""
     y_pred = as_float_array(y_pred)
@@ -162,6 +235,38 @@ def _check_real(value, name, owner, *, low=None, high=None, low_open=False):
             f"{owner}: {name} must be a real number in {bracket}{lo}, {hi}]; "
             f"got {value!r}."
         )
+
+
+def _margin_gradient_hessian(self, y_true, raw, sample_weight=None):
+    """Gradient and Hessian of a margin loss with respect to decision values.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Labels in ``{0, 1}`` or ``{-1, +1}`` (binary) or class indices.
+    raw : ndarray of shape (n_samples,) or (n_samples, K)
+        Decision values.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Multiplies both outputs row-wise.
+
+    Returns
+    -------
+    gradient : ndarray shaped like ``raw``
+    hessian : ElementwiseHessian
+        ``phi''(y z)`` per decision value (``y^2 = 1``); one-vs-rest columns
+        are separate binary problems, so the per-sample Hessians are
+        diagonal. At a kink the value is the one-sided second derivative
+        (a generalised Hessian, which a semismooth Newton method uses).
+    """
+    self._check_params()
+    raw = as_float_array(raw)
+    if raw.ndim == 2:
+        signs = _ovr_signs(y_true, raw.shape[1], raw.dtype)
+    else:
+        signs = _binary_signs(y_true, raw.dtype)
+    deriv, second = self._margin_second_derivatives(signs * raw)
+    gradient = weighted(signs * deriv, sample_weight)
+    return gradient, ElementwiseHessian(weighted(second, sample_weight))
 
 
 # --------------------------------------------------------------------------
@@ -297,17 +402,7 @@ class LogLoss(_LogisticLoss):
         if raw.ndim == 1:
             loss, gradient = _binary_log_loss_gradient(y, raw, eps)
         else:
-            n, n_classes = raw.shape
-            rows = np.arange(n)
-            p, log_p, q, nlp = _softmax_parts(y, raw)
-            loss = nlp
-            gradient = p
-            # p_y - 1 = -q, which keeps its precision when p_y is near one.
-            gradient[rows, y] = -q
-            if eps:
-                loss = (1 - eps) * nlp - eps / n_classes * log_p.sum(axis=1)
-                gradient[rows, y] += eps
-                gradient -= eps / n_classes
+            return _multinomial_log_loss_gradient(y, raw, eps, sample_weight)
         return apply_sample_weight(loss, gradient, sample_weight)
 
     def init_raw(self, y_true, sample_weight=None):
@@ -339,6 +434,38 @@ class LogLoss(_LogisticLoss):
         if n_classes == 2:
             return float(log_freq[1] - log_freq[0])
         return log_freq - log_freq.mean()
+
+    def gradient_hessian(self, y_true, raw, sample_weight=None):
+        """Gradient and Hessian of the log loss with respect to raw.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Class indices.
+        raw : ndarray of shape (n_samples,) or (n_samples, K)
+            Log-odds of class 1 (binary) or unnormalised log-probabilities.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies both outputs row-wise.
+
+        Returns
+        -------
+        gradient : ndarray shaped like ``raw``
+        hessian : ElementwiseHessian or SoftmaxHessian
+            ``p (1 - p)`` (binary) or ``diag(p) - p p^T`` (multiclass) per
+            sample; label smoothing leaves it unchanged (the smoothed targets
+            sum to one).
+        """
+        _, gradient = self.loss_gradient(y_true, raw)
+        raw = as_float_array(raw)
+        if raw.ndim == 1:
+            e = np.exp(-np.abs(raw))
+            hessian = e / ((1 + e) * (1 + e))  # p (1 - p), without cancellation
+            return (weighted(gradient, sample_weight),
+                    ElementwiseHessian(weighted(hessian, sample_weight)))
+        proba = self.link.inverse(raw)
+        scale = np.ones(raw.shape[0], dtype=raw.dtype)
+        return (weighted(gradient, sample_weight),
+                SoftmaxHessian(proba, weighted(scale, sample_weight)))
 
 
 class Focal(_LogisticLoss):
@@ -529,6 +656,68 @@ class Focal(_LogisticLoss):
         """
         self._check_params()
         return super().init_raw(y_true, sample_weight)
+
+    def gradient_hessian(self, y_true, raw, sample_weight=None):
+        r"""Gradient and Hessian of the focal loss with respect to raw.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Class indices.
+        raw : ndarray of shape (n_samples,) or (n_samples, K)
+            Log-odds of class 1 (binary) or unnormalised log-probabilities.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies both outputs row-wise.
+
+        Returns
+        -------
+        gradient : ndarray shaped like ``raw``
+        hessian : ElementwiseHessian or SoftmaxHessian
+            Binary, with :math:`u = s z`, :math:`q = 1 - p_y` and
+            :math:`r = -\log(p_y) / q`:
+            :math:`q^{\gamma+1} p_y (1 + 2\gamma + \gamma r (\gamma p_y - q))`.
+            Multiclass: ``a (diag(p) - p p^T) + b v v^T`` with
+            ``v = (e_y - p) / q``, ``a = q^gamma (1 + gamma p_y r)`` (the
+            gradient's factor) and
+            ``b = gamma p_y q^(gamma+1) ((gamma - 1) p_y r + 2 - q r)``.
+            The focal loss is not convex for ``gamma > 0``: the Hessian may
+            be indefinite.
+        """
+        _, gradient = self.loss_gradient(y_true, raw)
+        raw = as_float_array(raw)
+        y = _labels(y_true)
+        gamma = raw.dtype.type(self.gamma)
+        if raw.ndim == 1:
+            s, p_y, q, nlp = _binary_parts(y, raw)
+            n_classes = 2
+        else:
+            n, n_classes = raw.shape
+            rows = np.arange(n)
+            p, _, q, nlp = _softmax_parts(y, raw)
+            p_y = p[rows, y]
+        # r = -log(p_y) / q -> 1 as q -> 0 (q == 0 only by underflow).
+        ratio = np.ones_like(q)
+        np.divide(nlp, q, out=ratio, where=q > 0)
+        q_gamma = np.power(q, gamma)
+        if raw.ndim == 1:
+            hessian = q_gamma * q * p_y * (1 + 2 * gamma + gamma * ratio * (gamma * p_y - q))
+            scale = rank_one = None
+        else:
+            scale = q_gamma * (1 + gamma * p_y * ratio)
+            rank_one = gamma * p_y * q_gamma * q * ((gamma - 1) * p_y * ratio + 2 - q * ratio)
+            direction = np.zeros_like(p)
+            np.divide(-p, q[:, None], out=direction, where=q[:, None] > 0)
+            direction[rows, y] = 1
+        alpha_y = self._alpha_y(y, n_classes, raw.dtype)
+        weight = alpha_y
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=raw.dtype)
+            weight = sw if weight is None else weight * sw
+        gradient = weighted(gradient, sample_weight)
+        if raw.ndim == 1:
+            return gradient, ElementwiseHessian(weighted(hessian, weight))
+        return gradient, SoftmaxHessian(p, weighted(scale, weight),
+                                        weighted(rank_one, weight), direction)
 
 
 # --------------------------------------------------------------------------
@@ -1009,6 +1198,12 @@ class SquaredHinge(_MarginLoss):
         # Both branches are quadratic on [-m, m], where the optimum lies.
         return float(self.margin) * _balance(w_pos, w_neg)
 
+    gradient_hessian = _margin_gradient_hessian
+
+    def _margin_second_derivatives(self, u):
+        t = np.maximum(u.dtype.type(self.margin) - u, 0)
+        return -2 * t, 2 * (t > 0).astype(u.dtype)
+
 
 class ModifiedHuber(_MarginLoss):
     r"""Modified Huber loss of :class:`sklearn.linear_model.SGDClassifier`.
@@ -1071,6 +1266,14 @@ class ModifiedHuber(_MarginLoss):
         total[all_zero] = raw.shape[1]
         return prob / total
 
+    gradient_hessian = _margin_gradient_hessian
+
+    def _margin_second_derivatives(self, u):
+        quadratic = u >= -1
+        t = np.maximum(1 - u, 0)
+        deriv = np.where(quadratic, -2 * t, -4).astype(u.dtype)
+        return deriv, 2 * (quadratic & (t > 0)).astype(u.dtype)
+
 
 class Exponential(_MarginLoss):
     r"""Exponential loss of AdaBoost, :math:`\exp(-y z)`.
@@ -1107,6 +1310,13 @@ class Exponential(_MarginLoss):
         floor = _TINY * np.where(total > 0, total, 1)
         log_ratio = np.log(np.maximum(w_pos, floor)) - np.log(np.maximum(w_neg, floor))
         return 0.5 * log_ratio
+
+    gradient_hessian = _margin_gradient_hessian
+
+    def _margin_second_derivatives(self, u):
+        with np.errstate(over="ignore"):
+            e = np.exp(-u)
+        return -e, e
 
 
 #: Loss classes by string name (aliases are resolved elsewhere).

@@ -26,6 +26,7 @@ from scipy.special import xlogy
 
 from ._base import RegressionLoss, apply_sample_weight, as_float_array, check_numeric_target
 from ._domain import REAL_LINE, Interval, ProbabilityRows
+from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
 from ._link import Log1pLink, LogLink, SoftmaxLink
 from ._piecewise import PiecewiseLinear
 
@@ -210,6 +211,38 @@ def _param_error(loss, name, requirement, advice):
     )
 
 
+def _elementwise_gradient_hessian(self, y_true, raw, sample_weight=None):
+    """Gradient and Hessian of the per-sample loss with respect to ``raw``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets (not checked here: call :meth:`validate_target` once).
+    raw : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Raw predictions.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Multiplies both outputs row-wise when given.
+
+    Returns
+    -------
+    gradient : ndarray shaped like ``raw``
+        As :meth:`loss_gradient` gives it.
+    hessian : ElementwiseHessian
+        The loss acts on each raw entry separately, so every per-sample
+        Hessian is diagonal: its diagonal is shaped like ``raw``, divided by
+        the number of outputs as the loss is.
+    """
+    self._check_params()
+    y_true, raw = _same_shape(y_true, raw)
+    raw = as_float_array(raw)
+    y = as_float_array(y_true, raw.dtype)
+    gradient, hessian = self._second_derivatives(y, raw)
+    if raw.ndim == 2:
+        gradient = gradient / raw.shape[1]
+        hessian = hessian / raw.shape[1]
+    return weighted(gradient, sample_weight), ElementwiseHessian(weighted(hessian, sample_weight))
+
+
 # ---------------------------------------------------------------------------
 # Private base
 # ---------------------------------------------------------------------------
@@ -369,6 +402,15 @@ class SquaredError(_RegressionLoss):
     def _init_raw(self, y_true, sample_weight):
         return _column_apply(lambda y, w: np.average(y, weights=w), y_true, sample_weight)
 
+    #: Second derivatives do not depend on the data: one Newton step is exact.
+    has_constant_hessian = True
+
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        r = raw - y
+        return 2 * r, np.full_like(r, 2)
+
 
 class AbsoluteError(_NonSmoothMixin, _RegressionLoss):
     r"""Absolute error, :math:`\ell(y, p) = |y - p|`, with the identity link.
@@ -485,6 +527,14 @@ class Huber(_RegressionLoss):
         delta = float(self.delta)
         return _column_apply(lambda y, w: _huber_location(y, w, delta), y_true, sample_weight)
 
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        # The generalised Hessian: 1 inside the quadratic zone, 0 outside.
+        delta = float(self.delta)
+        r = raw - y
+        return np.clip(r, -delta, delta), (np.abs(r) <= delta).astype(r.dtype)
+
 
 class LogCosh(_RegressionLoss):
     r"""Log-cosh loss, :math:`\ell(y, p) = \log\cosh(y - p)`, identity link.
@@ -516,6 +566,12 @@ class LogCosh(_RegressionLoss):
 
     def _init_raw(self, y_true, sample_weight):
         return _column_apply(_log_cosh_location, y_true, sample_weight)
+
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        t = np.tanh(raw - y)
+        return t, 1 - t * t
 
 
 class Quantile(_NonSmoothMixin, _RegressionLoss):
@@ -842,6 +898,16 @@ class SquaredLogError(_RegressionLoss):
             lambda y, w: np.average(np.log1p(y), weights=w), y_true, sample_weight
         )
 
+    #: Second derivatives do not depend on the data: one Newton step is exact.
+    has_constant_hessian = True
+
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        with np.errstate(divide="ignore"):
+            r = raw - np.log1p(y)
+        return 2 * r, np.full_like(r, 2)
+
 
 # ---------------------------------------------------------------------------
 # Log-link deviances
@@ -962,6 +1028,13 @@ class Poisson(_LogLinkLoss):
     def _deviance_pred(self, y, mu):
         return _poisson_pred(y, mu)
 
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        with np.errstate(over="ignore"):
+            mu = np.exp(raw)
+        return 2 * (mu - y), 2 * mu
+
 
 class Gamma(_LogLinkLoss):
     r"""Gamma deviance with the log link, ``mu = exp(raw)``.
@@ -995,6 +1068,14 @@ class Gamma(_LogLinkLoss):
 
     def _deviance_pred(self, y, mu):
         return _gamma_pred(y, mu)
+
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        # y / mu = exp(t), t = log(y) - raw: gradient 2 (1 - y / mu), Hessian 2 y / mu.
+        with np.errstate(over="ignore", divide="ignore"):
+            em1 = np.expm1(np.log(y) - raw)
+        return -2 * em1, 2 * (em1 + 1)
 
 
 class Tweedie(_LogLinkLoss):
@@ -1079,6 +1160,17 @@ class Tweedie(_LogLinkLoss):
 
     def _deviance_pred(self, y, mu):
         return _tweedie_pred(y, mu, float(self.power))
+
+    gradient_hessian = _elementwise_gradient_hessian
+
+    def _second_derivatives(self, y, raw):
+        # gradient 2 (mu^(2-p) - y mu^(1-p)); one formula holds for every power.
+        power = float(self.power)
+        with np.errstate(over="ignore"):
+            mu1 = np.exp((1 - power) * raw)
+            mu2 = np.exp((2 - power) * raw)
+        gradient = 2 * (mu2 - y * mu1)
+        return gradient, 2 * ((2 - power) * mu2 - (1 - power) * y * mu1)
 
 
 # ---------------------------------------------------------------------------
@@ -1186,6 +1278,34 @@ class KLDivergence(_RegressionLoss):
         y = as_float_array(y_true, np.float64)
         log_mean = _log_weighted_mean(y, sample_weight)
         return log_mean - log_mean.mean()
+
+    def gradient_hessian(self, y_true, raw, sample_weight=None):
+        """Gradient and Hessian of the divergence with respect to ``raw``.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples, n_classes)
+            Target distributions.
+        raw : ndarray of shape (n_samples, n_classes)
+            Raw predictions (logits).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies both outputs row-wise when given.
+
+        Returns
+        -------
+        gradient : ndarray of shape (n_samples, n_classes)
+        hessian : SoftmaxHessian
+            ``sum_k y_k (diag(p) - p p^T)`` per sample.
+        """
+        y_true, raw = _same_shape(y_true, raw)
+        raw = as_float_array(raw)
+        y = as_float_array(y_true, raw.dtype)
+        _, gradient = self._elementwise(y, raw)
+        proba = gradient + y
+        total = y.sum(axis=1)
+        proba /= np.where(total > 0, total, 1)[:, None]
+        gradient = weighted(gradient, sample_weight)
+        return gradient, SoftmaxHessian(proba, weighted(total, sample_weight))
 
 
 REGRESSION_LOSSES = {

@@ -82,3 +82,62 @@ class BaseModel(metaclass=ABCMeta):
     def zeros(self):
         """A zero flat parameter vector."""
         return np.zeros(self.n_params, dtype=self.dtype)
+
+    # -- second order: models whose raw output is linear in the parameters
+    # (a linear model) give the exact Gauss-Newton products; the rest refuse
+    # here, which second-order solvers turn into an actionable error.
+
+    def jvp(self, params, cache, vector):
+        """Directional derivative of the raw predictions along ``vector``.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+            Parameters where the derivative is taken.
+        cache : object
+            What :meth:`forward` returned beside the raw predictions.
+        vector : ndarray of shape (n_params,)
+            Direction in the flat layout.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs)
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} gives no Jacobian products; second-order "
+            "solvers need a linear model (hidden_layer_sizes=())."
+        )
+
+    def gauss_newton_matrix(self, params, cache, hessian):
+        """The matrix ``J^T H J`` of the raw Hessian pulled back to the parameters.
+
+        Parameters
+        ----------
+        params : ndarray of shape (n_params,)
+            Parameters where the Jacobian ``J = d raw / d params`` is taken.
+        cache : object
+            What :meth:`forward` returned beside the raw predictions.
+        hessian : RawHessian
+            Per-sample Hessians of the loss with respect to raw.
+
+        Returns
+        -------
+        ndarray of shape (n_params, n_params), float64
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} gives no Gauss-Newton matrix; second-order "
+            "solvers need a linear model (hidden_layer_sizes=())."
+        )
+
+    def gauss_newton_diagonal(self, params, cache, hessian):
+        """Diagonal of :meth:`gauss_newton_matrix` without forming the matrix.
+
+        Returns
+        -------
+        ndarray of shape (n_params,), float64
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} gives no Gauss-Newton diagonal; second-order "
+            "solvers need a linear model (hidden_layer_sizes=())."
+        )
+

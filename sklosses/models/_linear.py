@@ -73,3 +73,98 @@ class LinearModel(BaseModel):
             return coef.copy()
         intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=self.dtype))
         return np.concatenate([coef, intercept])
+
+    # -- second order. raw = X W^T + b is linear in the parameters, so the
+    # Jacobian product is a forward pass with the direction as parameters and
+    # the Gauss-Newton matrix is the exact Hessian of the data term.
+
+    def jvp(self, params, cache, vector):
+        return self.forward(np.asarray(vector, dtype=self.dtype), cache)[0]
+
+    def gauss_newton_matrix(self, params, cache, hessian):
+        X = cache
+        n_out, p, n_w = self.n_outputs, self.n_features, self.n_weights
+        out = np.zeros((self.n_params, self.n_params))
+        if hessian.is_diagonal:
+            pairs = [(k, k) for k in range(n_out)]
+        else:
+            pairs = [(k, j) for k in range(n_out) for j in range(k, n_out)]
+        for k, j in pairs:
+            d = hessian.entry(k, j)
+            gram, cross, total = weighted_gram(X, d)
+            rows, cols = slice(k * p, (k + 1) * p), slice(j * p, (j + 1) * p)
+            out[rows, cols] = gram
+            out[cols, rows] = gram.T
+            if self.fit_intercept:
+                # H_i is symmetric, so (W_k, b_j) and (W_j, b_k) hold the same sums.
+                out[rows, n_w + j] = out[n_w + j, rows] = cross
+                out[cols, n_w + k] = out[n_w + k, cols] = cross
+                out[n_w + k, n_w + j] = out[n_w + j, n_w + k] = total
+        return out
+
+    def gauss_newton_diagonal(self, params, cache, hessian):
+        X = cache
+        out = np.empty(self.n_params)
+        squared = X.multiply(X) if hasattr(X, "multiply") else None
+        p, n_w = self.n_features, self.n_weights
+        for k in range(self.n_outputs):
+            d = hessian.entry(k, k)
+            if squared is not None:
+                out[k * p:(k + 1) * p] = np.asarray(squared.T @ d).ravel()
+            else:
+                out[k * p:(k + 1) * p] = np.einsum("ij,ij,i->j", X, X, d)
+            if self.fit_intercept:
+                out[n_w + k] = d.sum(dtype=np.float64)
+        return out
+
+
+# Rows per block of X in weighted_gram: a block of X scaled by the weights is
+# a temporary copy, kept near 4 MB so the product never doubles X in memory.
+_GRAM_BLOCK_BYTES = 1 << 22
+
+
+def weighted_gram(X, d):
+    """``X^T diag(d) X``, ``X^T d`` and ``sum(d)`` in float64.
+
+    Non-negative weights take the symmetric rank-k update on ``sqrt(d) * X``
+    (half the work of a general product; NumPy calls BLAS ``syrk`` for
+    ``A.T @ A``), block by block of rows; equal weights skip the scaling.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    d : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    gram : ndarray of shape (n_features, n_features)
+    cross : ndarray of shape (n_features,)
+    total : float
+    """
+    cross = np.asarray(X.T @ d, dtype=np.float64).ravel()
+    total = float(d.sum(dtype=np.float64))
+    if hasattr(X, "multiply"):  # sparse: row blocks too, a scaled copy of each
+        gram = np.zeros((X.shape[1], X.shape[1]))
+        density = max(X.nnz / max(X.shape[0], 1), 1.0)
+        block = max(1, int(_GRAM_BLOCK_BYTES // (64 * density)))  # ~4 copies alive
+        X = X.tocsr()
+        for start in range(0, X.shape[0], block):
+            rows = slice(start, start + block)
+            part = X[rows]
+            scaled = part.multiply(d[rows, None]).tocsr()
+            gram += (part.T @ scaled).toarray()
+        return gram, cross, total
+    if d.size and d[0] >= 0 and np.all(d == d[0]):
+        return float(d[0]) * np.asarray(X.T @ X, dtype=np.float64), cross, total
+    gram = np.zeros((X.shape[1], X.shape[1]))
+    block = max(1, _GRAM_BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
+    nonnegative = bool(np.all(d >= 0))
+    root = np.sqrt(d) if nonnegative else None
+    for start in range(0, X.shape[0], block):
+        rows = slice(start, start + block)
+        if nonnegative:
+            scaled = X[rows] * root[rows, None]
+            gram += scaled.T @ scaled
+        else:
+            gram += X[rows].T @ (X[rows] * d[rows, None])
+    return gram, cross, total

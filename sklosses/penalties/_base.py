@@ -31,3 +31,20 @@ class BasePenalty(metaclass=ABCMeta):
     def value(self, w):
         """Full penalty value at ``w``."""
         return self.smooth_value_gradient(w)[0] + self.nonsmooth_value(w)
+
+    def smooth_hessian_diagonal(self, w):
+        """Diagonal of the smooth part's (generalised) Hessian at ``w``.
+
+        Second-order solvers add it to the loss term's Hessian; a penalty
+        whose smooth part has a non-diagonal Hessian overrides
+        :meth:`smooth_hessian_product` as well.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} gives no Hessian of its smooth part; use a "
+            "first-order solver such as solver='lbfgs' or 'proximal'."
+        )
+
+    def smooth_hessian_product(self, w, v):
+        """Product of the smooth part's Hessian at ``w`` with ``v``."""
+        return self.smooth_hessian_diagonal(w) * v
+

@@ -73,6 +73,14 @@ class ElasticNet(BasePenalty):
     def __repr__(self):
         return f"{type(self).__name__}(alpha={self.alpha}, l1_ratio={self.l1_ratio})"
 
+    def smooth_hessian_diagonal(self, w):
+        """``l2_strength`` on every weight: the Hessian of the L2 part.
+
+        The L1 part has no Hessian (its generalised Hessian is 0 away from
+        zero); proximal Newton methods treat it through :meth:`prox`.
+        """
+        return np.full(np.shape(w), self.l2_strength)
+
 
 class NoPenalty(ElasticNet):
     """No penalty (``alpha=0``)."""

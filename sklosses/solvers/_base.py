@@ -61,6 +61,10 @@ class BaseSolver(metaclass=ABCMeta):
     linear_only : bool
         Whether the solver needs a linear model (exact and second-order
         solvers that form ``X^T D X``).
+    accepts_smoothing : bool
+        Whether a non-smooth loss may reach the solver through a smoothing
+        continuation (its smoothed surrogates); second-order solvers, whose
+        Hessians blow up as the smoothing shrinks, say False.
     required_loss_methods : tuple of str
         Loss methods the solver calls beyond ``loss_gradient`` (for example
         ``("gradient_hessian",)``); checked before any work, as skglm's
@@ -78,6 +82,7 @@ class BaseSolver(metaclass=ABCMeta):
     handles_nonsmooth_penalty = False
     is_minibatch = False
     linear_only = False
+    accepts_smoothing = True
     required_loss_methods = ()
 
     def __init__(self, *, max_iter=500, tol=1e-4, verbose=0):

@@ -1,0 +1,124 @@
+"""Solves with a Hessian matrix: equilibrated Cholesky, pseudo-inverse, damping."""
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, get_lapack_funcs
+
+# A reciprocal condition number below this marks the (equilibrated) Hessian
+# as singular, solved by its pseudo-inverse instead of Cholesky.
+_SINGULAR = 1e-10
+
+
+class Factor:
+    """Solves with a symmetric positive semi-definite Hessian.
+
+    The Hessian is equilibrated by its diagonal first (Jacobi scaling), which
+    makes the step invariant to the units of the features and keeps badly
+    scaled data (features of 1e5 beside features of 1) solvable. Then:
+
+    - Cholesky, the common case;
+    - a singular Hessian (a reciprocal condition number below
+      ``_SINGULAR``: the softmax's common shift of the intercepts, a
+      constant or repeated feature, no penalty) is solved by its
+      pseudo-inverse, so that directions without curvature get a zero step
+      instead of one set by rounding errors (the multinomial intercepts then
+      keep the sum they start with, as under L-BFGS). Its null space comes
+      from an eigendecomposition, or is the one ``null`` passed in: then
+      ``S + N N^T`` (``N`` the null space in the scaled coordinates) is
+      factorised by Cholesky, whose solution on right-hand sides orthogonal
+      to ``N`` is the pseudo-inverse's;
+    - an indefinite Hessian (focal loss, Tweedie with power < 1) is damped
+      by a growing multiple of the identity until Cholesky succeeds, which
+      gives a descent direction (Levenberg-Marquardt).
+
+    Parameters
+    ----------
+    hessian : ndarray of shape (n_params, n_params)
+    null : ndarray of shape (n_params, n_null) or None
+        Orthonormal basis of directions believed to have no curvature.
+    singular : float, default=1e-10
+        Reciprocal condition number below which the Hessian counts as
+        singular; a Hessian summed in float32 needs a larger one (its
+        zero eigenvalues come out near 1e-7), see :func:`singular_threshold`.
+
+    Attributes
+    ----------
+    null : ndarray of shape (n_params, n_null) or None
+        Orthonormal basis of the Hessian's null space in the parameters.
+    """
+
+    def __init__(self, hessian, null=None, *, singular=_SINGULAR):
+        self.singular = singular
+        # Coordinates without curvature keep scale 1 (their zero row makes
+        # the matrix singular, which the pseudo-inverse handles); no floor
+        # relative to the largest entry, which would freeze the coordinates
+        # of a feature in small units beside one in units 1e18 times larger.
+        diag = np.diag(hessian).copy()
+        self.scale = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
+        scaled = hessian * self.scale[:, None]
+        scaled *= self.scale[None, :]
+        self.cholesky = self.eigen = None
+        self.null = null
+        if null is not None:
+            basis = np.linalg.qr(null / self.scale[:, None])[0]
+            if self._try_cholesky(scaled + basis @ basis.T):
+                return
+        self.null = None
+        if self._try_cholesky(scaled):
+            return
+        values, vectors = np.linalg.eigh(scaled)
+        if values[0] > -self.singular * values[-1]:  # semi-definite: pseudo-inverse
+            keep = values > self.singular * values[-1]
+            # The null space of H itself is the scale times that of the
+            # scaled matrix; the step is made orthogonal to it, the
+            # minimum-norm Newton step in the original parameters.
+            self.null = np.linalg.qr(vectors[:, ~keep] * self.scale[:, None])[0]
+            self.eigen = (values[keep], vectors[:, keep])
+            return
+        index = np.arange(scaled.shape[0])
+        jitter = self.singular
+        while True:
+            trial = scaled.copy()
+            trial[index, index] += jitter
+            try:
+                self.cholesky = cho_factor(trial, lower=False, check_finite=False)
+                return
+            except LinAlgError:
+                if jitter > 1e12:
+                    raise
+                jitter *= 100.0
+
+    def _try_cholesky(self, matrix):
+        try:
+            factor = cho_factor(matrix, lower=False, check_finite=False)
+        except LinAlgError:
+            return False
+        if _reciprocal_condition(factor[0], matrix) <= self.singular:
+            return False
+        self.cholesky = factor
+        return True
+
+    def solve(self, rhs):
+        """``H^{-1} rhs`` (pseudo-inverse on a singular Hessian)."""
+        b = self.scale * rhs
+        if self.cholesky is not None:
+            out = cho_solve(self.cholesky, b, check_finite=False)
+        else:
+            values, vectors = self.eigen
+            out = vectors @ ((vectors.T @ b) / values)
+        out *= self.scale
+        if self.null is not None and self.null.shape[1]:
+            out -= self.null @ (self.null.T @ out)
+        return out
+
+
+def _reciprocal_condition(upper, matrix):
+    """LAPACK's estimate of ``1 / cond_1(matrix)`` from its Cholesky factor."""
+    anorm = float(np.abs(matrix).sum(axis=0).max())
+    pocon = get_lapack_funcs("pocon", (upper,))
+    rcond, info = pocon(upper, anorm, uplo="U")
+    return float(rcond) if info == 0 else 0.0
+
+
+def singular_threshold(dtype):
+    """Reciprocal condition number marking a Hessian summed in ``dtype`` as singular."""
+    return max(_SINGULAR, 1e3 * float(np.finfo(dtype).eps))

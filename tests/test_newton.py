@@ -1,0 +1,315 @@
+"""solver="newton": exactness, agreement with other solvers, scale-free stopping.
+
+Hessians themselves are checked against finite differences in
+tests/test_hessians.py; here the solver that uses them.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import (
+    GammaRegressor,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+)
+
+from sklosses import LossClassifier, LossRegressor
+from sklosses._objective import Objective
+from sklosses._resolve import resolve_loss
+from sklosses.losses import Focal, Huber, Tweedie
+from sklosses.models import LinearModel
+from sklosses.penalties import L2, NoPenalty
+from sklosses.solvers import LBFGS, Newton, NewtonOrLBFGS
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(200, 5))
+COEF = np.array([1.0, -2.0, 0.5, 0.0, 0.3])
+Y = X @ COEF + 0.3 * RNG.normal(size=200)
+LABELS = (X @ COEF + RNG.logistic(size=200) > 0).astype(int)
+CLASSES = np.argmax(X[:, :3] + RNG.gumbel(size=(200, 3)), axis=1)
+COUNTS = RNG.poisson(np.exp(0.3 * X @ COEF / 2))
+POSITIVE = np.exp(0.2 * X @ COEF) * RNG.gamma(3.0, 1 / 3, size=200)
+
+
+def _objective_value(est, X_, y_):
+    """J at the estimator's coefficients, as the estimator defines it."""
+    est_ = est
+    model = est_._model
+    penalty = L2(est_.alpha) if est_.alpha else NoPenalty()
+    y_enc = est_._encode_target(np.asarray(y_), est_.loss_)[0] if hasattr(
+        est_, "classes_") else np.asarray(y_, dtype=float)
+    objective = Objective(est_.loss_, model, penalty, X_, y_enc)
+    return objective.value(est_._flat_params())
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "float32", "weighted", "multioutput"])
+def test_squared_error_l2_is_one_exact_step_like_ridge(kind):
+    X_, y_, sw = X, Y, None
+    if kind == "sparse":
+        X_ = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
+    elif kind == "float32":
+        X_ = X.astype(np.float32)
+    elif kind == "weighted":
+        sw = RNG.uniform(0.2, 3.0, size=200)
+    elif kind == "multioutput":
+        y_ = np.c_[Y, 2 * Y - 1]
+    alpha = 1e-2
+    est = LossRegressor(alpha=alpha, solver="newton").fit(X_, y_, sample_weight=sw)
+    n_outputs = 1 if y_.ndim == 1 else y_.shape[1]
+    total = 200 if sw is None else sw.sum()
+    # J = sum w r^2 / (n_out sum w) + alpha/2 |W|^2  <=>  Ridge(alpha = n_out sum(w) alpha / 2)
+    ridge = Ridge(alpha=n_outputs * total * alpha / 2).fit(X_, y_, sample_weight=sw)
+    assert est.n_iter_ == 1
+    rtol = 1e-4 if kind == "float32" else 1e-9
+    np.testing.assert_allclose(est.coef_, ridge.coef_, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(est.intercept_, ridge.intercept_, rtol=rtol, atol=rtol)
+    assert est.coef_.dtype == (np.float32 if kind == "float32" else np.float64)
+
+
+def test_logistic_regression_binary_and_multinomial_match_scikit_learn():
+    alpha = 1e-2
+    for y_ in (LABELS, CLASSES):
+        est = LossClassifier(alpha=alpha, solver="newton", tol=1e-15).fit(X, y_)
+        ref = LogisticRegression(C=1 / (200 * alpha), tol=1e-12, max_iter=1000,
+                                 solver="newton-cholesky").fit(X, y_)
+        np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-7)
+        # multinomial intercepts are determined up to a common shift
+        shift = np.mean(est.intercept_ - ref.intercept_)
+        np.testing.assert_allclose(est.intercept_ - shift, ref.intercept_, atol=1e-7)
+        assert est.n_iter_ <= 10
+
+
+@pytest.mark.parametrize("loss, Reference, y_", [
+    ("poisson", PoissonRegressor, COUNTS), ("gamma", GammaRegressor, POSITIVE),
+], ids=["poisson", "gamma"])
+def test_glms_match_scikit_learn(loss, Reference, y_):
+    # scikit-learn's GLMs minimise half the mean deviance: alpha halves.
+    est = LossRegressor(loss=loss, alpha=1e-2, solver="newton", tol=1e-15).fit(X, y_)
+    ref = Reference(alpha=5e-3, solver="newton-cholesky", tol=1e-12).fit(X, y_)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-8)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, atol=1e-8)
+
+
+SMOOTH = [
+    ("huber", LossRegressor, Huber(delta=0.5), Y),
+    ("log_cosh", LossRegressor, "log_cosh", Y),
+    ("squared_log_error", LossRegressor, "squared_log_error", POSITIVE),
+    ("tweedie", LossRegressor, Tweedie(power=1.5), COUNTS),
+    ("poisson-multioutput", LossRegressor, "poisson", np.c_[COUNTS, COUNTS + 1]),
+    ("kl_divergence", LossRegressor, "kl_divergence",
+     np.abs(np.c_[X[:, :3], np.ones(200)]) / np.abs(np.c_[X[:, :3], np.ones(200)]).sum(
+         axis=1, keepdims=True)),
+    ("squared_hinge", LossClassifier, "squared_hinge", LABELS),
+    ("squared_hinge-ovr", LossClassifier, "squared_hinge", CLASSES),
+    ("modified_huber", LossClassifier, "modified_huber", LABELS),
+    ("exponential", LossClassifier, "exponential", LABELS),
+    ("focal", LossClassifier, Focal(gamma=2.0), LABELS),
+    ("focal-multiclass", LossClassifier, Focal(gamma=1.0), CLASSES),
+    ("log_loss-smoothed", LossClassifier, resolve_loss("log_loss").set_params(
+        label_smoothing=0.1), CLASSES),
+]
+
+
+@pytest.mark.parametrize("Estimator, loss, y_", [c[1:] for c in SMOOTH],
+                         ids=[c[0] for c in SMOOTH])
+def test_newton_reaches_the_lbfgs_optimum(Estimator, loss, y_):
+    common = dict(loss=loss, alpha=1e-2, tol=1e-10, max_iter=2000)
+    newton = Estimator(solver="newton", **common).fit(X, y_)
+    lbfgs = Estimator(solver="lbfgs", **common).fit(X, y_)
+    j_newton, j_lbfgs = _objective_value(newton, X, y_), _objective_value(lbfgs, X, y_)
+    assert j_newton <= j_lbfgs + 1e-9 * abs(j_lbfgs)
+    np.testing.assert_allclose(newton.coef_, lbfgs.coef_, atol=1e-4)
+
+
+@pytest.mark.parametrize("y_, loss", [(LABELS, "log_loss"), (CLASSES, "log_loss"),
+                                      (COUNTS, "poisson")], ids=["binary", "multi", "poisson"])
+def test_newton_cg_matches_newton_cholesky(y_, loss):
+    est = (LossClassifier if loss == "log_loss" else LossRegressor)(loss=loss, alpha=1e-2)
+    est.fit(X, y_)  # only to build the objective's parts the same way
+    n_out = est._model.n_outputs
+    model = LinearModel(5, n_out)
+    y_enc = est._encode_target(y_, est.loss_)[0] if loss == "log_loss" else y_.astype(float)
+    objective = Objective(est.loss_, model, L2(1e-2), X, y_enc)
+    x0 = model.zeros()
+    chol = Newton(tol=1e-12).solve(objective, x0)
+    cg = Newton(tol=1e-12, max_cholesky_params=0).solve(objective, x0)
+    assert chol.converged and cg.converged
+    n_w = model.n_weights
+    np.testing.assert_allclose(cg.x[:n_w], chol.x[:n_w], atol=1e-6)
+    # multinomial intercepts are determined up to a common shift
+    shift = np.mean(cg.x[n_w:] - chol.x[n_w:]) if n_out > 1 else 0.0
+    np.testing.assert_allclose(cg.x[n_w:] - shift, chol.x[n_w:], atol=1e-6)
+
+
+@pytest.mark.parametrize("factor", [1e-5, 1e35])
+def test_stopping_does_not_depend_on_the_units_of_y(factor):
+    # Huber is not scale-equivariant; squared error and Poisson-free log-cosh
+    # aside, squared error with L2 is: J(c w; c y) = c^2 J(w; y).
+    base = LossRegressor(loss="log_loss" if False else "squared_error", alpha=1e-2,
+                         solver="newton").fit(X, Y)
+    scaled = LossRegressor(alpha=1e-2, solver="newton").fit(X, factor * Y)
+    assert scaled.n_iter_ == base.n_iter_
+    np.testing.assert_allclose(scaled.coef_, factor * base.coef_, rtol=1e-9)
+
+
+def test_stopping_does_not_depend_on_the_units_of_a_feature():
+    X_big = X.copy()
+    X_big[:, 1] *= 1e18
+    for est_class, y_, loss in ((LossClassifier, LABELS, "log_loss"),
+                                (LossRegressor, COUNTS, "poisson")):
+        base = est_class(loss=loss, alpha=0.0, solver="newton").fit(X, y_)
+        big = est_class(loss=loss, alpha=0.0, solver="newton").fit(X_big, y_)
+        assert big.n_iter_ == base.n_iter_
+        expected = base.coef_.copy()
+        expected[..., 1] /= 1e18
+        np.testing.assert_allclose(big.coef_, expected, rtol=1e-6)
+
+
+def test_result_reports_gap_and_why_it_stopped():
+    objective = Objective(resolve_loss("log_loss"), LinearModel(5, 1), L2(1e-3), X, LABELS)
+    done = Newton(tol=1e-8).solve(objective, np.zeros(6))
+    assert done.converged and done.message == "" and 0 <= done.gap <= 1e-8
+    cut = Newton(tol=1e-14, max_iter=1).solve(objective, np.zeros(6))
+    assert not cut.converged and cut.gap > 1e-14
+    assert "iteration limit max_iter=1" in cut.message
+    with pytest.warns(ConvergenceWarning, match="solver 'newton'"):
+        LossClassifier(solver="newton", max_iter=1, tol=1e-14).fit(X, LABELS)
+
+
+def test_singular_hessian_gives_the_minimum_norm_step():
+    # A repeated feature without penalty: only the sum of its two weights is
+    # determined, and the minimum-norm solution splits it evenly.
+    X_dup = np.c_[X, X[:, 0]]
+    est = LossRegressor(alpha=0.0, solver="newton").fit(X_dup, Y)
+    assert est.coef_[0] == pytest.approx(est.coef_[-1], rel=1e-8)
+    ref = LossRegressor(alpha=0.0, solver="newton").fit(X, Y)
+    assert est.coef_[0] + est.coef_[-1] == pytest.approx(ref.coef_[0], rel=1e-8)
+    # the softmax's common shift of the intercepts keeps its starting sum
+    multi = LossClassifier(alpha=1e-2, solver="newton", tol=1e-10).fit(X, CLASSES)
+    assert abs(multi.intercept_.sum()) < 1e-10
+
+
+@pytest.mark.xfail(reason="Newton's fallback hands the unscaled objective to the "
+                   "preconditioned L-BFGS, which does not reach the 1e-300 constant "
+                   "target; the two must share the preconditioner (open in issue 11)",
+                   strict=False)
+def test_stalled_newton_falls_back_to_lbfgs():
+    # Gamma deviance far from its optimum is nearly linear in raw: Newton's
+    # quadratic model overshoots by orders of magnitude.
+    y_ = np.full(200, 1e-300)
+    est = LossRegressor(loss="gamma", solver="newton").fit(X, y_)
+    np.testing.assert_allclose(est.predict(X), 1e-300, rtol=1e-3)
+
+
+def test_auto_chooses_newton_on_few_parameters():
+    def chosen(loss, n_features, n_samples=50_000):
+        model = LinearModel(n_features, 1)
+        objective = Objective(resolve_loss(loss), model, L2(1.0),
+                              np.zeros((n_samples, n_features)), np.zeros(n_samples))
+        return type(NewtonOrLBFGS().choose(objective))
+
+    assert chosen("log_loss", 5) is Newton
+    assert chosen("log_loss", 100) is LBFGS
+    assert chosen("log_loss", 100, n_samples=500) is Newton  # a cheap Hessian
+    assert chosen("squared_error", 300) is Newton  # one exact step
+    assert chosen("squared_error", 700, n_samples=500) is LBFGS  # wide data
+    est = LossClassifier().fit(X, LABELS)
+    assert est.n_iter_ <= 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        LossRegressor(loss="poisson").fit(X, COUNTS)
+
+
+# --- real data with raw features: default settings reach the optimum ------------
+
+
+def _statsmodels_data(name):
+    sm = pytest.importorskip("statsmodels.api")
+    data = getattr(sm.datasets, name).load_pandas()
+    return np.asarray(data.exog, dtype=float), np.asarray(data.endog, dtype=float)
+
+
+def _real_cases():
+    cases = []
+    for name, loss in (("longley", "squared_error"), ("scotland", "gamma"),
+                       ("cpunish", "poisson")):
+        cases.append(pytest.param(name, loss, id=f"{name}-{loss}"))
+    cases.append(pytest.param("diabetes", "squared_error", id="diabetes-squared_error"))
+    cases.append(pytest.param("breast_cancer", "log_loss", id="breast_cancer-log_loss"))
+    return cases
+
+
+def _load(name):
+    if name == "diabetes":
+        return load_diabetes(return_X_y=True)
+    if name == "breast_cancer":
+        return load_breast_cancer(return_X_y=True)
+    return _statsmodels_data(name)
+
+
+def _real_case_params():
+    # "auto" takes L-BFGS for these fits until Newton is reconciled with the
+    # preconditioner (see the solver table); at default tol L-BFGS ends about
+    # 1e-4 relative above the optimum on breast_cancer's log loss.
+    gap = pytest.mark.xfail(reason="auto does not yet choose Newton; L-BFGS at tol=1e-4 "
+                                   "stops about 1e-4 relative above the optimum",
+                            strict=False)
+    return [pytest.param(name, loss, marks=gap) if (name, loss) ==
+            ("breast_cancer", "log_loss") else (name, loss) for name, loss in _real_cases()]
+
+
+@pytest.mark.parametrize("name, loss", _real_case_params())
+def test_default_fit_on_real_data_reaches_a_tight_optimum(name, loss):
+    X_, y_ = _load(name)
+    Estimator = LossClassifier if loss == "log_loss" else LossRegressor
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        default = Estimator(loss=loss).fit(X_, y_)
+    tight = Estimator(loss=loss, solver="newton", tol=1e-14, max_iter=1000).fit(X_, y_)
+    j_default, j_tight = _objective_value(default, X_, y_), _objective_value(tight, X_, y_)
+    assert (j_default - j_tight) <= 1e-6 * abs(j_tight)
+
+
+# --- L1 and elastic net: proximal Newton with coordinate descent ----------------
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5], ids=["lasso", "elastic_net"])
+def test_proximal_newton_matches_lasso_and_elastic_net(l1_ratio):
+    from sklearn.linear_model import ElasticNet, Lasso  # noqa: PLC0415
+
+    rng = np.random.default_rng(1)
+    X_ = rng.normal(size=(300, 20))
+    y_ = X_[:, :4] @ [2.0, -1.0, 0.5, 1.5] + rng.normal(size=300)
+    alpha = 0.05
+    est = LossRegressor(alpha=alpha, l1_ratio=l1_ratio, solver="newton", tol=1e-12).fit(X_, y_)
+    # J = mean r^2 + alpha (...) is twice scikit-learn's objective at alpha / 2.
+    Ref = Lasso if l1_ratio == 1.0 else ElasticNet
+    kw = {} if l1_ratio == 1.0 else {"l1_ratio": l1_ratio}
+    ref = Ref(alpha=alpha / 2, tol=1e-14, max_iter=100_000, **kw).fit(X_, y_)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-9)
+    np.testing.assert_array_equal(est.coef_ == 0, ref.coef_ == 0)  # exact zeros
+
+
+@pytest.mark.parametrize("y_", [LABELS, CLASSES], ids=["binary", "multinomial"])
+def test_proximal_newton_reaches_the_proximal_gradient_optimum(y_):
+    common = dict(alpha=0.02, l1_ratio=0.8, tol=1e-12, max_iter=50_000)
+    newton = LossClassifier(solver="newton", **common).fit(X, y_)
+    fista = LossClassifier(solver="proximal", **common).fit(X, y_)
+    np.testing.assert_allclose(newton.coef_, fista.coef_, atol=1e-6)
+    assert newton.n_iter_ <= 20
+    assert np.any(newton.coef_ == 0)
+
+
+def test_float32_multinomial_keeps_its_intercepts():
+    # A Hessian summed in float32 has its zero eigenvalue near 1e-7, not 0:
+    # treated as regular, the intercepts' common shift would grow to ~50.
+    f32 = LossClassifier(solver="newton").fit(X.astype(np.float32), CLASSES)
+    f64 = LossClassifier(solver="newton").fit(X, CLASSES)
+    assert f32.coef_.dtype == np.float32
+    np.testing.assert_allclose(f32.intercept_, f64.intercept_, atol=1e-4)
+    np.testing.assert_allclose(f32.coef_, f64.coef_, atol=1e-4)
