@@ -259,8 +259,8 @@ def _real_case_params():
     gap = pytest.mark.xfail(reason="auto does not yet choose Newton; L-BFGS at tol=1e-4 "
                                    "stops about 1e-4 relative above the optimum",
                             strict=False)
-    return [pytest.param(name, loss, marks=gap) if (name, loss) ==
-            ("breast_cancer", "log_loss") else (name, loss) for name, loss in _real_cases()]
+    return [pytest.param(*case.values, id=case.id, marks=gap)
+            if case.id == "breast_cancer-log_loss" else case for case in _real_cases()]
 
 
 @pytest.mark.parametrize("name, loss", _real_case_params())
