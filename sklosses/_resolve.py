@@ -1,5 +1,6 @@
 """Strings and "auto" -> component instances: the one place that maps names."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -10,6 +11,7 @@ from .losses import BaseLoss
 from .models import LinearModel
 from .penalties import make_penalty
 from .solvers import LBFGS, ProximalGradient, SmoothingContinuation, make_minibatch_solver
+from .solvers._concomitant import ConcomitantScale
 
 ALIASES = {
     "mse": "squared_error",
@@ -209,3 +211,24 @@ def check_number(name, value, *, low=None, high=None, low_open=False,
         raise ValueError(
             f"{name} must be in {left}{lo}, {hi}{right}, got {value!r}. {hint}".strip()
         )
+
+
+def _recording_joint_scale(resolve):
+    """Wrap every solver of a joint-scale loss so that the fit keeps its scale.
+
+    Kept apart from the rule above: ``Huber(scale="joint")`` needs no other
+    solver, only :class:`~sklosses.solvers.ConcomitantScale` around the one
+    chosen, which sets the loss's ``scale_`` at the solution.
+    """
+
+    @functools.wraps(resolve)
+    def resolve_with_scale(solver, loss, penalty, **options):
+        chosen = resolve(solver, loss, penalty, **options)
+        if getattr(loss, "has_joint_scale", False):
+            return ConcomitantScale(chosen)
+        return chosen
+
+    return resolve_with_scale
+
+
+resolve_solver = _recording_joint_scale(resolve_solver)
