@@ -117,6 +117,10 @@ _NOTES_DOC = r"""
     earlier candidate (loss in the order given, then ``l1_ratio``, then
     larger alpha), as in ``GridSearchCV``.
 
+    ``warm_start`` concerns the refit only, which is a fresh estimator: the
+    paths always warm-start. A non-converged path point warns once per
+    distinct message, in the calling process whichever joblib backend ran it.
+
     An MLP is fitted along the same path (warm starts keep one network
     throughout the path, which also regularises the search); its alpha grid
     is that of the linear model on the same data.
