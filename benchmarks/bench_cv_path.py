@@ -92,7 +92,7 @@ def bench_lasso(args):
 
 
 def bench_logistic(args):
-    n, p = (50_000, 500) if args.full else (10_000, 100)
+    n, p = (50_000, 500) if args.full else (5_000, 50)
     X, y = make_classification(n_samples=n, n_features=p, n_informative=20, flip_y=0.05,
                                random_state=0)
     X = StandardScaler().fit_transform(X)
