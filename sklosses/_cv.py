@@ -47,8 +47,9 @@ _CV_DOC = r"""
         ``l1_ratio``, computed on the whole data. With an L1 part the
         largest alpha is the smallest one at which every weight is zero,
         ``||grad||_inf / l1_ratio`` at the best constant model; with pure L2
-        it is the alpha at which the fit is practically constant (see
-        :mod:`sklosses._path`). An array: those alphas, for every loss.
+        it is the alpha at which the fit is practically constant (see the
+        module docstring of ``sklosses._path``). An array: those alphas, for
+        every loss.
     l1_ratio : float or list of float, default=0.0
         Share of the L1 part of the penalty, or several to choose from.
     cv : int, cross-validation generator or iterable, default=5

@@ -438,7 +438,7 @@ class Huber(_RegressionLoss):
     equals ``HuberRegressor(epsilon=eps, alpha=a)``. It is jointly convex.
     The scale is profiled out: for the current residuals the optimal
     :math:`\sigma` solves :math:`\sum_i w_i \min((r_i/\sigma)^2, \delta^2) =
-    \sum_i w_i` exactly (see :mod:`sklosses.losses._scale`), and the loss
+    \sum_i w_i` exactly (module ``sklosses.losses._scale``), and the loss
     hands solvers the value and gradient at that :math:`\sigma`, so every
     solver, penalty and model (MLPs too) works unchanged; minibatch solvers
     profile it per minibatch. The fitted :math:`\sigma` is ``scale_`` of the
