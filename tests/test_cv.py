@@ -9,7 +9,7 @@ from sklearn.linear_model import LassoCV, LogisticRegressionCV
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from sklosses import LossClassifierCV, LossRegressor, LossRegressorCV
+from sklosses import LossClassifier, LossClassifierCV, LossRegressor, LossRegressorCV
 from sklosses._path import alpha_grid, fit_path, largest_alpha
 from sklosses.losses import Huber
 
@@ -335,3 +335,29 @@ def test_cv_with_joint_scale_huber(diabetes):
     search = LossRegressorCV(loss=["squared_error", Huber(delta=1.35, scale="joint")],
                              alphas=5, cv=3).fit(X, y)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_strong_rule_path_equals_the_unscreened_path(task, monkeypatch):
+    import sklosses._path as path
+
+    if task == "regression":
+        X, y = make_regression(n_samples=300, n_features=40, n_informative=4, noise=5.0,
+                               random_state=0)
+        est, score = LossRegressor(l1_ratio=1.0, tol=1e-10), LossRegressor.score
+    else:
+        X, y = make_classification(n_samples=300, n_features=40, n_informative=4,
+                                   n_classes=3, random_state=0)
+        est, score = LossClassifier(l1_ratio=0.8, tol=1e-10), LossClassifier.score
+    train, test = _folds(len(y), 3)[0]
+    grid = alpha_grid(est, X, y, l1_ratio=est.l1_ratio, n_alphas=12)
+    fitted = []
+    original = path._StrongRule.fit
+    monkeypatch.setattr(path._StrongRule, "fit",
+                        lambda self, *a: fitted.append(1) or original(self, *a))
+    screened = fit_path(est, X, y, None, train, test, grid, score)
+    assert len(fitted) == len(grid) - 1  # every point after the first was screened
+    monkeypatch.setattr(path, "_can_screen", lambda estimator: False)
+    plain = fit_path(est, X, y, None, train, test, grid, score)
+    for a, b in zip(screened["params"], plain["params"]):
+        np.testing.assert_allclose(a, b, atol=1e-6)
