@@ -110,7 +110,10 @@ _NOTES_DOC = r"""
     Each fold fits the path from the largest alpha down, every fit
     warm-started from the previous one through the estimator's
     ``warm_start``: at large alphas the fit is close to a constant and
-    cheap, and each later fit starts near its optimum. A fit on a path point
+    cheap, and each later fit starts near its optimum. With an L1 part, a
+    linear model's path point is fitted on the features that the sequential
+    strong rule keeps (Tibshirani et al., 2012) and checked against the KKT
+    conditions on all of them, refitting with any violator. A fit on a path point
     equals a cold fit at that alpha to within the solver's ``tol`` (exactly,
     for a convex problem solved to a small ``tol``), so the choice equals
     that of ``GridSearchCV`` over the same grid and folds. With a list of

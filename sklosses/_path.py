@@ -25,6 +25,11 @@ constant model (weights zero, intercepts at ``loss.init_raw``):
   fitted weights scale with the target for the robust losses), so the grid
   follows the data rather than its units.
 
+Along an L1 / elastic-net path of a linear model, each point after the
+first is fitted on the features the sequential strong rule keeps, then
+checked against the KKT conditions on all of them (:class:`_StrongRule`),
+so early points, where few weights are active, touch few columns.
+
 An MLP uses the grid of the linear model on the same data: the gradient of
 its first layer at zero weights is zero, so the linear model's is the
 data-derived scale that is left.
