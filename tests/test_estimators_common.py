@@ -151,6 +151,7 @@ CV_ESTIMATORS = [
 ]
 
 
+@pytest.mark.slow  # ~45 s: every check runs a whole cross-validated search
 @parametrize_with_checks(CV_ESTIMATORS)
 def test_cv_estimators_pass_common_checks(estimator, check):
     check(estimator)
