@@ -1,6 +1,7 @@
 """sklosses: the loss function as a first-class, swappable part of scikit-learn."""
 
 from . import losses
+from ._cv import LossClassifierCV, LossRegressorCV
 from ._diagnostics import PenaltyDominatesWarning
 from ._estimators import LossClassifier, LossRegressor
 from .losses import make_loss
@@ -11,6 +12,8 @@ __version__ = "0.1.0"
 __all__ = [
     "LossClassifier",
     "LossRegressor",
+    "LossClassifierCV",
+    "LossRegressorCV",
     "losses",
     "make_loss",
     "make_loss_scorer",

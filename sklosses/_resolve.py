@@ -21,6 +21,7 @@ from .solvers import (
     SmoothingContinuation,
     make_minibatch_solver,
 )
+from .solvers._concomitant import ConcomitantScale
 from .solvers._exact import ExactSolver
 
 ALIASES = {
@@ -508,7 +509,11 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
                             n_iter_no_change=n_iter_no_change, random_state=random_state)
     built = spec.build(options)
     if _needs_smoothing(spec.solver_class, loss):
-        return SmoothingContinuation(built)
+        built = SmoothingContinuation(built)
+    if getattr(loss, "has_joint_scale", False):
+        # Huber(scale="joint") needs no other solver, only ConcomitantScale
+        # around the one chosen, which sets the loss's fitted ``scale_``.
+        built = ConcomitantScale(built)
     return built
 
 

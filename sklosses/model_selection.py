@@ -6,6 +6,7 @@
   folds and returns a :class:`LossComparison` (ranked table, DataFrame, plot).
 """
 
+import numbers
 import warnings
 
 import numpy as np
@@ -13,10 +14,12 @@ from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.model_selection import check_cv, cross_validate
+from sklearn.pipeline import Pipeline
 from sklearn.utils import indexable
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._resolve import resolve_loss
+from ._significance import corrected_resampled_ttest
 
 __all__ = [
     "LossComparison",
@@ -250,18 +253,21 @@ def _first_line(message):
     return str(message).strip().splitlines()[0] if str(message).strip() else ""
 
 
-def _cross_validate_one(estimator, param, loss, X, y, splits, scoring):
+def _cross_validate_one(estimator, param, loss, X, y, splits, scoring, tuned=False):
     """Cross-validate ``estimator`` with ``loss``; a failure becomes a message.
 
-    Warnings are recorded and returned, so that the caller re-emits them in
-    its own process whichever joblib backend ran this.
+    With ``tuned``, the estimator is a cross-validated search and the alpha
+    it chose on each outer training fold is returned too. Warnings are
+    recorded and returned, so that the caller re-emits them in its own
+    process whichever joblib backend ran this.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             est = clone(estimator).set_params(**{param: loss})
             cv_results = cross_validate(
-                est, X, y, cv=splits, scoring=scoring, error_score="raise"
+                est, X, y, cv=splits, scoring=scoring, error_score="raise",
+                return_estimator=tuned,
             )
         except Exception as exc:  # noqa: BLE001 - one loss failing must not stop the rest
             outcome = {"error": f"{type(exc).__name__}: {exc}"}
@@ -272,6 +278,10 @@ def _cross_validate_one(estimator, param, loss, X, y, splits, scoring):
                 "score_time": np.asarray(cv_results["score_time"], dtype=float),
                 "error": "",
             }
+            if tuned:
+                outcome["alpha"] = np.array(
+                    [_final_step(fitted).alpha_ for fitted in cv_results["estimator"]]
+                )
     outcome["warnings"] = list(dict.fromkeys((w.category, str(w.message)) for w in caught))
     return outcome
 
@@ -283,8 +293,12 @@ def _reemit_warnings(outcomes):
         warnings.warn(message, category, stacklevel=3)
 
 
-def _collect_results(losses, outcomes, n_splits):
-    """Arrays in the style of ``cv_results_`` from the per-loss outcomes."""
+def _collect_results(losses, outcomes, n_splits, sizes):
+    """Arrays in the style of ``cv_results_`` from the per-loss outcomes.
+
+    ``sizes`` is ``(n_train, n_test)``, the mean sizes of the splits, for the
+    corrected t-test.
+    """
     n = len(losses)
     nan = np.full(n_splits, np.nan)
     scores = np.array([o.get("test_score", nan) for o in outcomes]).reshape(n, n_splits)
@@ -308,10 +322,67 @@ def _collect_results(losses, outcomes, n_splits):
     for k in range(n_splits):
         results[f"split{k}_test_score"] = scores[:, k]
     results["error"] = np.array([o["error"] for o in outcomes], dtype=object)
+    results.update(_versus_best(results, scores, sizes))
+    if any("alpha" in o for o in outcomes):
+        results["alphas_per_split"] = np.empty(n, dtype=object)
+        for i, outcome in enumerate(outcomes):
+            results["alphas_per_split"][i] = outcome.get("alpha", nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            results["median_alpha"] = np.array(
+                [np.nanmedian(a) for a in results["alphas_per_split"]])
     return results
 
 
-def compare_losses(estimator, X, y, losses, *, cv=5, scoring=None, n_jobs=None):
+def _versus_best(results, scores, sizes):
+    """``delta_vs_best`` and ``p_value_vs_best`` of every loss against the best one.
+
+    The p-value is the corrected resampled t-test of Nadeau and Bengio on the
+    paired split scores; the best loss itself (and a failed loss) gets NaN.
+    """
+    best = int(np.argmin(results["rank_test_score"]))
+    n_train, n_test = sizes
+    delta = results["mean_test_score"] - results["mean_test_score"][best]
+    p_values = np.full(len(delta), np.nan)
+    for i in range(len(delta)):
+        if i != best:
+            p_values[i] = corrected_resampled_ttest(scores[i] - scores[best], n_train, n_test)
+    return {"delta_vs_best": delta, "p_value_vs_best": p_values}
+
+
+def _final_step(estimator):
+    """The last step of a pipeline, or the estimator itself."""
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _tuned(estimator, *, alphas, inner_cv, scoring):
+    """The estimator with its final LossRegressor / LossClassifier made a CV search.
+
+    Every parameter but ``alpha`` is kept; the search chooses alpha by
+    ``inner_cv`` on each training fold it is given, judged by ``scoring``.
+    """
+    from ._cv import LossClassifierCV, LossRegressorCV  # noqa: PLC0415 - import cycle
+    from ._estimators import LossClassifier, LossRegressor  # noqa: PLC0415
+
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        tuned = _tuned(last, alphas=alphas, inner_cv=inner_cv, scoring=scoring)
+        return clone(estimator).set_params(**{name: tuned})
+    searches = {LossRegressor: LossRegressorCV, LossClassifier: LossClassifierCV}
+    search = searches.get(type(estimator))
+    if search is None:
+        raise ValueError(
+            "tune_alpha=True needs a LossRegressor or LossClassifier, or a pipeline "
+            f"ending with one, to tune its alpha; got {type(estimator).__name__}. Use "
+            "tune_alpha=False to compare at the estimator's own alpha."
+        )
+    params = estimator.get_params(deep=False)
+    params.pop("alpha")
+    return search(alphas=alphas, cv=inner_cv, scoring=scoring, **params)
+
+
+def compare_losses(estimator, X, y, losses, *, cv=5, scoring=None, n_jobs=None,
+                   tune_alpha=False, alphas=20, inner_cv=5):
     """Cross-validate an estimator once per loss, on the same folds.
 
     Parameters
@@ -339,6 +410,23 @@ def compare_losses(estimator, X, y, losses, *, cv=5, scoring=None, n_jobs=None):
         Losses evaluated in parallel with joblib (``-1``: all cores). The
         folds of one loss run sequentially, so the two levels do not
         oversubscribe the cores.
+    tune_alpha : bool, default=False
+        Judge every loss at its own tuned penalty: on each outer training
+        fold, the estimator's final :class:`~sklosses.LossRegressor` or
+        :class:`~sklosses.LossClassifier` becomes the matching
+        :class:`~sklosses.LossRegressorCV` / :class:`~sklosses.LossClassifierCV`
+        (every parameter kept but ``alpha``), which chooses alpha by
+        ``inner_cv`` with the same ``scoring``, and the outer test fold
+        scores its refit (nested cross-validation: the outer score never
+        sees the data the alpha was chosen on). Without it every loss is
+        scored at the estimator's one ``alpha``, which suits some losses and
+        flattens others.
+    alphas : int or array-like, default=20
+        With ``tune_alpha=True``: the alpha grid of the inner search, as
+        :class:`~sklosses.LossRegressorCV`'s ``alphas`` (an int is a
+        data-derived log grid per loss).
+    inner_cv : int, cross-validation generator or iterable, default=5
+        With ``tune_alpha=True``: the folds of the inner search.
 
     Returns
     -------
@@ -396,12 +484,20 @@ def compare_losses(estimator, X, y, losses, *, cv=5, scoring=None, n_jobs=None):
             "compare_losses ranks losses by one metric: give scoring as one string or "
             f"callable, got {scoring!r}."
         )
+    if not isinstance(tune_alpha, bool):
+        raise ValueError(f"tune_alpha must be True or False, got {tune_alpha!r}.")
     param = _loss_param(estimator)
+    classifier = is_classifier(estimator)
+    if tune_alpha:
+        estimator = _tuned(estimator, alphas=alphas, inner_cv=inner_cv, scoring=scoring)
     X, y = indexable(X, y)
-    splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+    splitter = check_cv(cv, y, classifier=classifier)
     splits = list(splitter.split(X, y))
+    sizes = (np.mean([len(train) for train, _ in splits]),
+             np.mean([len(test) for _, test in splits]))
     outcomes = Parallel(n_jobs=n_jobs)(
-        delayed(_cross_validate_one)(estimator, param, loss, X, y, splits, scoring)
+        delayed(_cross_validate_one)(estimator, param, loss, X, y, splits, scoring,
+                                     tuned=tune_alpha)
         for loss in losses
     )
     _reemit_warnings(outcomes)
@@ -410,8 +506,22 @@ def compare_losses(estimator, X, y, losses, *, cv=5, scoring=None, n_jobs=None):
             f"{_loss_label(loss)}: {_first_line(o['error'])}" for loss, o in zip(losses, outcomes)
         )
         raise ValueError(f"Every loss failed. {details}")
-    results = _collect_results(losses, outcomes, len(splits))
-    return LossComparison(losses, results, scoring=_scoring_label(estimator, scoring))
+    results = _collect_results(losses, outcomes, len(splits), sizes)
+    tuning = _tuning_label(alphas, inner_cv) if tune_alpha else None
+    return LossComparison(losses, results, scoring=_scoring_label(estimator, scoring),
+                          tuning=tuning)
+
+
+def _tuning_label(alphas, inner_cv):
+    """How each loss was tuned, for the table's header."""
+    if isinstance(alphas, numbers.Integral):
+        grid = (f"{alphas} alphas log-spaced from the loss's data-derived largest "
+                "useful alpha down by 1e-4")
+    else:
+        grid = f"{len(np.ravel(alphas))} given alphas"
+    folds = f"{inner_cv}-fold" if isinstance(inner_cv, numbers.Integral) else "inner"
+    return (f"alpha tuned per loss by {folds} cross-validation inside each outer "
+            f"training fold, over {grid}")
 
 
 class LossComparison:
@@ -427,6 +537,10 @@ class LossComparison:
         The per-loss results (``results_``).
     scoring : str
         Name of the metric that judged the losses.
+    tuning : str or None, default=None
+        How the penalty of each loss was tuned (``tune_alpha=True``), shown
+        in the table's header; None when every loss used the estimator's
+        alpha.
 
     Attributes
     ----------
@@ -437,8 +551,14 @@ class LossComparison:
         losses show their ``name``), ``mean_test_score``,
         ``std_test_score``, ``split{k}_test_score``, ``mean_fit_time``,
         ``std_fit_time``, ``mean_score_time``, ``std_score_time``,
-        ``rank_test_score`` (1 is best; failed losses rank last) and
-        ``error`` (the message of a failed loss, else ``""``).
+        ``rank_test_score`` (1 is best; failed losses rank last),
+        ``error`` (the message of a failed loss, else ``""``),
+        ``delta_vs_best`` (mean score minus the best loss's, <= 0) and
+        ``p_value_vs_best`` (two-sided p-value of that difference by the
+        corrected resampled t-test of Nadeau and Bengio (2003) on the paired
+        split scores; NaN for the best loss and failed ones). With
+        ``tune_alpha=True`` also ``alphas_per_split`` (the alpha chosen on
+        each outer training fold, an array per loss) and ``median_alpha``.
     losses_ : list
         The losses, as given.
     best_index_ : int
@@ -451,12 +571,20 @@ class LossComparison:
         The metric (higher is better).
     n_splits_ : int
         Number of cross-validation splits.
+    tuning_ : str or None
+        How each loss's alpha was tuned, or None.
+
+    References
+    ----------
+    .. [1] C. Nadeau and Y. Bengio, "Inference for the generalization error",
+       Machine Learning 52, 239-281 (2003).
     """
 
-    def __init__(self, losses, results, *, scoring):
+    def __init__(self, losses, results, *, scoring, tuning=None):
         self.losses_ = list(losses)
         self.results_ = results
         self.scoring_ = scoring
+        self.tuning_ = tuning
         self.n_splits_ = sum(key.startswith("split") for key in results)
         self.best_index_ = int(np.argmin(results["rank_test_score"]))
         self.best_loss_ = self.losses_[self.best_index_]
@@ -501,33 +629,51 @@ class LossComparison:
         """
         return LossComparisonDisplay.from_comparison(self, ax=ax)
 
+    def _versus_best_text(self, i):
+        """The "vs best" cell: the difference in mean score and its p-value."""
+        r = self.results_
+        if i == self.best_index_:
+            return "best"
+        p_value = r["p_value_vs_best"][i]
+        return f"{r['delta_vs_best'][i]:+.4f}, p={p_value:.2g}"
+
     def _rows(self):
         r = self.results_
+        tuned = "median_alpha" in r
         rows = []
         for i in self._order():
             if r["error"][i]:
-                score = f"failed: {_first_line(r['error'][i])}"
-                fit_time = ""
+                cells = [f"failed: {_first_line(r['error'][i])}", "", ""]
             else:
-                score = f"{r['mean_test_score'][i]:.4f} ± {r['std_test_score'][i]:.4f}"
-                fit_time = f"{r['mean_fit_time'][i]:.3f}"
-            rows.append((str(r["rank_test_score"][i]), str(r["loss"][i]), score, fit_time))
+                cells = [f"{r['mean_test_score'][i]:.4f} ± {r['std_test_score'][i]:.4f}",
+                         self._versus_best_text(i), f"{r['mean_fit_time'][i]:.3f}"]
+            if tuned:
+                cells.append("" if r["error"][i] else f"{r['median_alpha'][i]:.3g}")
+            rows.append((str(r["rank_test_score"][i]), str(r["loss"][i]), *cells))
         return rows
 
     def __str__(self):
-        header = ("rank", "loss", f"{self.scoring_} (mean ± std)", "fit time (s)")
+        header = ["rank", "loss", f"{self.scoring_} (mean ± std)", "vs best: Δ, p",
+                  "fit time (s)"]
+        if "median_alpha" in self.results_:
+            header.append("alpha (median)")
         rows = self._rows()
-        width_loss = max(len(header[1]), *(len(row[1]) for row in rows))
-        width_score = max(len(header[2]), *(len(row[2]) for row in rows if row[3]))
+        ok = [row for row in rows if row[4]]
+        widths = [max(len(header[c]), *(len(row[c]) for row in (ok if c == 2 else rows)))
+                  for c in range(len(header))]
         lines = [
             f"Losses ranked by {self.scoring_} (higher is better), "
             f"{self.n_splits_}-fold cross-validation"
         ]
+        if self.tuning_:
+            lines.append(f"({self.tuning_}; Δ and p against the best loss: corrected "
+                         "resampled t-test, Nadeau & Bengio 2003)")
         for row in (header, *rows):
-            lines.append(
-                f"{row[0]:>4}  {row[1]:<{width_loss}}  {row[2]:<{width_score}}  "
-                f"{row[3]:>12}".rstrip()
-            )
+            line = (f"{row[0]:>4}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  "
+                    f"{row[3]:<{widths[3]}}  {row[4]:>12}")
+            if len(row) > 5:
+                line += f"  {row[5]:>{widths[5]}}"
+            lines.append(line.rstrip())
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -564,6 +710,9 @@ class LossComparisonDisplay:
         failed loss, drawn as an empty bar labelled "failed").
     scoring : str, default="score"
         The metric, for the axis label.
+    notes : list of str, default=None
+        A note written beside each bar (``from_comparison`` writes the
+        difference to the best loss and its p-value, "Δ -0.012, p=0.03").
 
     Attributes
     ----------
@@ -571,13 +720,16 @@ class LossComparisonDisplay:
     figure_ : matplotlib Figure
     bars_ : matplotlib BarContainer
         One bar per loss; ``bars_.errorbar`` holds the ± std lines.
+    notes_ : list of matplotlib Text
+        The notes drawn, one per bar that has one.
     """
 
-    def __init__(self, names, mean_scores, std_scores, *, scoring="score"):
+    def __init__(self, names, mean_scores, std_scores, *, scoring="score", notes=None):
         self.names = list(names)
         self.mean_scores = np.asarray(mean_scores, dtype=float)
         self.std_scores = np.asarray(std_scores, dtype=float)
         self.scoring = scoring
+        self.notes = notes
 
     @classmethod
     def from_comparison(cls, comparison, *, ax=None):
@@ -596,11 +748,23 @@ class LossComparisonDisplay:
         """
         order = comparison._order()
         r = comparison.results_
+        notes = []
+        for i in order:
+            if r["error"][i]:
+                note = ""
+            elif i == comparison.best_index_:
+                note = "best"
+            else:
+                note = f"Δ {r['delta_vs_best'][i]:+.3g}, p={r['p_value_vs_best'][i]:.2g}"
+            if note and "median_alpha" in r:
+                note += f" (alpha {r['median_alpha'][i]:.2g})"
+            notes.append(note)
         display = cls(
             [r["loss"][i] for i in order],
             r["mean_test_score"][order],
             r["std_test_score"][order],
             scoring=comparison.scoring_,
+            notes=notes,
         )
         return display.plot(ax=ax)
 
@@ -617,6 +781,8 @@ class LossComparisonDisplay:
         self : LossComparisonDisplay
         """
         plt = _pyplot()
+        from matplotlib.transforms import blended_transform_factory  # noqa: PLC0415
+
         if ax is None:
             _, ax = plt.subplots(figsize=(6.4, 0.5 * len(self.names) + 1.5))
         failed = np.isnan(self.mean_scores)
@@ -634,6 +800,13 @@ class LossComparisonDisplay:
         ax.set_yticks(positions, labels=self.names)
         ax.set_xlabel(f"{self.scoring} (mean ± std over folds)")
         ax.axvline(0, color="black", linewidth=0.8)
+        self.notes_ = []
+        # Notes sit right of the axes, level with their bar, whatever the scores' sign.
+        beside = blended_transform_factory(ax.transAxes, ax.transData)
+        for position, note in zip(positions, self.notes or ()):
+            if note:
+                self.notes_.append(ax.text(1.02, position, note, transform=beside,
+                                           va="center", fontsize="small"))
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

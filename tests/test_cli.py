@@ -65,19 +65,69 @@ def csv_files(tmp_path_factory):
 
 def test_shipped_dataset(tmp_path):
     code, out, err = run("compare", "--cv", "3", "--losses", "squared_error,huber,poisson",
-                         cwd=tmp_path)
+                         "--alphas", "4", "--inner-cv", "2", cwd=tmp_path)
     assert code == 0, err
     assert "diabetes (442 samples, 10 features)" in out
     assert "r2 (mean ± std)" in out
     rows = table_rows(out)
-    assert sorted(loss for _, loss in rows) == ["huber", "poisson", "squared_error"]
+    # huber is scale-aware by default: its delta is in units of a fitted scale.
+    assert sorted(loss for _, loss in rows) == ["Huber(delta=1.35,", "poisson",
+                                                "squared_error"]
     assert [rank for rank, _ in rows] == sorted(rank for rank, _ in rows)
+
+
+def _scores(out):
+    """Mean score per loss label of the ranked table."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("rank"))
+    scores = {}
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        fields = line.split()
+        label = fields[1] if not fields[1].startswith("Huber") else "huber"
+        scores[label] = float(line.split("±")[0].split()[-1])
+    return scores
+
+
+def test_diabetes_huber_no_longer_ties_absolute_error(tmp_path):
+    code, out, err = run("compare", "--cv", "3", "--alphas", "5", "--inner-cv", "2",
+                         "--losses", "huber,absolute_error,squared_error", cwd=tmp_path)
+    assert code == 0, err
+    scores = _scores(out)
+    # Huber(delta=1) on a target of standard deviation 77 was the absolute error
+    # (R2 within 1e-4); with a fitted scale it is its own loss.
+    assert abs(scores["huber"] - scores["absolute_error"]) > 1e-3
+    assert "alpha tuned per loss by 2-fold cross-validation" in out
+    assert "vs best: Δ, p" in out and "alpha (median)" in out
+    for line in out.splitlines():
+        if line.strip().startswith(("1 ", "2 ", "3 ")):
+            assert line.split()[-1].replace(".", "").replace("e-", "").isdigit()
+
+
+def test_no_tune_alpha_scores_at_one_alpha(tmp_path):
+    code, out, err = main_output(["compare", "--cv", "3", "--no-tune-alpha",
+                                  "--losses", "squared_error,absolute_error"])
+    assert code == 0, err
+    assert "alpha: 0.0001 for every loss (--no-tune-alpha)" in out
+    assert "alpha (median)" not in out and "vs best: Δ, p" in out
+
+
+def main_output(argv):
+    """Run :func:`main` in-process; return (code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_csv_regression(csv_files):
     code, out, err = run("compare", "--csv", str(csv_files["regression"]), "--target",
                          "price", "--cv", "3", "--losses", "squared_error,absolute_error",
-                         cwd=csv_files["folder"])
+                         "--alphas", "4", "--inner-cv", "2", cwd=csv_files["folder"])
     assert code == 0, err
     assert "task: regression (inferred" in out
     assert {loss for _, loss in table_rows(out)} == {"squared_error", "absolute_error"}
@@ -88,7 +138,7 @@ def test_csv_classification_with_plot(csv_files):
     code, out, err = run("compare", "--csv", str(csv_files["classification"]), "--target",
                          "label", "--cv", "3", "--losses", "log_loss,hinge",
                          "--scoring", "neg_log_loss", "--plot", str(png),
-                         cwd=csv_files["folder"])
+                         "--alphas", "4", "--inner-cv", "2", cwd=csv_files["folder"])
     assert code == 0, err
     assert "task: classification (inferred" in out
     # hinge has no predict_proba, so neg_log_loss cannot rate it: reported, not raised.

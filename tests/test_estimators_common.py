@@ -5,6 +5,7 @@ import pytest
 from sklearn.base import is_regressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import sklosses
 from sklosses import LossClassifier, LossRegressor, make_loss
 from sklosses._resolve import loss_registry, resolve_loss
 from sklosses.losses import Focal, Hinge, Huber, LogLoss, Tweedie
@@ -175,4 +176,20 @@ def test_mlp_estimators_pass_common_checks(estimator, check):
 
 @parametrize_with_checks(SETTINGS, expected_failed_checks=expected_failures)
 def test_advertised_settings_pass_common_checks(estimator, check):
+    check(estimator)
+
+
+# The cross-validated estimators (API.md section 6); small grids and 3 folds keep
+# the checks fast, and every check passes with no exemption.
+CV_ESTIMATORS = [
+    sklosses.LossRegressorCV(alphas=3, cv=3),
+    sklosses.LossRegressorCV(loss=["squared_error", "huber"], alphas=3, cv=3,
+                             l1_ratio=[0.0, 1.0]),
+    sklosses.LossClassifierCV(alphas=3, cv=3),
+]
+
+
+@pytest.mark.slow  # ~45 s: every check runs a whole cross-validated search
+@parametrize_with_checks(CV_ESTIMATORS)
+def test_cv_estimators_pass_common_checks(estimator, check):
     check(estimator)

@@ -669,7 +669,7 @@ def test_smoothed_objects_clone_and_pickle():
 def test_clone_get_set_params():
     huber = Huber(delta=2.0)
     assert clone(huber).delta == 2.0
-    assert huber.get_params() == {"delta": 2.0}
+    assert huber.get_params() == {"delta": 2.0, "scale": None}
     assert huber.set_params(delta=3.0) is huber and huber.delta == 3.0
     assert Tweedie(power=3).get_params() == {"power": 3}
     assert Quantile().get_params() == {"quantile": 0.5}

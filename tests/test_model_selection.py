@@ -308,3 +308,74 @@ def test_plot_one_bar_per_loss(regression):
     _, ax = plt.subplots()
     assert result.plot(ax=ax).ax_ is ax
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------
+# Tuned comparisons and the corrected resampled t-test
+# ---------------------------------------------------------------------------
+
+
+def test_corrected_ttest_matches_the_formula():
+    from scipy.stats import t as student_t
+
+    from sklosses._significance import corrected_resampled_ttest
+
+    d = np.array([0.03, -0.01, 0.02, 0.04, 0.0])
+    statistic = d.mean() / np.sqrt((1 / 5 + 30 / 120) * d.var(ddof=1))
+    expected = 2 * student_t.sf(abs(statistic), df=4)
+    assert corrected_resampled_ttest(d, 120, 30) == pytest.approx(expected)
+    # The correction widens the variance: a larger p-value than the naive test's.
+    naive = 2 * student_t.sf(abs(d.mean() / np.sqrt(d.var(ddof=1) / 5)), df=4)
+    assert corrected_resampled_ttest(d, 120, 30) > naive
+    assert corrected_resampled_ttest(np.zeros(5), 120, 30) == 1.0
+    assert corrected_resampled_ttest(np.full(5, 0.1), 120, 30) == 0.0
+    assert np.isnan(corrected_resampled_ttest([0.1], 120, 30))
+
+
+def test_results_report_the_difference_to_the_best(comparison):
+    r = comparison.results_
+    best = comparison.best_index_
+    assert_allclose(r["delta_vs_best"], r["mean_test_score"] - comparison.best_score_)
+    assert np.isnan(r["p_value_vs_best"][best])
+    others = np.delete(np.arange(3), best)
+    assert np.all((r["p_value_vs_best"][others] >= 0) & (r["p_value_vs_best"][others] <= 1))
+    assert "vs best: Δ, p" in str(comparison)
+    assert "p_value_vs_best" in comparison.to_frame().columns
+
+
+def test_tune_alpha_scores_each_loss_at_its_nested_alpha(regression):
+    from sklosses import LossRegressorCV
+
+    X, y = regression
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    result = compare_losses(LossRegressor(), X, y, ["squared_error", "huber"], cv=folds,
+                            tune_alpha=True, alphas=4, inner_cv=3)
+    r = result.results_
+    for k, (train, test) in enumerate(folds):
+        search = LossRegressorCV(loss="huber", alphas=4, cv=3).fit(X[train], y[train])
+        assert r["alphas_per_split"][1][k] == search.alpha_
+        assert r[f"split{k}_test_score"][1] == pytest.approx(search.score(X[test], y[test]))
+    assert r["median_alpha"][1] == np.median(r["alphas_per_split"][1])
+    assert "alpha tuned per loss by 3-fold cross-validation" in str(result)
+    assert "alpha (median)" in str(result)
+
+
+def test_tune_alpha_in_a_pipeline_and_for_classifiers(binary):
+    X, y = binary
+    pipe = make_pipeline(StandardScaler(), LossClassifier())
+    result = compare_losses(pipe, X, y, ["log_loss", "hinge"], cv=3, tune_alpha=True,
+                            alphas=3, inner_cv=2)
+    assert np.all(np.isfinite(result.results_["median_alpha"]))
+    assert result.plot().notes_[0].get_text().startswith("best")
+
+
+def test_tune_alpha_needs_a_loss_estimator(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match="tune_alpha=True needs a LossRegressor"):
+        compare_losses(LossRegressorLike(), X, y, ["huber"], tune_alpha=True)
+    with pytest.raises(ValueError, match="tune_alpha must be True or False"):
+        compare_losses(LossRegressor(), X, y, ["huber"], tune_alpha="yes")
+
+
+class LossRegressorLike(LossRegressor):
+    """A subclass: its own parameters may not map to LossRegressorCV's."""

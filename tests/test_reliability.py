@@ -18,10 +18,12 @@ from _contract_losses import KinkedLoss
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import SGDRegressor
 from sklearn.metrics import log_loss, recall_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import sklosses
 from sklosses import LossClassifier, LossRegressor, PenaltyDominatesWarning, make_loss
 from sklosses.losses import Focal, GradientCheckWarning, Hinge, Huber, Tweedie
 
@@ -266,6 +268,32 @@ ERRORS = [
      ValueError, "returned int64 values; a loss must return floats"),
     ("custom_loss_unbounded", lambda: LossRegressor(loss=make_loss(_linear)).fit(X, Y),
      ValueError, "func decreases without bound as y_pred moves away from y_true"),
+    # -- cross-validated search and joint scale (issue 13) -------------------
+    ("cv_alphas_zero", lambda: sklosses.LossRegressorCV(alphas=0).fit(X, Y),
+     ValueError, "alphas must be in [1, inf], got 0. Give the number of alphas of the grid"),
+    ("cv_negative_alphas", lambda: sklosses.LossRegressorCV(alphas=[-1.0, 1.0]).fit(X, Y),
+     ValueError, "alphas must be a positive integer (the size of the grid) or a non-empty "
+     "array of finite alphas >= 0, got [-1.0, 1.0]."),
+    ("cv_empty_l1_ratio", lambda: sklosses.LossRegressorCV(l1_ratio=[]).fit(X, Y),
+     ValueError, "l1_ratio is an empty list: give a float in [0, 1] or a list of them."),
+    ("cv_empty_loss_list", lambda: sklosses.LossRegressorCV(loss=[]).fit(X, Y),
+     ValueError, "loss is an empty list: give a loss or a list of losses to choose from."),
+    ("cv_refit_not_bool", lambda: sklosses.LossRegressorCV(refit="yes").fit(X, Y),
+     ValueError, "refit must be True or False, got 'yes'."),
+    ("cv_predict_without_refit",
+     lambda: sklosses.LossRegressorCV(alphas=2, cv=3, refit=False).fit(X, Y).predict(X),
+     NotFittedError, "This LossRegressorCV was fitted with refit=False: it has chosen"),
+    ("compare_tune_alpha_other_estimator",
+     lambda: sklosses.compare_losses(SGDRegressor(), X, Y, ["huber"], tune_alpha=True),
+     ValueError, "tune_alpha=True needs a LossRegressor or LossClassifier, or a pipeline "
+     "ending with one, to tune its alpha; got SGDRegressor."),
+    ("compare_tune_alpha_not_bool",
+     lambda: sklosses.compare_losses(LossRegressor(), X, Y, ["huber"], tune_alpha="yes"),
+     ValueError, "tune_alpha must be True or False, got 'yes'."),
+    ("huber_joint_small_delta", lambda: LossRegressor(loss=Huber(scale="joint")).fit(X, Y),
+     ValueError, 'Huber requires delta > 1 with scale="joint" (got delta=1.0)'),
+    ("huber_unknown_scale", lambda: LossRegressor(loss=Huber(scale="median")).fit(X, Y),
+     ValueError, 'Huber requires scale=None or scale="joint" (got scale=\'median\')'),
     # -- divergence ---------------------------------------------------------
     ("non_finite_start",
      lambda: LossRegressor(loss="poisson", solver="proximal", hidden_layer_sizes=(4,),

@@ -29,6 +29,7 @@ from ._domain import REAL_LINE, Interval, ProbabilityRows
 from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
 from ._link import Log1pLink, LogLink, SoftmaxLink
 from ._piecewise import PiecewiseLinear
+from ._scale import huber_joint_scale, huber_perspective
 
 __all__ = [
     "SquaredError",
@@ -485,10 +486,44 @@ class Huber(_RegressionLoss):
     1-Lipschitz gradient, so it counts as smooth. The best constant (Huber's
     M-estimate of location) is computed exactly.
 
+    With ``scale="joint"`` a residual scale :math:`\sigma > 0` is estimated
+    with the model (a concomitant scale, Owen 2007) and the loss becomes
+
+    .. math::
+
+        \ell(y, p) = \sigma\left(\tfrac12 + h_\delta(r / \sigma)\right),
+
+    :math:`h_\delta` the function above: half of
+    :class:`~sklearn.linear_model.HuberRegressor`'s
+    :math:`\sigma + \sigma H_\epsilon(r/\sigma)` (its :math:`H` is
+    :math:`2h`), so with ``alpha=0`` both have the same minimiser, and
+    ``LossRegressor(loss=Huber(delta=eps, scale="joint"), alpha=a / n)``
+    equals ``HuberRegressor(epsilon=eps, alpha=a)``. It is jointly convex.
+    The scale is profiled out: for the current residuals the optimal
+    :math:`\sigma` solves :math:`\sum_i w_i \min((r_i/\sigma)^2, \delta^2) =
+    \sum_i w_i` exactly (module ``sklosses.losses._scale``), and the loss
+    hands solvers the value and gradient at that :math:`\sigma`, so every
+    solver, penalty and model (MLPs too) works unchanged; minibatch solvers
+    profile it per minibatch. The fitted :math:`\sigma` is ``scale_`` of the
+    estimator's ``loss_``. As a metric (``__call__``), the scale is the
+    optimal one for the residuals scored.
+
     Parameters
     ----------
     delta : float, default=1.0
-        Residual size where the loss turns from quadratic to linear; > 0.
+        Residual size where the loss turns from quadratic to linear; > 0. With
+        ``scale="joint"`` it is in units of :math:`\sigma` and must be > 1
+        (1.35 gives 95 % efficiency under normal errors, as
+        ``HuberRegressor``'s default ``epsilon``).
+    scale : {None, "joint"}, default=None
+        ``None`` keeps ``delta`` in the target's units (as torch and Keras);
+        ``"joint"`` estimates the residual scale with the model.
+
+    Attributes
+    ----------
+    scale_ : float or ndarray of shape (n_outputs,)
+        ``scale="joint"`` only, set by the fit: the residual scale at the
+        fitted model (one per output).
 
     Examples
     --------
@@ -496,14 +531,28 @@ class Huber(_RegressionLoss):
     >>> loss = Huber(delta=1.0)
     >>> loss([0.0, 0.0], [0.5, 3.0])
     1.3125
+    >>> import numpy as np
+    >>> from sklosses import LossRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = X @ [1.0, 2.0] + 50.0 * rng.standard_t(3, size=200)
+    >>> reg = LossRegressor(loss=Huber(delta=1.35, scale="joint")).fit(X, y)
+    >>> bool(30 < reg.loss_.scale_ < 80)
+    True
     """
 
     target_domain = REAL_LINE
 
     name = "huber"
 
-    def __init__(self, delta=1.0):
+    def __init__(self, delta=1.0, scale=None):
         self.delta = delta
+        self.scale = scale
+
+    @property
+    def has_joint_scale(self):
+        """Whether the residual scale is estimated with the model."""
+        return isinstance(self.scale, str) and self.scale == "joint"
 
     def _check_params(self):
         delta = _real_param(self, "delta", self.delta)
@@ -514,9 +563,63 @@ class Huber(_RegressionLoss):
                 "delta > 0",
                 "delta is the residual size where the loss turns from quadratic to linear.",
             )
+        if self.scale is not None and not self.has_joint_scale:
+            raise _param_error(
+                self, "scale", 'scale=None or scale="joint"',
+                "None keeps delta in the target's units; 'joint' estimates a residual "
+                "scale with the model.",
+            )
+        if self.has_joint_scale and delta <= 1:
+            raise _param_error(
+                self, "delta", 'delta > 1 with scale="joint"',
+                "delta is then in units of the fitted scale (1.35 gives 95% "
+                "efficiency under normal errors, as HuberRegressor's epsilon).",
+            )
         return delta
 
+    def _joint(self, y, raw, sample_weight):
+        """Per-element loss and derivative at the optimal scale for these residuals."""
+        r = raw - y
+        scale = huber_joint_scale(r, float(self.delta), sample_weight)
+        return huber_perspective(r, float(self.delta), scale)
+
+    def loss_gradient(self, y_true, raw, sample_weight=None):
+        if not self.has_joint_scale:
+            return super().loss_gradient(y_true, raw, sample_weight)
+        self._check_params()
+        y_true, raw = _same_shape(y_true, raw)
+        raw = as_float_array(raw)
+        loss, gradient = self._joint(as_float_array(y_true, raw.dtype), raw, sample_weight)
+        if raw.ndim == 2:
+            loss, gradient = loss.mean(axis=1), gradient / raw.shape[1]
+        return apply_sample_weight(loss, gradient, sample_weight)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if not self.has_joint_scale:
+            return super().__call__(y_true, y_pred, sample_weight)
+        y, pred = self._checked_metric_inputs(y_true, y_pred)
+        loss = self._joint(as_float_array(y, pred.dtype), pred, sample_weight)[0]
+        return float(np.average(loss.mean(axis=1) if loss.ndim == 2 else loss,
+                                weights=sample_weight))
+
+    def fit_scale(self, y_true, raw, sample_weight=None):
+        """Set ``scale_`` to the optimal scale of the residuals ``raw - y_true``.
+
+        Called once by the solver wrapper at the fitted parameters.
+
+        Returns
+        -------
+        self : Huber
+        """
+        y_true, raw = _same_shape(y_true, raw)
+        raw = as_float_array(raw)
+        self.scale_ = huber_joint_scale(raw - as_float_array(y_true, raw.dtype),
+                                        float(self.delta), sample_weight)
+        return self
+
     def _elementwise(self, y, raw):
+        if self.has_joint_scale:  # unweighted: the scale of these very residuals
+            return self._joint(y, raw, None)
         delta = float(self.delta)
         r = raw - y
         a = np.abs(r)
@@ -524,6 +627,8 @@ class Huber(_RegressionLoss):
         return loss, np.clip(r, -delta, delta)
 
     def _init_raw(self, y_true, sample_weight):
+        if self.has_joint_scale:  # no closed form: a 1-D convex minimisation
+            return super()._init_raw(y_true, sample_weight)
         delta = float(self.delta)
         return _column_apply(lambda y, w: _huber_location(y, w, delta), y_true, sample_weight)
 

@@ -2,6 +2,7 @@
 
 from ._base import BaseSolver, SolverResult
 from ._choice import NewtonOrLBFGS
+from ._concomitant import ConcomitantScale
 from ._exact import ExactSolver
 from ._lbfgs import LBFGS
 from ._newton import Newton
@@ -11,9 +12,8 @@ from ._stochastic import EpochMonitor, MinibatchSolver, MinibatchState, make_min
 from ._update_rules import SGD, Adam, UpdateRule
 
 __all__ = [
-    "BaseSolver", "SolverResult", "LBFGS", "Newton", "NewtonOrLBFGS", "ProximalGradient",
-    "SmoothingContinuation",
+    "BaseSolver", "SolverResult", "ConcomitantScale", "ExactSolver", "LBFGS", "Newton",
+    "NewtonOrLBFGS", "ProximalGradient", "SmoothingContinuation",
     "Adam", "EpochMonitor", "MinibatchSolver", "MinibatchState", "SGD", "UpdateRule",
     "make_minibatch_solver",
 ]
-__all__ += ["ExactSolver"]
