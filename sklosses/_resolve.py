@@ -26,6 +26,7 @@ def loss_registry():
     registry = {}
     registry.update(getattr(_losses._regression, "REGRESSION_LOSSES", {}))
     registry.update(getattr(_losses._classification, "CLASSIFICATION_LOSSES", {}))
+    registry.update(getattr(_losses._expectile, "EXPECTILE_LOSSES", {}))
     return registry
 
 
@@ -74,8 +75,18 @@ def resolve_loss(loss, task=None):
 
 
 def resolve_model(hidden_layer_sizes, activation, n_features, n_outputs,
-                  fit_intercept, dtype):
-    """The model component: linear for ``()``, else an MLP."""
+                  fit_intercept, dtype, output_order=None):
+    """The model component: linear for ``()``, else an MLP.
+
+    ``output_order="non-decreasing"`` (declared by a loss with a list of
+    levels, ``loss.output_order``) asks for a model whose outputs are ordered
+    for every input: see :func:`sklosses.models._monotone.make_monotone_model`.
+    """
+    if output_order == "non-decreasing" and n_outputs > 1:
+        from .models._monotone import make_monotone_model  # noqa: PLC0415
+
+        return make_monotone_model(tuple(hidden_layer_sizes), activation, n_features,
+                                   n_outputs, fit_intercept, dtype)
     if len(hidden_layer_sizes) == 0:
         return LinearModel(n_features, n_outputs, fit_intercept=fit_intercept,
                            dtype=dtype)

@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklosses import LossClassifier, LossRegressor, make_loss
-from sklosses.losses import Focal, GradientCheckWarning, Huber, Tweedie
+from sklosses.losses import Focal, GradientCheckWarning, Huber, Quantile, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
 
@@ -217,6 +217,20 @@ ERRORS = [
      lambda: LossRegressor(solver="sgd", learning_rate=1e30, batch_size=5, max_iter=5,
                            random_state=0).fit(X, Y),
      FloatingPointError, "Solver 'sgd' diverged with loss SquaredError()"),
+    # -- lists of quantile / expectile levels --------------------------------
+    ("levels_not_increasing", lambda: LossRegressor(loss=Quantile([0.5, 0.1])).fit(X, Y),
+     ValueError, "requires strictly increasing levels"),
+    ("levels_not_a_list", lambda: LossRegressor(loss=Quantile([])).fit(X, Y),
+     ValueError, "or a non-empty 1-D list of them"),
+    ("levels_unknown_noncrossing",
+     lambda: LossRegressor(loss=Quantile([0.1, 0.9], noncrossing="yes")).fit(X, Y),
+     ValueError, "requires noncrossing in 'monotone', 'sort'"),
+    ("levels_with_2d_target",
+     lambda: LossRegressor(loss=Quantile([0.1, 0.9])).fit(X, np.c_[Y, Y]),
+     ValueError, "models a single target, but y has shape (30, 2)"),
+    ("levels_metric_wrong_columns",
+     lambda: Quantile([0.1, 0.5, 0.9])(Y, np.c_[Y, Y]),
+     ValueError, "predictions of shape (n_samples, 3), one column per level"),
 ]
 
 # (id, thunk, warning class, fragment), documented likewise.

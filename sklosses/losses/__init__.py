@@ -4,6 +4,7 @@ from ._base import BaseLoss, ClassificationLoss, RegressionLoss
 from ._classification import *  # noqa: F403
 from ._classification import __all__ as _classification_names
 from ._custom import CustomClassificationLoss, CustomLoss, GradientCheckWarning, make_loss
+from ._expectile import Expectile
 from ._link import (
     BaseLink,
     IdentityLink,
@@ -27,6 +28,7 @@ __all__ = [
     "SoftmaxLink",
     *_regression_names,
     *_classification_names,
+    "Expectile",
     "make_loss",
     "CustomLoss",
     "CustomClassificationLoss",
