@@ -21,7 +21,7 @@ from sklearn.metrics import log_loss, recall_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklosses import LossClassifier, LossRegressor, make_loss
+from sklosses import ConformalRegressor, LossClassifier, LossRegressor, make_loss
 from sklosses.losses import Focal, GradientCheckWarning, Huber, Quantile, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
@@ -231,6 +231,20 @@ ERRORS = [
     ("levels_metric_wrong_columns",
      lambda: Quantile([0.1, 0.5, 0.9])(Y, np.c_[Y, Y]),
      ValueError, "predictions of shape (n_samples, 3), one column per level"),
+    # -- ConformalRegressor ----------------------------------------------------
+    ("conformal_coverage_out_of_range", lambda: ConformalRegressor(coverage=1.0).fit(X, Y),
+     ValueError, "ConformalRegressor: coverage must be a number in (0, 1), got 1.0"),
+    ("conformal_unknown_method", lambda: ConformalRegressor(method="jackknife").fit(X, Y),
+     ValueError, "method must be 'split' or 'cv+', got 'jackknife'."),
+    ("conformal_one_row", lambda: ConformalRegressor().fit(X[:1], Y[:1]),
+     ValueError, "ConformalRegressor needs at least 2 samples to fit and calibrate"),
+    ("conformal_split_without_weight",
+     lambda: ConformalRegressor(calibration_fraction=0.5, random_state=0).fit(
+         X[:2], Y[:2], sample_weight=[1.0, 0.0]),
+     ValueError, "every training or every calibration row of the split has zero sample_weight"),
+    ("conformal_cv_plus_folds_miss_rows",
+     lambda: ConformalRegressor(method="cv+", cv=[(np.arange(10, 30), np.arange(10))]).fit(X, Y),
+     ValueError, "needs a cv whose test folds cover every row once"),
 ]
 
 # (id, thunk, warning class, fragment), documented likewise.
