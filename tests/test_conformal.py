@@ -295,3 +295,51 @@ def test_mapie_cqr_with_a_joint_sklosses_quantile_model():
     correction = _conformal_upper(scores, np.ones(len(y_cal)), 0.1)
     expected = joint.predict(X_test)[:, [0, 2]] + correction * np.array([-1.0, 1.0])
     assert_allclose(intervals, expected, rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# IntervalDisplay
+# ---------------------------------------------------------------------------
+
+
+def _pyplot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
+def test_interval_display_from_conformal_estimator_shows_coverage():
+    plt = _pyplot()
+    from sklosses.plot import IntervalDisplay  # noqa: PLC0415
+
+    X, y = _engel()
+    conformal = ConformalRegressor(random_state=0).fit(X[:150], y[:150])
+    display = IntervalDisplay.from_estimator(conformal, X[150:], y[150:])
+    interval = conformal.predict_interval(X[150:])
+    expected = np.mean((interval[:, 0] <= y[150:]) & (y[150:] <= interval[:, 1]))
+    assert display.coverage_ == pytest.approx(expected)
+    labels = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert f"observed (coverage {100 * expected:.1f} %)" in labels
+    assert display.line_ is not None and display.ax_.get_xlabel() == "feature 0"
+    plt.close("all")
+
+
+def test_interval_display_from_a_multi_level_regressor_and_ranked_rows():
+    plt = _pyplot()
+    from sklosses.plot import IntervalDisplay  # noqa: PLC0415
+
+    X, y = _diabetes()
+    reg = LossRegressor(loss=Quantile([0.05, 0.5, 0.95])).fit(X, y)
+    display = IntervalDisplay.from_estimator(reg, X, y)  # 10 features: ranked rows
+    band = reg.predict(X)
+    assert display.coverage_ == pytest.approx(
+        np.mean((band[:, 0] <= y) & (y <= band[:, 2])))
+    assert_allclose(display.y_pred, band[:, 1])
+    assert "sorted by the centre" in display.ax_.get_xlabel()
+    with pytest.raises(ValueError, match="has no predict_interval and predicts shape"):
+        IntervalDisplay.from_estimator(Ridge().fit(X, y), X, y)
+    with pytest.raises(ValueError, match="y_interval must have shape"):
+        IntervalDisplay.from_predictions(y, y)
+    plt.close("all")
