@@ -739,10 +739,21 @@ class _SmoothedQuantile(_LevelsMixin, _SmoothedLoss):
 
     def _elementwise(self, y, raw):
         q, mu = self._levels_for(raw.dtype), float(self.mu)
-        # with d = raw - y (= -r): rho_q = |d| / 2 - (q - 1/2) d
+        # with d = raw - y (= -r): rho_q = |d| / 2 - (q - 1/2) d, and |d| smoothed
+        # at level m = 2 mu. With g = clip(d / (2 m), -1, 1), the smoothed |d| is
+        # g (d - m g) (d^2 / (4 m) inside, |d| - m outside) and its derivative g:
+        # a few in-place passes, which matter on (n_samples, K) arrays of levels.
+        m = 2 * mu
         d = raw - y
-        value, derivative = _smooth_abs(d, 2 * mu)
-        return 0.5 * value - (q - 0.5) * d, 0.5 * derivative - (q - 0.5)
+        g = np.multiply(d, 1 / (2 * m))
+        np.clip(g, -1, 1, out=g)
+        value = d - m * g
+        value *= g
+        value *= 0.5
+        value -= (q - 0.5) * d
+        g *= 0.5
+        g -= q - 0.5
+        return value, g
 
 
 class _SmoothedEpsilonInsensitive(_SmoothedLoss):
