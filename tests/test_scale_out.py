@@ -31,6 +31,10 @@ from sklearn.preprocessing import StandardScaler
 from sklosses import LossClassifier, LossRegressor, compare_losses
 from sklosses.losses import Focal, Huber, Quantile
 
+# Clusters start worker processes (seconds each): CI runs these, the README's
+# quick test command skips them.
+pytestmark = pytest.mark.slow
+
 NEEDS_DASK = "needs the extra: pip install 'sklosses[dask]'"
 NEEDS_RAY = "needs the extra: pip install 'sklosses[ray]'"
 
