@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import compute_class_weight
@@ -191,7 +192,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         else:
             model = resolve_model(
                 tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
-                self.fit_intercept, X.dtype,
+                self.fit_intercept, X.dtype, output_order=getattr(loss, "output_order", None),
             )
         penalty = resolve_penalty(self.alpha, self.l1_ratio)
         objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
@@ -582,7 +583,8 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         y = np.asarray(y)
         dtype = np.float32 if y.dtype == np.float32 else np.float64
         y = y.astype(dtype, copy=False)
-        n_outputs = y.shape[1] if y.ndim == 2 else 1
+        # The loss says how many raw outputs y needs (K for a list of levels).
+        n_outputs = loss._n_raw_outputs_for(y) or 1
         return y, n_outputs
 
     @with_callbacks
@@ -638,6 +640,33 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         raw = self._validated_raw(X)
         with np.errstate(under="ignore"):  # as in fit
             return self.loss_.link.inverse(raw)
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2, or D^2 for a list of levels.
+
+        A loss with several levels (``Quantile(quantile=[...])``,
+        ``Expectile(expectile=[...])``) predicts one column per level for a
+        single target; its score is the loss's ``d2_score``, the fraction of
+        each level's loss explained against the best constant, averaged over
+        the levels (:func:`sklearn.metrics.d2_pinball_score` for quantiles).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        y_pred = self.predict(X)
+        if getattr(self.loss_, "n_levels", 1) > 1:
+            return self.loss_.d2_score(y, y_pred, sample_weight=sample_weight)
+        return r2_score(y, y_pred, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

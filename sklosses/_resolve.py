@@ -39,6 +39,7 @@ def loss_registry():
     registry = {}
     registry.update(getattr(_losses._regression, "REGRESSION_LOSSES", {}))
     registry.update(getattr(_losses._classification, "CLASSIFICATION_LOSSES", {}))
+    registry.update(getattr(_losses._expectile, "EXPECTILE_LOSSES", {}))
     return registry
 
 
@@ -87,8 +88,18 @@ def resolve_loss(loss, task=None):
 
 
 def resolve_model(hidden_layer_sizes, activation, n_features, n_outputs,
-                  fit_intercept, dtype):
-    """The model component: linear for ``()``, else an MLP."""
+                  fit_intercept, dtype, output_order=None):
+    """The model component: linear for ``()``, else an MLP.
+
+    ``output_order="non-decreasing"`` (declared by a loss with a list of
+    levels, ``loss.output_order``) asks for a model whose outputs are ordered
+    for every input: see :func:`sklosses.models._monotone.make_monotone_model`.
+    """
+    if output_order == "non-decreasing" and n_outputs > 1:
+        from .models._monotone import make_monotone_model  # noqa: PLC0415
+
+        return make_monotone_model(tuple(hidden_layer_sizes), activation, n_features,
+                                   n_outputs, fit_intercept, dtype)
     if len(hidden_layer_sizes) == 0:
         return LinearModel(n_features, n_outputs, fit_intercept=fit_intercept,
                            dtype=dtype)
@@ -258,6 +269,9 @@ def _exact_preferred(problem):
     if not problem.model_is_linear:
         return False
     if getattr(problem.loss, "multiclass", "ovr") == "crammer_singer":
+        return False
+    if getattr(problem.loss, "n_levels", 1) > 1:
+        # A joint fit of several quantile levels (one model for all levels).
         return False
     p = problem.n_features
     small = p is not None and p <= _EXACT_WIDE_MAX_FEATURES

@@ -13,7 +13,7 @@ plots it, and the matplotlib artists in attributes ending in ``_`` (``ax_``,
 
 import numpy as np
 
-__all__ = ["LossCurveDisplay", "LossesDisplay", "plot_losses"]
+__all__ = ["IntervalDisplay", "LossCurveDisplay", "LossesDisplay", "plot_losses"]
 
 _KINDS = ("residual", "margin")
 
@@ -414,4 +414,224 @@ class LossCurveDisplay:
         ax.set_ylabel("loss")
         if self.estimator_name is not None:
             ax.set_title(self.estimator_name)
+        return self
+
+
+# -- Prediction intervals ------------------------------------------------------
+
+
+def _interval_columns(y_interval):
+    """``(lower, upper)`` from an interval of shape (n, 2) or a band (n, K >= 2)."""
+    y_interval = np.asarray(y_interval, dtype=float)
+    if y_interval.ndim != 2 or y_interval.shape[1] < 2:
+        raise ValueError(
+            "y_interval must have shape (n_samples, 2) (lower, upper), or (n_samples, K) "
+            f"with K >= 2 levels whose first and last are the band; got {y_interval.shape}."
+        )
+    return y_interval[:, 0], y_interval[:, -1]
+
+
+class IntervalDisplay:
+    """Observed targets, a prediction band and its empirical coverage.
+
+    Build it with :meth:`from_estimator` (a fitted
+    :class:`~sklosses.ConformalRegressor`, or a regressor predicting several
+    quantile levels such as ``LossRegressor(loss=Quantile([0.05, 0.95]))``)
+    or with :meth:`from_predictions`, or give the arrays and call :meth:`plot`.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,)
+        Horizontal position of each row (a feature, or a rank).
+    y_true : array-like of shape (n_samples,)
+        Observed targets.
+    lower, upper : array-like of shape (n_samples,)
+        Ends of the interval of each row.
+    y_pred : array-like of shape (n_samples,), default=None
+        Point predictions, drawn as a line when given.
+    x_label : str, default=None
+        Label of the horizontal axis.
+    estimator_name : str, default=None
+        Title of the axes; none when None.
+
+    Attributes
+    ----------
+    coverage_ : float
+        Share of rows with ``lower <= y_true <= upper`` (set by the
+        constructor).
+    mean_width_ : float
+        Mean of ``upper - lower``.
+    ax_ : matplotlib Axes
+        Axes with the plot.
+    figure_ : matplotlib Figure
+        Figure containing the plot.
+    band_ : matplotlib PolyCollection
+        The filled band.
+    points_ : matplotlib PathCollection
+        The observed targets; the legend gives the empirical coverage.
+    line_ : matplotlib Line2D or None
+        The point predictions, when given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklosses.plot import IntervalDisplay
+    >>> y = np.array([0.0, 1.0, 2.0, 3.0])
+    >>> display = IntervalDisplay.from_predictions(y, np.c_[y - 1, y + 0.5 - 2 * (y > 2)])
+    >>> display.coverage_
+    0.75
+    """
+
+    def __init__(self, x, y_true, lower, upper, *, y_pred=None, x_label=None,
+                 estimator_name=None):
+        self.x = np.asarray(x, dtype=float).reshape(-1)
+        self.y_true = np.asarray(y_true, dtype=float).reshape(-1)
+        self.lower = np.asarray(lower, dtype=float).reshape(-1)
+        self.upper = np.asarray(upper, dtype=float).reshape(-1)
+        self.y_pred = None if y_pred is None else np.asarray(y_pred, dtype=float).reshape(-1)
+        self.x_label = x_label
+        self.estimator_name = estimator_name
+        sizes = {a.size for a in (self.x, self.y_true, self.lower, self.upper)}
+        if len(sizes) != 1:
+            raise ValueError(
+                "x, y_true, lower and upper must have one value per row; got lengths "
+                f"{[a.size for a in (self.x, self.y_true, self.lower, self.upper)]}."
+            )
+        covered = (self.lower <= self.y_true) & (self.y_true <= self.upper)
+        self.coverage_ = float(np.mean(covered)) if covered.size else float("nan")
+        self.mean_width_ = float(np.mean(self.upper - self.lower)) if covered.size \
+            else float("nan")
+
+    @classmethod
+    def from_predictions(cls, y_true, y_interval, *, x=None, y_pred=None, x_label=None,
+                         estimator_name=None, ax=None, **kwargs):
+        """Plot intervals given as arrays.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Observed targets.
+        y_interval : array-like of shape (n_samples, 2) or (n_samples, K)
+            Lower and upper ends (``predict_interval``), or ``K >= 2``
+            predicted levels whose first and last columns are the band.
+        x : array-like of shape (n_samples,), default=None
+            Horizontal positions; None ranks the rows by the centre of their
+            interval (useful with several features).
+        y_pred : array-like of shape (n_samples,), default=None
+            Point predictions to draw as a line.
+        x_label : str, default=None
+            Label of the horizontal axis.
+        estimator_name : str, default=None
+            Title of the axes.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.fill_between` for the band.
+
+        Returns
+        -------
+        display : IntervalDisplay
+        """
+        lower, upper = _interval_columns(y_interval)
+        if x is None:
+            centre = 0.5 * (lower + upper)
+            x = np.empty(centre.size)
+            x[np.argsort(centre, kind="stable")] = np.arange(centre.size)
+            x_label = x_label or "rows, sorted by the centre of their interval"
+        display = cls(x, y_true, lower, upper, y_pred=y_pred, x_label=x_label,
+                      estimator_name=estimator_name)
+        return display.plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, feature=None, ax=None, **kwargs):
+        """Plot the intervals of a fitted estimator on ``(X, y)``.
+
+        Parameters
+        ----------
+        estimator : estimator
+            Fitted; its ``predict_interval(X)`` gives the intervals
+            (:class:`~sklosses.ConformalRegressor`), or else ``predict(X)``
+            must return ``K >= 2`` columns (a list of quantile levels) whose
+            first and last are the band. The point predictions drawn are
+            ``predict(X)`` when it is 1-D, or a band's middle column.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to plot, e.g. held-out ones.
+        y : array-like of shape (n_samples,)
+            Their targets.
+        feature : int or str, default=None
+            Column of ``X`` for the horizontal axis (an index, or a name for a
+            DataFrame). None uses the only feature of one-column ``X`` and
+            otherwise ranks the rows by the centre of their interval.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.fill_between` for the band.
+
+        Returns
+        -------
+        display : IntervalDisplay
+        """
+        if hasattr(estimator, "predict_interval"):
+            y_interval = estimator.predict_interval(X)
+            y_pred = estimator.predict(X)
+        else:
+            band = np.asarray(estimator.predict(X), dtype=float)
+            if band.ndim != 2 or band.shape[1] < 2:
+                raise ValueError(
+                    f"{type(estimator).__name__} has no predict_interval and predicts shape "
+                    f"{band.shape}; give a ConformalRegressor or a regressor of several "
+                    "quantile levels, e.g. LossRegressor(loss=Quantile([0.05, 0.95]))."
+                )
+            y_interval = band
+            y_pred = band[:, band.shape[1] // 2] if band.shape[1] % 2 else None
+        x, x_label = None, None
+        n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
+        if feature is None and n_features == 1:
+            feature = 0
+        if feature is not None:
+            if hasattr(X, "iloc"):
+                column = X[feature] if isinstance(feature, str) else X.iloc[:, feature]
+                x, x_label = np.asarray(column, dtype=float), str(column.name)
+            else:
+                column = X[:, feature]
+                x = np.asarray(column.toarray() if hasattr(column, "toarray") else column,
+                               dtype=float).reshape(-1)
+                x_label = f"feature {feature}"
+        return cls.from_predictions(y, y_interval, x=x, y_pred=y_pred, x_label=x_label,
+                                    estimator_name=type(estimator).__name__, ax=ax,
+                                    **kwargs)
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the band, the observed points and the point predictions.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **kwargs : dict
+            Passed to :meth:`matplotlib.axes.Axes.fill_between` for the band.
+
+        Returns
+        -------
+        display : IntervalDisplay
+            ``self``, with ``ax_``, ``figure_``, ``band_``, ``points_`` and
+            ``line_`` set.
+        """
+        ax = _get_ax(ax)
+        order = np.argsort(self.x, kind="stable")
+        band_kwargs = {"alpha": 0.3, "label": f"interval (mean width {self.mean_width_:.3g})",
+                       **kwargs}
+        self.band_ = ax.fill_between(self.x[order], self.lower[order], self.upper[order],
+                                     **band_kwargs)
+        self.points_ = ax.scatter(self.x, self.y_true, s=8, color="black",
+                                  label=f"observed (coverage {100 * self.coverage_:.1f} %)")
+        self.line_ = None
+        if self.y_pred is not None:
+            (self.line_,) = ax.plot(self.x[order], self.y_pred[order], label="prediction")
+        ax.set_xlabel(self.x_label or "x")
+        ax.set_ylabel("y")
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
         return self

@@ -672,7 +672,7 @@ def test_clone_get_set_params():
     assert huber.get_params() == {"delta": 2.0, "scale": None}
     assert huber.set_params(delta=3.0) is huber and huber.delta == 3.0
     assert Tweedie(power=3).get_params() == {"power": 3}
-    assert Quantile().get_params() == {"quantile": 0.5}
+    assert Quantile().get_params() == {"quantile": 0.5, "noncrossing": "monotone"}
     assert EpsilonInsensitive().get_params() == {"epsilon": 0.1}
     assert SquaredError().get_params() == {}
 

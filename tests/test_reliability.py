@@ -24,8 +24,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sklosses
-from sklosses import LossClassifier, LossRegressor, PenaltyDominatesWarning, make_loss
-from sklosses.losses import Focal, GradientCheckWarning, Hinge, Huber, Tweedie
+from sklosses import (
+    ConformalRegressor,
+    LossClassifier,
+    LossRegressor,
+    PenaltyDominatesWarning,
+    make_loss,
+)
+from sklosses.losses import Focal, GradientCheckWarning, Hinge, Huber, Quantile, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
 
@@ -312,6 +318,34 @@ ERRORS = [
          X, np.arange(30) % 3),
      ValueError, "Hinge(multiclass='crammer_singer') has no piecewise-linear form of one "
      "margin per raw column, which solver='exact' needs"),
+    # -- lists of quantile / expectile levels --------------------------------
+    ("levels_not_increasing", lambda: LossRegressor(loss=Quantile([0.5, 0.1])).fit(X, Y),
+     ValueError, "requires strictly increasing levels"),
+    ("levels_not_a_list", lambda: LossRegressor(loss=Quantile([])).fit(X, Y),
+     ValueError, "or a non-empty 1-D list of them"),
+    ("levels_unknown_noncrossing",
+     lambda: LossRegressor(loss=Quantile([0.1, 0.9], noncrossing="yes")).fit(X, Y),
+     ValueError, "requires noncrossing in 'monotone', 'sort'"),
+    ("levels_with_2d_target",
+     lambda: LossRegressor(loss=Quantile([0.1, 0.9])).fit(X, np.c_[Y, Y]),
+     ValueError, "models a single target, but y has shape (30, 2)"),
+    ("levels_metric_wrong_columns",
+     lambda: Quantile([0.1, 0.5, 0.9])(Y, np.c_[Y, Y]),
+     ValueError, "predictions of shape (n_samples, 3), one column per level"),
+    # -- ConformalRegressor ----------------------------------------------------
+    ("conformal_coverage_out_of_range", lambda: ConformalRegressor(coverage=1.0).fit(X, Y),
+     ValueError, "ConformalRegressor: coverage must be a number in (0, 1), got 1.0"),
+    ("conformal_unknown_method", lambda: ConformalRegressor(method="jackknife").fit(X, Y),
+     ValueError, "method must be 'split' or 'cv+', got 'jackknife'."),
+    ("conformal_one_row", lambda: ConformalRegressor().fit(X[:1], Y[:1]),
+     ValueError, "ConformalRegressor needs at least 2 samples to fit and calibrate"),
+    ("conformal_split_without_weight",
+     lambda: ConformalRegressor(calibration_fraction=0.5, random_state=0).fit(
+         X[:2], Y[:2], sample_weight=[1.0, 0.0]),
+     ValueError, "every training or every calibration row of the split has zero sample_weight"),
+    ("conformal_cv_plus_folds_miss_rows",
+     lambda: ConformalRegressor(method="cv+", cv=[(np.arange(10, 30), np.arange(10))]).fit(X, Y),
+     ValueError, "needs a cv whose test folds cover every row once"),
 ]
 
 # (id, thunk, warning class, fragment), documented likewise.

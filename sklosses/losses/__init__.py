@@ -5,6 +5,7 @@ from ._classification import *  # noqa: F403
 from ._classification import __all__ as _classification_names
 from ._custom import CustomClassificationLoss, CustomLoss, GradientCheckWarning, make_loss
 from ._domain import REAL_LINE, ClassIndices, Interval, ProbabilityRows, TargetDomain
+from ._expectile import Expectile
 from ._hessian import ElementwiseHessian, RawHessian, SoftmaxHessian
 from ._link import (
     BaseLink,
@@ -34,6 +35,7 @@ __all__ = [
     "REAL_LINE",
     *_regression_names,
     *_classification_names,
+    "Expectile",
     "make_loss",
     "CustomLoss",
     "CustomClassificationLoss",

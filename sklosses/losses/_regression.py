@@ -27,6 +27,7 @@ from scipy.special import xlogy
 from ._base import RegressionLoss, apply_sample_weight, as_float_array, check_numeric_target
 from ._domain import REAL_LINE, Interval, ProbabilityRows
 from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
+from ._levels import _LevelsMixin
 from ._link import Log1pLink, LogLink, SoftmaxLink
 from ._piecewise import PiecewiseLinear
 from ._scale import huber_joint_scale, huber_perspective
@@ -679,8 +680,8 @@ class LogCosh(_RegressionLoss):
         return t, 1 - t * t
 
 
-class Quantile(_NonSmoothMixin, _RegressionLoss):
-    r"""Pinball (quantile) loss with the identity link.
+class Quantile(_LevelsMixin, _NonSmoothMixin, _RegressionLoss):
+    r"""Pinball (quantile) loss with the identity link; one level or several.
 
     .. math:: \ell(y, p) = \max(q r, (q - 1) r), \qquad r = y - p.
 
@@ -688,10 +689,43 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
     The best constant is the weighted ``quantile``-quantile of ``y``. The loss
     is not smooth; the gradient at ``y == p`` is 0 (a subgradient).
 
+    With a list of ``K`` levels ``q_1 < ... < q_K``, one fit estimates them
+    all: the model has ``K`` outputs, predictions have shape
+    ``(n_samples, K)`` (column ``k`` is level ``q_k``), the per-sample loss
+    is the mean of the ``K`` pinball losses, and the predictions are
+    non-decreasing along the columns for **every** input (see
+    ``noncrossing``). A list of one level is the scalar level.
+
     Parameters
     ----------
-    quantile : float, default=0.5
-        The quantile to estimate, strictly between 0 and 1.
+    quantile : float or array-like of shape (K,), default=0.5
+        The quantile to estimate, strictly between 0 and 1, or strictly
+        increasing levels in (0, 1).
+    noncrossing : {"monotone", "sort"}, default="monotone"
+        How a list of levels is kept from crossing (ignored for one level).
+
+        - ``"monotone"``: the model's outputs are ordered by construction,
+          so ``q_1(x) <= ... <= q_K(x)`` holds exactly, in floating point,
+          for every ``x`` in R^p. A linear model is a *location-shift*
+          model: one weight vector shared by every level and increasing
+          intercepts (``coef_`` has ``K`` equal rows). This is forced: two
+          linear functions with different slopes cross somewhere in R^p.
+          The problem stays convex in the intercepts and weights. An MLP
+          outputs the lowest level and the gaps to the next ones through a
+          softplus, ``q_k(x) = q_{k-1}(x) + softplus(z_k(x))``, so its
+          levels may spread with ``x`` (heteroscedastic quantiles); with
+          ``activation="identity"`` this is a linear lowest level plus
+          non-negative, softplus-of-linear gaps.
+        - ``"sort"``: ``K`` free outputs (one independent model per level,
+          fitted jointly) whose predictions are sorted along the columns
+          (rearrangement, Chernozhukov et al. 2010): non-decreasing for
+          every ``x`` too, but a column of ``predict`` is then not the fitted
+          function of its level where the fits cross.
+
+    Attributes
+    ----------
+    quantiles_ : ndarray of shape (K,)
+        The levels as an array (``K = 1`` for a scalar level).
 
     Examples
     --------
@@ -699,28 +733,33 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
     >>> loss = Quantile(quantile=0.9)
     >>> loss([1.0, 1.0], [0.0, 2.0])
     0.5
+    >>> levels = Quantile(quantile=[0.1, 0.9])
+    >>> levels([1.0, 1.0], [[0.0, 0.0], [2.0, 2.0]])
+    0.5
     """
 
     target_domain = REAL_LINE
 
     name = "quantile"
+    _level_name = "quantile"
+    _level_hint = "for example quantile=0.5 estimates the median."
 
-    def __init__(self, quantile=0.5):
+    def __init__(self, quantile=0.5, *, noncrossing="monotone"):
         self.quantile = quantile
+        self.noncrossing = noncrossing
+
+    @property
+    def quantiles_(self):
+        """The levels, an ndarray of shape (K,)."""
+        return self._level_array()
 
     def _check_params(self):
-        q = _real_param(self, "quantile", self.quantile)
-        if not 0 < q < 1:
-            raise _param_error(
-                self,
-                "quantile",
-                "0 < quantile < 1",
-                "for example quantile=0.5 estimates the median.",
-            )
-        return q
+        levels = self._level_array()
+        self._check_noncrossing()
+        return float(levels[0]) if levels.size == 1 else levels
 
     def _elementwise(self, y, raw):
-        q = float(self.quantile)
+        q = self._levels_for(raw.dtype)
         r = y - raw
         loss = np.maximum(q * r, (q - 1) * r)
         zero = np.zeros_like(r)
@@ -728,7 +767,9 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
         return loss, gradient
 
     def _init_raw(self, y_true, sample_weight):
-        q = float(self.quantile)
+        if self.n_levels >= 2:
+            return self._per_level(_weighted_quantile, y_true, sample_weight)
+        q = float(self._level_array()[0])
         return _column_apply(lambda y, w: _weighted_quantile(y, q, w), y_true, sample_weight)
 
     def piecewise_linear(self, y_true):
@@ -745,6 +786,14 @@ class Quantile(_NonSmoothMixin, _RegressionLoss):
             One knot at 0 with slopes ``quantile - 1`` and ``quantile``.
         """
         q = self._check_params()
+        if np.ndim(q):
+            # The levels share the model's slope (non-crossing) or are sorted
+            # jointly: one LP per output would not be that model.
+            raise ValueError(
+                f"{self} has {np.size(q)} levels; solver='exact' fits one level at a "
+                "time. Use solver='auto' (smoothing continuation) for a joint "
+                "non-crossing fit, or fit each level with its own estimator."
+            )
         return _residual_form(y_true, knots=(0.0,), slopes=(q - 1.0, q))
 
     def smoothed(self, mu):
@@ -902,7 +951,7 @@ class _SmoothedAbsoluteError(_SmoothedLoss):
         return _smooth_abs(raw - y, float(self.mu))
 
 
-class _SmoothedQuantile(_SmoothedLoss):
+class _SmoothedQuantile(_LevelsMixin, _SmoothedLoss):
     """Pinball loss with its kink replaced by a quadratic piece.
 
     ``rho_q(r) = |r| / 2 + (q - 1/2) r`` with ``|r|`` smoothed at level
@@ -912,6 +961,7 @@ class _SmoothedQuantile(_SmoothedLoss):
     """
 
     name = "smoothed_quantile"
+    _level_name = "quantile"
 
     def __init__(self, quantile=0.5, mu=1e-3):
         self.quantile = quantile
@@ -921,11 +971,22 @@ class _SmoothedQuantile(_SmoothedLoss):
         return Quantile(self.quantile)
 
     def _elementwise(self, y, raw):
-        q, mu = float(self.quantile), float(self.mu)
-        # with d = raw - y (= -r): rho_q = |d| / 2 - (q - 1/2) d
+        q, mu = self._levels_for(raw.dtype), float(self.mu)
+        # with d = raw - y (= -r): rho_q = |d| / 2 - (q - 1/2) d, and |d| smoothed
+        # at level m = 2 mu. With g = clip(d / (2 m), -1, 1), the smoothed |d| is
+        # g (d - m g) (d^2 / (4 m) inside, |d| - m outside) and its derivative g:
+        # a few in-place passes, which matter on (n_samples, K) arrays of levels.
+        m = 2 * mu
         d = raw - y
-        value, derivative = _smooth_abs(d, 2 * mu)
-        return 0.5 * value - (q - 0.5) * d, 0.5 * derivative - (q - 0.5)
+        g = np.multiply(d, 1 / (2 * m))
+        np.clip(g, -1, 1, out=g)
+        value = d - m * g
+        value *= g
+        value *= 0.5
+        value -= (q - 0.5) * d
+        g *= 0.5
+        g -= q - 0.5
+        return value, g
 
 
 class _SmoothedEpsilonInsensitive(_SmoothedLoss):
