@@ -123,7 +123,7 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
         there are too few calibration rows for ``coverage``.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
 
     Notes
