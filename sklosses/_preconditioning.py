@@ -329,6 +329,29 @@ def _affine_map(objective, x0, output_weights):
     return _LinearMap(model, centre, effective, sigma, x0)
 
 
+# Rows per block of the column moments: float64 blocks of about 4 MB, so
+# that neither a float32 X nor a sparse X is ever copied whole.
+_MOMENT_BLOCK_BYTES = 4 * 2**20
+
+
+def _weighted_column_moments(X, w):
+    """``(sum_i w_i x_ij, sum_i w_i x_ij^2)`` in float64, by blocks of rows."""
+    n, p = X.shape
+    mean, square = np.zeros(p), np.zeros(p)
+    rows_per_block = max(1, _MOMENT_BLOCK_BYTES // (8 * max(p, 1)))
+    for start in range(0, n, rows_per_block):
+        rows = slice(start, start + rows_per_block)
+        block, wb = X[rows], w[rows]
+        if sp.issparse(block):
+            mean += np.asarray(block.T @ wb, dtype=np.float64).ravel()
+            square += np.asarray(block.multiply(block).T @ wb, dtype=np.float64).ravel()
+        else:
+            block = np.asarray(block, dtype=np.float64)
+            mean += wb @ block
+            square += wb @ (block * block)
+    return mean, square
+
+
 def column_centres_and_scales(X, weight, *, centred):
     """Weighted centre and spread of every column of ``X``.
 
@@ -353,17 +376,12 @@ def column_centres_and_scales(X, weight, *, centred):
     """
     n = X.shape[0]
     w = np.full(n, 1.0 / n) if weight is None else np.asarray(weight, dtype=np.float64)
-    if sp.issparse(X):
-        mean = np.asarray(X.T @ w, dtype=np.float64).ravel()
-        square = np.asarray(X.multiply(X).T @ w, dtype=np.float64).ravel()
-        rms = np.sqrt(np.maximum(square, 0.0))
-        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
-    else:
+    if not sp.issparse(X):
         X = np.asarray(X)
-        mean = w @ X if X.dtype == np.float64 else w @ X.astype(np.float64)
-        square = np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64)
-        rms = np.sqrt(square)
-        spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+    mean, square = _weighted_column_moments(X, w)
+    rms = np.sqrt(np.maximum(square, 0.0))
+    spread = np.sqrt(np.maximum(square - mean**2, 0.0))
+    if not sp.issparse(X):
         # E[x^2] - mean^2 cancels where a column sits far from zero: those
         # columns (nanosecond timestamps) get the exact second pass.
         far = mean**2 > 1e-4 * square
