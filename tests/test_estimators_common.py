@@ -180,7 +180,9 @@ def test_advertised_settings_pass_common_checks(estimator, check):
 
 
 # The cross-validated estimators (API.md section 6); small grids and 3 folds keep
-# the checks fast, and every check passes with no exemption.
+# the checks fast. The search with an L1 candidate inherits FLAT_L1 on the
+# check's 15 rows (its chosen fit is an L1 fit there); the others pass with no
+# exemption.
 CV_ESTIMATORS = [
     sklosses.LossRegressorCV(alphas=3, cv=3),
     sklosses.LossRegressorCV(loss=["squared_error", "huber"], alphas=3, cv=3,
@@ -189,8 +191,17 @@ CV_ESTIMATORS = [
 ]
 
 
+def cv_failures(estimator):
+    """The L1 candidates' flat optimum on the check data, with its reason."""
+    l1_ratios = np.atleast_1d(getattr(estimator, "l1_ratio", 0.0))
+    if not np.any(l1_ratios > 0):
+        return {}
+    return {check: FLAT_L1 for check in ("check_sample_weight_equivalence_on_dense_data",
+                                         "check_sample_weight_equivalence_on_sparse_data")}
+
+
 @pytest.mark.slow  # ~45 s: every check runs a whole cross-validated search
-@parametrize_with_checks(CV_ESTIMATORS)
+@parametrize_with_checks(CV_ESTIMATORS, expected_failed_checks=cv_failures)
 def test_cv_estimators_pass_common_checks(estimator, check):
     check(estimator)
 
