@@ -30,6 +30,13 @@ first is fitted on the features the sequential strong rule keeps, then
 checked against the KKT conditions on all of them (:class:`_StrongRule`),
 so early points, where few weights are active, touch few columns.
 
+Along any path of a linear model whose loss is quadratic in the raw
+prediction (squared error, squared log error: ``loss.has_constant_hessian``)
+on dense data, the points after the first are solved exactly on the
+weighted Gram matrix (:class:`~sklosses.solvers._quadratic_path.QuadraticPath`),
+formed once per training fold, as ``LassoCV`` does: each point then costs
+work in ``n_features``, not in ``n_samples``.
+
 An MLP uses the grid of the linear model on the same data: the gradient of
 its first layer at zero weights is zero, so the linear model's is the
 data-derived scale that is left.
@@ -43,6 +50,7 @@ from sklearn.base import clone
 
 from ._objective import Objective
 from ._resolve import resolve_loss, resolve_model, resolve_penalty
+from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
 
 # The grid spans alpha_max down to alpha_max * _GRID_RATIO (API.md section 6).
 _GRID_RATIO = 1e-4
@@ -185,18 +193,20 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
     X_test, y_test, w_test = X[test], y[test], _take(sample_weight, test)
     score_kwargs = {} if w_test is None else {"sample_weight": w_test}
     scores, fit_times, params = [], [], []
-    screen = None
+    path_solver = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for k, alpha in enumerate(alphas):
-            est.set_params(alpha=float(alpha))
+            # A plain attribute (set_params inspects the signature each call,
+            # which costs more than an exact solve on the Gram matrix).
+            est.alpha = float(alpha)
             start = time.perf_counter()
-            if screen is None:
+            if path_solver is None:
                 est.fit(X_train, y_train, sample_weight=w_train)
-                if _can_screen(est):
-                    screen = _StrongRule(est, X_train, y_train, w_train)
+                path_solver = _path_solver(est, X_train, y_train, w_train)
+                est._trust_input(X_test)
             else:
-                screen.fit(float(alphas[k - 1]), float(alpha))
+                path_solver.fit(float(alphas[k - 1]), float(alpha))
             fit_times.append(time.perf_counter() - start)
             scores.append(float(scorer(est, X_test, y_test, **score_kwargs)))
             params.append(est._flat_params())
@@ -208,10 +218,62 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
     }
 
 
-def _can_screen(est):
-    """Whether the strong rule applies: a full-batch linear fit with an L1 part."""
-    return (len(est.hidden_layer_sizes) == 0 and est.l1_ratio > 0 and not est.early_stopping
-            and est.solver in ("auto", "lbfgs", "proximal"))
+# Solvers whose fits the path may replace by an exact solve of the same
+# objective: the full-batch ones (a minibatch solver asked for by name is
+# what the user wants to see along the path).
+_FULL_BATCH = ("auto", "lbfgs", "proximal", "newton")
+
+
+def _path_solver(est, X, y, sample_weight):
+    """How the points after the first are fitted, given the first fit ``est``.
+
+    The exact Gram-matrix solve when the data term is quadratic, else the
+    strong rule for an L1 part, else a warm-started ``fit`` each time.
+    """
+    full_batch = (len(est.hidden_layer_sizes) == 0 and not est.early_stopping
+                  and est.solver in _FULL_BATCH)
+    if full_batch and quadratic_path_applies(est.loss_, est._model, X):
+        return _QuadraticPoints(est, X, y, sample_weight)
+    if full_batch and est.l1_ratio > 0 and est.solver != "newton":
+        return _StrongRule(est, X, y, sample_weight)
+    return _WarmFits(est, X, y, sample_weight)
+
+
+def _data_inputs(est, X, y, sample_weight):
+    """``X``, the encoded target and the weights exactly as ``est.fit`` sees them."""
+    Xv, yv, sw = est._validate_fit_data(X, y, sample_weight, reset=False)
+    y_enc, _ = est._encode_target(yv, est.loss_)
+    return Xv, y_enc, est._combine_weights(y_enc, sw)
+
+
+class _WarmFits:
+    """Each point is ``est.fit`` from the previous solution (``warm_start``)."""
+
+    def __init__(self, est, X, y, sample_weight):
+        self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
+
+    def fit(self, alpha_old, alpha_new):
+        self.est.fit(self.X, self.y, sample_weight=self.sample_weight)
+
+
+class _QuadraticPoints(_WarmFits):
+    """Each point is the exact optimum on the Gram matrix, or a warm fit when it
+    cannot be certified (a singular system, rounding)."""
+
+    def __init__(self, est, X, y, sample_weight):
+        super().__init__(est, X, y, sample_weight)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+        self.solver = QuadraticPath(est.loss_, est._model, Xv, y_enc, sw)
+
+    def fit(self, alpha_old, alpha_new):
+        est = self.est
+        params = self.solver.solve(alpha_new, est.l1_ratio, est._flat_params())
+        if params is None:
+            super().fit(alpha_old, alpha_new)
+            return
+        est.__dict__.update(est._fitted_attributes(
+            params, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
+        est.n_iter_ = self.solver.n_iter_
 
 
 class _StrongRule:
@@ -236,9 +298,7 @@ class _StrongRule:
 
     def __init__(self, est, X, y, sample_weight):
         self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
-        Xv, yv, sw = est._validate_fit_data(X, y, sample_weight, reset=False)
-        y_enc, _ = est._encode_target(yv, est.loss_)
-        sw = est._combine_weights(y_enc, sw)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
         self.objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), Xv,
                                    y_enc, sw)
         model = est._model
