@@ -35,6 +35,27 @@ Mathematics 443, 59-72 (2007).
 import numpy as np
 
 
+def _column_scale_newton(a, w, delta, max_iter=60):
+    """Root of ``sum w min((a / s)^2, delta^2) = 1`` for ``a >= 0``, ``sum w = 1``,
+    by Newton's method in ``t = 1 / s^2`` (see the module docstring); None when it
+    has not landed within ``max_iter`` steps."""
+    a2 = a * a
+    if delta * delta * w[a2 > 0].sum() <= 1.0:
+        return 0.0  # no root: the scale tends to 0 (as in _column_scale)
+    t, edge2 = 0.0, delta * delta
+    for _ in range(max_iter):
+        inside = a2 * t <= edge2
+        slope = float(w[inside] @ a2[inside])
+        value = t * slope + edge2 * float(w[~inside].sum())
+        if slope <= 0:
+            return None
+        step = (1.0 - value) / slope
+        if step <= 1e-15 * t:  # on the root's linear piece: exact
+            return float(1.0 / np.sqrt(t))
+        t += step
+    return None
+
+
 def _column_scale(a, w, delta):
     """Root of ``sum w min((a / s)^2, delta^2) = 1`` for sorted ``a >= 0``, ``sum w = 1``."""
     a2 = a * a
@@ -89,8 +110,10 @@ def huber_joint_scale(residual, delta, sample_weight=None):
     scales = []
     for column in columns.T:
         a = np.abs(column)
-        order = np.argsort(a, kind="stable")
-        s = _column_scale(a[order], w[order], delta)
+        s = _column_scale_newton(a, w, delta)
+        if s is None:
+            order = np.argsort(a, kind="stable")
+            s = _column_scale(a[order], w[order], delta)
         largest = float(a.max(initial=0.0))
         scales.append(max(s, 1e-12 * largest) if largest > 0 else 1.0)
     return scales[0] if r.ndim == 1 else np.array(scales)
