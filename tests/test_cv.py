@@ -309,6 +309,45 @@ def test_joint_scale_solves_its_equation_exactly():
     assert mean_loss(s) < min(mean_loss(0.99 * s), mean_loss(1.01 * s))
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_joint_scale_newton_root_equals_the_sorted_root(seed):
+    from sklosses.losses._scale import _column_scale, _column_scale_newton
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    a = np.abs(rng.standard_t(rng.uniform(0.5, 5.0), n)) * 10.0 ** rng.uniform(-8, 8)
+    if seed % 4 == 0:
+        a[rng.random(n) < 0.7] = 0.0  # often no root: the scale tends to 0
+    w = rng.uniform(0.0, 1.0, n) if seed % 2 else np.ones(n)
+    w = w / w.sum()
+    delta = rng.uniform(1.01, 5.0)
+    order = np.argsort(a, kind="stable")
+    sorted_root = _column_scale(a[order], w[order], delta)
+    newton_root = _column_scale_newton(a, w, delta)
+    assert newton_root is not None
+    assert newton_root == pytest.approx(sorted_root, rel=1e-11, abs=0.0)
+
+
+def test_best_constant_is_remembered_only_for_identical_inputs(monkeypatch):
+    import sklosses.losses._base as base
+
+    calls = []
+    original = base._minimize_constant
+    monkeypatch.setattr(base, "_minimize_constant",
+                        lambda *a: calls.append(1) or original(*a))
+    base._CONSTANT_MEMO.clear()
+    y = np.random.default_rng(0).standard_t(2, size=200)
+    loss = Huber(delta=1.35, scale="joint")
+    first = loss.init_raw(y)
+    assert loss.init_raw(y.copy()) == first and len(calls) == 1
+    assert Huber(delta=1.35, scale="joint").init_raw(y) == first and len(calls) == 1
+    shifted = loss.init_raw(y + 1.0)
+    assert len(calls) == 2 and shifted == pytest.approx(first + 1.0, rel=1e-6)
+    Huber(delta=2.0, scale="joint").init_raw(y)
+    loss.init_raw(y, np.linspace(1.0, 2.0, y.size))
+    assert len(calls) == 4
+
+
 def test_joint_scale_gradient_is_the_profiled_gradient(heavy_tailed):
     # Envelope theorem: the gradient at the optimal scale, scale held fixed, is
     # the gradient of the profiled loss; finite differences agree.
