@@ -502,7 +502,11 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         return raw.ravel() if self._ravel_raw else raw
 
     def _validated_raw(self, X):
-        if X is not getattr(self, "_trusted_input", None):
+        if X is getattr(self, "_trusted_input", None):
+            cached = getattr(self, "_trusted_raw", None)  # set by a path's scoring
+            if cached is not None:
+                return cached
+        else:
             X = self._validate_predict_data(X)
         with np.errstate(under="ignore"):  # as in fit
             return self._raw(X)

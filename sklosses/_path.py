@@ -193,7 +193,6 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
     X_test, y_test, w_test = X[test], y[test], _take(sample_weight, test)
     score_kwargs = {} if w_test is None else {"sample_weight": w_test}
     scores, fit_times, params = [], [], []
-    path_solver = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for k, alpha in enumerate(alphas):
@@ -201,21 +200,47 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
             # which costs more than an exact solve on the Gram matrix).
             est.alpha = float(alpha)
             start = time.perf_counter()
-            if path_solver is None:
+            if k == 0:
                 est.fit(X_train, y_train, sample_weight=w_train)
                 path_solver = _path_solver(est, X_train, y_train, w_train)
                 est._trust_input(X_test)
             else:
                 path_solver.fit(float(alphas[k - 1]), float(alpha))
             fit_times.append(time.perf_counter() - start)
-            scores.append(float(scorer(est, X_test, y_test, **score_kwargs)))
             params.append(est._flat_params())
+            if not path_solver.params_only:
+                scores.append(float(scorer(est, X_test, y_test, **score_kwargs)))
+        if path_solver.params_only:
+            scores = _score_points(est, params, scorer, X_test, y_test, score_kwargs)
     return {
         "test_score": np.asarray(scores, dtype=float),
         "fit_time": np.asarray(fit_times, dtype=float),
         "params": params,
         "warnings": list(dict.fromkeys((w.category, str(w.message)) for w in caught)),
     }
+
+
+def _score_points(est, params, scorer, X_test, y_test, score_kwargs):
+    """Scores of the path points when each is its parameters alone.
+
+    The raw predictions of every point come from one product with the
+    validation fold (reading it once rather than once per point); the
+    estimator takes each point's parameters and serves its predictions from
+    them while the scorer runs.
+    """
+    model = est._model
+    raws = model.predict_raw_many(
+        [np.asarray(p, dtype=model.dtype) for p in params], X_test)
+    scores = []
+    for point, raw in zip(params, raws):
+        est.__dict__.update(est._fitted_attributes(
+            point, loss=est.loss_, model=model, ravel_raw=est._ravel_raw))
+        est._trusted_raw = raw.ravel() if est._ravel_raw else raw
+        try:
+            scores.append(float(scorer(est, X_test, y_test, **score_kwargs)))
+        finally:
+            del est._trusted_raw
+    return scores
 
 
 # Solvers whose fits the path may replace by an exact solve of the same
@@ -249,6 +274,10 @@ def _data_inputs(est, X, y, sample_weight):
 class _WarmFits:
     """Each point is ``est.fit`` from the previous solution (``warm_start``)."""
 
+    #: Whether a point's parameters are all of its fitted state (no fitted
+    #: scale in the loss, ...), so that points can be scored after the path.
+    params_only = False
+
     def __init__(self, est, X, y, sample_weight):
         self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
 
@@ -259,6 +288,8 @@ class _WarmFits:
 class _QuadraticPoints(_WarmFits):
     """Each point is the exact optimum on the Gram matrix, or a warm fit when it
     cannot be certified (a singular system, rounding)."""
+
+    params_only = True  # a loss with a constant Hessian has no fitted state
 
     def __init__(self, est, X, y, sample_weight):
         super().__init__(est, X, y, sample_weight)
@@ -295,6 +326,8 @@ class _StrongRule:
     R. Tibshirani, "Strong rules for discarding predictors in lasso-type
     problems", J. Royal Statistical Society B 74(2), 245-266 (2012).
     """
+
+    params_only = False  # the loss may carry fitted state (a joint scale)
 
     def __init__(self, est, X, y, sample_weight):
         self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight

@@ -170,3 +170,23 @@ def test_which_problems_take_the_quadratic_path():
     with pytest.warns(Warning):
         mlp.fit(X, y)
     assert not quadratic_path_applies(mlp.loss_, mlp._model, X)
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_points_scored_after_the_path_score_as_separate_fits(outputs):
+    from sklearn.metrics import get_scorer
+
+    X, y = make_regression(n_samples=200, n_features=7, n_targets=outputs, noise=5.0,
+                           random_state=3)
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, len(X))
+    base = LossRegressor(l1_ratio=0.5)
+    train, test = next(iter(KFold(4, shuffle=True, random_state=0).split(X)))
+    alphas = alpha_grid(base, X, y, l1_ratio=0.5, n_alphas=5)
+    for scorer in (LossRegressor.score, get_scorer("neg_mean_absolute_error")):
+        path = fit_path(base, X, y, weights, train, test, alphas, scorer)
+        for params, score in zip(path["params"], path["test_score"]):
+            single = clone(base).fit(X[train], y[train])  # fitted state to overwrite
+            single.__dict__.update(single._fitted_attributes(
+                params, loss=single.loss_, model=single._model, ravel_raw=single._ravel_raw))
+            expected = scorer(single, X[test], y[test], sample_weight=weights[test])
+            assert score == pytest.approx(expected, rel=1e-12, abs=1e-12)

@@ -79,6 +79,10 @@ class BaseModel(metaclass=ABCMeta):
         """Raw predictions of shape (n_samples, n_outputs)."""
         return self.forward(params, X)[0]
 
+    def predict_raw_many(self, params_list, X):
+        """:meth:`predict_raw` for each parameter vector of ``params_list``."""
+        return [self.predict_raw(params, X) for params in params_list]
+
     def zeros(self):
         """A zero flat parameter vector."""
         return np.zeros(self.n_params, dtype=self.dtype)

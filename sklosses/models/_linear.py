@@ -41,6 +41,22 @@ class LinearModel(BaseModel):
             raw += b
         return raw, X
 
+    def predict_raw_many(self, params_list, X):
+        """Raw predictions for several parameter vectors from one product with ``X``.
+
+        ``X`` is read once for all of them (a regularisation path scores
+        every point on one validation fold), not once per vector.
+        """
+        if not params_list:
+            return []
+        W = np.concatenate([self.unpack(params)[0] for params in params_list])
+        raw = np.asarray(X @ W.T).reshape(X.shape[0], len(params_list), self.n_outputs)
+        out = []
+        for k, params in enumerate(params_list):
+            b = self.unpack(params)[1]
+            out.append(raw[:, k, :] + b if b is not None else raw[:, k, :].copy())
+        return out
+
     def backward(self, params, cache, grad_raw):
         X = cache
         grad = np.empty(self.n_params, dtype=grad_raw.dtype)

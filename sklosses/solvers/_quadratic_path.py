@@ -100,26 +100,16 @@ class QuadraticPath:
 
     def __init__(self, loss, model, X, y, sample_weight=None):
         self.model = model
-        X = np.asarray(X, dtype=np.float64)
-        weight = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        self._centre = (np.average(X, axis=0, weights=weight) if model.fit_intercept
-                        else np.zeros(X.shape[1]))
-        centred = LinearModel(X.shape[1], model.n_outputs, fit_intercept=model.fit_intercept,
-                              dtype=np.float64)
-        data = Objective(loss, centred, NoPenalty(), X - self._centre, y, weight)
-        zero = centred.zeros()
-        _, gradient, hessian = data.gradient_hessian(zero)
+        hessian, gradient, self._centre = _centred_quadratic(loss, model, X, y, sample_weight)
         penalised = np.zeros(model.n_params, dtype=bool)
-        penalised[data.weights_slice] = True
+        penalised[: model.n_weights] = True
         diagonal = np.diag(hessian).copy()
         # A column that is constant on the training rows has no curvature and
         # no gradient: its weight stays zero (optimal for any penalty).
-        self._live = diagonal > 0
-        root = np.sqrt(diagonal[self._live])
-        self._root = root
-        live = self._live
+        live = self._live = diagonal > 0
+        root = self._root = np.sqrt(diagonal[live])
         self._H = hessian[np.ix_(live, live)] / np.outer(root, root)
-        self._g = np.asarray(gradient, dtype=np.float64)[live] / root
+        self._g = gradient[live] / root
         self._penalised = penalised[live]
         self.n_iter_ = 0
 
@@ -164,6 +154,46 @@ class QuadraticPath:
             weights = params[: model.n_weights].reshape(model.n_outputs, model.n_features)
             params[model.n_weights:] -= weights @ self._centre
         return params
+
+
+# Rows per block when forming H: the centred block is a small buffer, as a
+# centred copy of all of X would cost more (in fresh memory) than the Gram.
+_BLOCK_ROWS = 4096
+
+
+def _centred_quadratic(loss, model, X, y, sample_weight):
+    """``H``, ``g`` of the data term at zero in centred variables, and the centre.
+
+    Formed by row blocks. The data term's Hessian and gradient are sums over
+    rows, so each block's (from an :class:`Objective` on the centred block,
+    whose weights it normalises by the block's total) enters with the
+    block's share of the total weight.
+    """
+    X = np.asarray(X)
+    n = X.shape[0]
+    weight = (np.ones(n) if sample_weight is None
+              else np.asarray(sample_weight, dtype=np.float64))
+    total = float(weight.sum())
+    centre = (
+        (weight @ X) / total if model.fit_intercept else np.zeros(X.shape[1]))
+    centred = LinearModel(X.shape[1], model.n_outputs, fit_intercept=model.fit_intercept,
+                          dtype=np.float64)
+    zero = centred.zeros()
+    hessian = np.zeros((centred.n_params, centred.n_params))
+    gradient = np.zeros(centred.n_params)
+    buffer = np.empty((min(n, _BLOCK_ROWS), X.shape[1]))
+    for start in range(0, n, _BLOCK_ROWS):
+        rows = slice(start, min(start + _BLOCK_ROWS, n))
+        share = float(weight[rows].sum()) / total
+        if share == 0:
+            continue
+        block = buffer[: rows.stop - start]
+        np.subtract(X[rows], centre, out=block)
+        data = Objective(loss, centred, NoPenalty(), block, y[rows], weight[rows])
+        _, block_gradient, block_hessian = data.gradient_hessian(zero)
+        hessian += share * block_hessian
+        gradient += share * np.asarray(block_gradient, dtype=np.float64)
+    return hessian, gradient, centre
 
 
 def _objective(H, ridge, g, lam, z):
