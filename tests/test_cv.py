@@ -404,3 +404,33 @@ def test_strong_rule_path_equals_the_unscreened_path(task, monkeypatch):
     plain = fit_path(est, X, y, None, train, test, grid, score)
     for a, b in zip(screened["params"], plain["params"]):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_path_points_do_not_warn_that_the_penalty_dominates():
+    import warnings
+
+    from sklosses._diagnostics import PenaltyDominatesWarning
+
+    # Targets of scale ~170 with heavy tails: the largest alphas of the path
+    # flatten the robust fit, which the path is there to find out.
+    X, y = make_regression(n_samples=600, n_features=10, n_informative=5, noise=10.0,
+                           random_state=0)
+    y = y + 20 * np.random.default_rng(1).standard_t(3, size=len(y))
+    loss = Huber(delta=1.35, scale="joint")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = LossRegressorCV(loss=loss, alphas=8, cv=3).fit(X, y)
+    from_path = [w for w in caught if issubclass(w.category, PenaltyDominatesWarning)]
+    flattened = 0
+    for alpha in search.alphas_:
+        with warnings.catch_warnings(record=True) as alone:
+            warnings.simplefilter("always")
+            LossRegressor(loss=loss, alpha=alpha).fit(X, y)
+        flattened += any(issubclass(w.category, PenaltyDominatesWarning) for w in alone)
+    assert flattened > 0  # single fits at those alphas do warn
+    refit = LossRegressor(loss=loss, alpha=search.alpha_)
+    with warnings.catch_warnings(record=True) as alone:
+        warnings.simplefilter("always")
+        refit.fit(X, y)
+    expected = [w for w in alone if issubclass(w.category, PenaltyDominatesWarning)]
+    assert len(from_path) == len(expected)  # the chosen fit's warning only, if any
