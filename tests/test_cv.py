@@ -323,9 +323,10 @@ def test_joint_scale_newton_root_equals_the_sorted_root(seed):
     delta = rng.uniform(1.01, 5.0)
     order = np.argsort(a, kind="stable")
     sorted_root = _column_scale(a[order], w[order], delta)
-    newton_root = _column_scale_newton(a, w, delta)
-    assert newton_root is not None
-    assert newton_root == pytest.approx(sorted_root, rel=1e-11, abs=0.0)
+    for start in (None, sorted_root * 0.3, sorted_root * 1.0001, sorted_root * 50):
+        newton_root = _column_scale_newton(a, w, delta, start=start or None)
+        assert newton_root is not None
+        assert newton_root == pytest.approx(sorted_root, rel=1e-11, abs=0.0)
 
 
 def test_best_constant_is_remembered_only_for_identical_inputs(monkeypatch):

@@ -581,7 +581,13 @@ class Huber(_RegressionLoss):
     def _joint(self, y, raw, sample_weight):
         """Per-element loss and derivative at the optimal scale for these residuals."""
         r = raw - y
-        scale = huber_joint_scale(r, float(self.delta), sample_weight)
+        # A solver's successive evaluations have nearby scales: the last one
+        # starts the root finding (the same root, in fewer steps).
+        previous = getattr(self, "_last_scale", None)
+        if previous is not None and np.shape(previous) != np.shape(r)[1:]:
+            previous = None
+        scale = huber_joint_scale(r, float(self.delta), sample_weight, start=previous)
+        self._last_scale = scale
         return huber_perspective(r, float(self.delta), scale)
 
     def loss_gradient(self, y_true, raw, sample_weight=None):

@@ -35,18 +35,28 @@ Mathematics 443, 59-72 (2007).
 import numpy as np
 
 
-def _column_scale_newton(a, w, delta, max_iter=60):
+def _column_scale_newton(a, w, delta, start=None, max_iter=60):
     """Root of ``sum w min((a / s)^2, delta^2) = 1`` for ``a >= 0``, ``sum w = 1``,
     by Newton's method in ``t = 1 / s^2`` (see the module docstring); None when it
-    has not landed within ``max_iter`` steps."""
+    has not landed within ``max_iter`` steps.
+
+    ``start`` (a scale, e.g. the previous evaluation's) saves steps: from the
+    root's right a step lands at or left of the root (the tangent of a concave
+    function lies above it), or at ``t <= 0``, where the climb restarts from 0.
+    """
     a2 = a * a
-    if delta * delta * w[a2 > 0].sum() <= 1.0:
+    edge2 = delta * delta
+    if edge2 * w[a2 > 0].sum() <= 1.0:
         return 0.0  # no root: the scale tends to 0 (as in _column_scale)
-    t, edge2 = 0.0, delta * delta
+    t = 1.0 / (start * start) if start is not None and start > 0 else 0.0
     for _ in range(max_iter):
         inside = a2 * t <= edge2
         slope = float(w[inside] @ a2[inside])
         value = t * slope + edge2 * float(w[~inside].sum())
+        if value > 1.0:  # right of the root: step back (to 0 if past it)
+            back = t - (value - 1.0) / slope if slope > 0 else 0.0
+            t = back if back > 0 else 0.0
+            continue
         if slope <= 0:
             return None
         step = (1.0 - value) / slope
@@ -74,7 +84,7 @@ def _column_scale(a, w, delta):
     return float(s[np.argmax(valid)])
 
 
-def huber_joint_scale(residual, delta, sample_weight=None):
+def huber_joint_scale(residual, delta, sample_weight=None, start=None):
     r"""The scale minimising the weighted mean of :math:`\sigma(\frac12 + h_\delta(r/\sigma))`.
 
     Parameters
@@ -85,6 +95,9 @@ def huber_joint_scale(residual, delta, sample_weight=None):
         Huber threshold in units of the scale, > 1.
     sample_weight : ndarray of shape (n_samples,), default=None
         Row weights (normalised here).
+    start : float or ndarray of shape (n_outputs,), default=None
+        A guess of the scale (the previous one of a solver's iterations):
+        fewer steps to the same root.
 
     Returns
     -------
@@ -108,9 +121,11 @@ def huber_joint_scale(residual, delta, sample_weight=None):
     w = w[keep] / w[keep].sum()
     columns = r[keep].reshape(int(keep.sum()), -1)
     scales = []
-    for column in columns.T:
+    guesses = np.broadcast_to(np.nan if start is None else np.asarray(start, dtype=float),
+                              (columns.shape[1],))
+    for column, guess in zip(columns.T, guesses):
         a = np.abs(column)
-        s = _column_scale_newton(a, w, delta)
+        s = _column_scale_newton(a, w, delta, None if np.isnan(guess) else float(guess))
         if s is None:
             order = np.argsort(a, kind="stable")
             s = _column_scale(a[order], w[order], delta)
