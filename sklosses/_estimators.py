@@ -129,7 +129,11 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self._warn_not_converged(result, objective.loss, solver)
         self._warn_if_optimum_at_infinity(objective.loss, objective.penalty, objective.X,
                                           objective.y, objective.sample_weight)
-        if self._task == "regression" and not solver.is_minibatch:
+        # A regularisation path (sklosses._path) sets _path_point: there a
+        # flattened fit at a large alpha is expected, and this check would
+        # cost two more passes over the data at every point.
+        if (self._task == "regression" and not solver.is_minibatch
+                and not getattr(self, "_path_point", False)):
             warn_if_penalty_dominates(objective, result.x, solver, stacklevel=6)
 
     def _warn_not_converged(self, result, loss, solver):

@@ -190,6 +190,7 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
         caller to re-emit in its own process.
     """
     est = clone(estimator).set_params(warm_start=True)
+    est._path_point = True  # no PenaltyDominatesWarning check at each point
     X_train, y_train, w_train = X[train], y[train], _take(sample_weight, train)
     X_test, y_test, w_test = X[test], y[test], _take(sample_weight, test)
     score_kwargs = {} if w_test is None else {"sample_weight": w_test}
@@ -197,7 +198,8 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # That a large alpha of the path flattens the fit is what the path is
-        # for; the refit at the chosen alpha still says so if it applies.
+        # for (est._path_point skips that check): the refit at the chosen
+        # alpha still says so.
         warnings.simplefilter("ignore", PenaltyDominatesWarning)
         for k, alpha in enumerate(alphas):
             # A plain attribute (set_params inspects the signature each call,
@@ -377,6 +379,7 @@ class _StrongRule:
                                   est.fit_intercept, est._model.dtype)
         start = np.concatenate([weights[:, columns].ravel(), previous[n_weights:]])
         sub = clone(est)
+        sub._path_point = True
         sub.__dict__.update(est._fitted_attributes(
             start, loss=est.loss_, model=sub_model, ravel_raw=est._ravel_raw))
         sub.fit(self.X[:, columns], self.y, sample_weight=self.sample_weight)
