@@ -113,10 +113,15 @@ _NOTES_DOC = r"""
     cheap, and each later fit starts near its optimum. With an L1 part, a
     linear model's path point is fitted on the features that the sequential
     strong rule keeps (Tibshirani et al., 2012) and checked against the KKT
-    conditions on all of them, refitting with any violator. A fit on a path point
-    equals a cold fit at that alpha to within the solver's ``tol`` (exactly,
-    for a convex problem solved to a small ``tol``), so the choice equals
-    that of ``GridSearchCV`` over the same grid and folds. With a list of
+    conditions on all of them, refitting with any violator. A linear model
+    with squared error or squared log error on dense data with at least 5
+    rows per parameter (and at most 300 parameters) is solved instead, after
+    the first point, exactly on the fold's weighted Gram matrix by an
+    active-set method, whatever the ``solver``, ``tol`` and ``max_iter``
+    (which still apply to the first point and the refit). A fit on a path
+    point equals a cold fit at that alpha to within the solver's ``tol``
+    (exactly, for a convex problem solved to a small ``tol``), so the choice
+    equals that of ``GridSearchCV`` over the same grid and folds. With a list of
     losses, each loss is judged at its own best alpha; ties go to the
     earlier candidate (loss in the order given, then ``l1_ratio``, then
     larger alpha), as in ``GridSearchCV``.

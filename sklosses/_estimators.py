@@ -509,7 +509,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         if X is getattr(self, "_trusted_input", None):
             cached = getattr(self, "_trusted_raw", None)  # set by a path's scoring
             if cached is not None:
-                return cached
+                return cached.copy()  # a scorer may change its predictions in place
         else:
             X = self._validate_predict_data(X)
         with np.errstate(under="ignore"):  # as in fit

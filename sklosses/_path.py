@@ -48,7 +48,6 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
-from ._diagnostics import PenaltyDominatesWarning
 from ._objective import Objective
 from ._resolve import resolve_loss, resolve_model, resolve_penalty
 from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
@@ -190,17 +189,19 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
         caller to re-emit in its own process.
     """
     est = clone(estimator).set_params(warm_start=True)
-    est._path_point = True  # no PenaltyDominatesWarning check at each point
+    # That a large alpha of the path flattens the fit is what the path is for:
+    # its points skip the PenaltyDominatesWarning check (two passes over the
+    # data each); the refit at the chosen alpha still makes it.
+    est._path_point = True
     X_train, y_train, w_train = X[train], y[train], _take(sample_weight, train)
     X_test, y_test, w_test = X[test], y[test], _take(sample_weight, test)
     score_kwargs = {} if w_test is None else {"sample_weight": w_test}
     scores, fit_times, params = [], [], []
+    if len(alphas) == 0:
+        return {"test_score": np.array([]), "fit_time": np.array([]), "params": [],
+                "warnings": []}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        # That a large alpha of the path flattens the fit is what the path is
-        # for (est._path_point skips that check): the refit at the chosen
-        # alpha still says so.
-        warnings.simplefilter("ignore", PenaltyDominatesWarning)
         for k, alpha in enumerate(alphas):
             # A plain attribute (set_params inspects the signature each call,
             # which costs more than an exact solve on the Gram matrix).
@@ -235,18 +236,26 @@ def _score_points(est, params, scorer, X_test, y_test, score_kwargs):
     them while the scorer runs.
     """
     model = est._model
-    raws = model.predict_raw_many(
-        [np.asarray(p, dtype=model.dtype) for p in params], X_test)
+    # Points per product: the predictions of a chunk stay within ~64 MB.
+    per_point = 8 * X_test.shape[0] * model.n_outputs
+    chunk = max(1, int(_SCORE_MEMORY // max(per_point, 1)))
     scores = []
-    for point, raw in zip(params, raws):
-        est.__dict__.update(est._fitted_attributes(
-            point, loss=est.loss_, model=model, ravel_raw=est._ravel_raw))
-        est._trusted_raw = raw.ravel() if est._ravel_raw else raw
-        try:
-            scores.append(float(scorer(est, X_test, y_test, **score_kwargs)))
-        finally:
-            del est._trusted_raw
+    for first in range(0, len(params), chunk):
+        points = params[first: first + chunk]
+        raws = model.predict_raw_many(
+            [np.asarray(p, dtype=model.dtype) for p in points], X_test)
+        for point, raw in zip(points, raws):
+            est.__dict__.update(est._fitted_attributes(
+                point, loss=est.loss_, model=model, ravel_raw=est._ravel_raw))
+            est._trusted_raw = raw.ravel() if est._ravel_raw else raw
+            try:
+                scores.append(float(scorer(est, X_test, y_test, **score_kwargs)))
+            finally:
+                del est._trusted_raw
     return scores
+
+
+_SCORE_MEMORY = 64 * 2**20
 
 
 # Solvers whose fits the path may replace by an exact solve of the same

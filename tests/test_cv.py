@@ -349,6 +349,21 @@ def test_best_constant_is_remembered_only_for_identical_inputs(monkeypatch):
     assert len(calls) == 4
 
 
+def test_best_constant_memo_keys_array_parameters_exactly(monkeypatch):
+    # A repr rounds arrays (to the print precision): the key must not.
+    from sklearn.datasets import make_classification
+
+    import sklosses.losses._base as base
+    from sklosses.losses import Focal
+
+    base._CONSTANT_MEMO.clear()
+    _, y = make_classification(n_samples=300, n_classes=3, n_informative=4, random_state=0)
+    with np.printoptions(precision=2):
+        first = np.asarray(Focal(alpha=np.array([0.2, 0.3, 0.5])).init_raw(y))
+        second = np.asarray(Focal(alpha=np.array([0.204, 0.3, 0.5])).init_raw(y))
+    assert not np.allclose(first, second, rtol=0, atol=1e-6)
+
+
 def test_joint_scale_gradient_is_the_profiled_gradient(heavy_tailed):
     # Envelope theorem: the gradient at the optimal scale, scale held fixed, is
     # the gradient of the profiled loss; finite differences agree.

@@ -80,6 +80,13 @@ CASES = {
     "two outputs": dict(l1_ratio=0.6, outputs=2),
     "squared log error": dict(l1_ratio=0.8, loss="squared_log_error"),
     "raw offsets": dict(l1_ratio=0.8, data="offsets"),
+    # Centring leaves ~1e-16 in a constant column: it must not count as a
+    # feature on a tiny scale (whose threshold would loosen every condition).
+    "constant column": dict(l1_ratio=1.0, column=("constant", 0.1)),
+    "ones column and weights": dict(l1_ratio=1.0, column=("constant", 1.0), weights=True),
+    "column on a tiny scale": dict(l1_ratio=0.5, column=("scaled", 1e-10)),
+    "nearly constant column": dict(l1_ratio=1.0, column=("jitter", 5.0)),
+    "float32": dict(l1_ratio=0.7, dtype=np.float32),
 }
 
 
@@ -91,6 +98,16 @@ def test_every_quadratic_path_point_is_the_optimum(case):
     else:
         X, y = make_regression(n_samples=240, n_features=15, n_informative=5, noise=10.0,
                                n_targets=spec.get("outputs", 1), random_state=1)
+    if "column" in spec:
+        kind, value = spec["column"]
+        X = X.copy()
+        if kind == "constant":
+            X[:, 3] = value
+        elif kind == "scaled":
+            X[:, 3] *= value
+        else:
+            X[:, 3] = value + 1e-13 * np.random.default_rng(2).standard_normal(len(X))
+    X = X.astype(spec.get("dtype", np.float64))
     if spec.get("loss") == "squared_log_error":
         y = np.exp((y - y.min()) / y.std()) - 0.5
     weights = (np.random.default_rng(0).uniform(0.2, 3.0, len(X))
@@ -117,25 +134,54 @@ def test_every_quadratic_path_point_is_the_optimum(case):
         objective = _data_objective(cold, X[train], y[train], alpha, l1_ratio, w_train)
         J_path = objective.value(params)
         J_cold = objective.value(cold._flat_params())
-        # The exact solve is never worse than a tight iterative fit.
-        assert J_path <= J_cold + 1e-9 * abs(J_cold)
-        assert J_path >= J_cold - 1e-6 * abs(J_cold)
+        # The exact solve is never worse than a tight iterative fit (in
+        # float32, the objective itself is evaluated to ~1e-7); exactness is
+        # checked against ElasticNet below.
+        rtol = 1e-6 if spec.get("dtype") == np.float32 else 1e-9
+        assert J_path <= J_cold + rtol * abs(J_cold)
 
 
-def test_quadratic_path_equals_scikit_learn_elastic_net_on_raw_features():
+def _hard_columns(kind):
+    X, y = make_regression(n_samples=240, n_features=8, n_informative=5, noise=10.0,
+                           random_state=1)
+    weights = None
+    if kind == "raw offsets":
+        return (*_raw_offset_data(), None)
+    if kind == "ones column and weights":
+        X[:, 3] = 1.0
+        weights = np.random.default_rng(0).uniform(0.5, 2.0, len(X))
+    elif kind == "column on a tiny scale":
+        X[:, 3] *= 1e-10
+    elif kind == "nearly constant column":
+        X[:, 3] = 5.0 + 1e-13 * np.random.default_rng(2).standard_normal(len(X))
+    return X, y, weights
+
+
+@pytest.mark.parametrize("kind", ["raw offsets", "ones column and weights",
+                                  "column on a tiny scale", "nearly constant column"])
+def test_quadratic_path_equals_scikit_learn_elastic_net(kind):
     # Ours: mean (y - p)^2 + alpha (rho |w|_1 + (1 - rho)/2 |w|^2) is twice
-    # ElasticNet's objective at alpha / 2, same l1_ratio.
-    X, y = _raw_offset_data()
+    # ElasticNet's objective at alpha / 2, same l1_ratio (weights included:
+    # ElasticNet's weighted mean squared error is ours over 2).
+    X, y, weights = _hard_columns(kind)
     train, test = next(iter(KFold(4, shuffle=True, random_state=0).split(X)))
+    w_train = None if weights is None else weights[train]
     base = LossRegressor(l1_ratio=0.5)
-    alphas = alpha_grid(base, X[train], y[train], l1_ratio=0.5, n_alphas=6)
-    path = fit_path(base, X, y, None, train, test, alphas, LossRegressor.score)
+    alphas = alpha_grid(base, X[train], y[train], w_train, l1_ratio=0.5, n_alphas=6)
+    path = fit_path(base, X, y, weights, train, test, alphas, LossRegressor.score)
+    objective_reference = LossRegressor().fit(X[train], y[train], sample_weight=w_train)
     for alpha, params in zip(alphas[1:], path["params"][1:]):
         enet = ElasticNet(alpha=alpha / 2, l1_ratio=0.5, tol=1e-14, max_iter=1_000_000)
-        enet.fit(X[train], y[train])
-        np.testing.assert_allclose(params[:-1], enet.coef_, rtol=1e-6,
-                                   atol=1e-8 * np.abs(enet.coef_).max())
-        assert params[-1] == pytest.approx(enet.intercept_, rel=1e-8)
+        enet.fit(X[train], y[train], sample_weight=w_train)
+        objective = _data_objective(objective_reference, X[train], y[train], alpha, 0.5,
+                                    w_train)
+        J_path = objective.value(params)
+        J_enet = objective.value(np.r_[enet.coef_, enet.intercept_])
+        assert J_path <= J_enet + 1e-10 * abs(J_enet)
+        assert J_path >= J_enet - 1e-8 * abs(J_enet)
+        np.testing.assert_allclose(X[test] @ params[:-1] + params[-1],
+                                   enet.predict(X[test]), rtol=1e-6,
+                                   atol=1e-7 * np.abs(y).max())
 
 
 def test_unsolvable_point_falls_back_to_a_fit(monkeypatch):
@@ -166,6 +212,8 @@ def test_which_problems_take_the_quadratic_path():
     assert quadratic_path_applies(squared.loss_, squared._model, X)
     assert not quadratic_path_applies(fitted["huber"].loss_, fitted["huber"]._model, X)
     assert not quadratic_path_applies(squared.loss_, squared._model, sp.csr_matrix(X))
+    # Few rows per feature: the regular warm-started fits are faster.
+    assert not quadratic_path_applies(squared.loss_, squared._model, X[:20])
     mlp = LossRegressor(hidden_layer_sizes=(3,), max_iter=5)
     with pytest.warns(Warning):
         mlp.fit(X, y)

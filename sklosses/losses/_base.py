@@ -216,19 +216,35 @@ _CONSTANT_MEMO_LOCK = threading.Lock()
 
 
 def _memo_key(loss, y, sample_weight):
-    """Key of :data:`_CONSTANT_MEMO`, or None for a loss that is not built in
-    (a user's loss may depend on state its ``repr`` does not show)."""
+    """Key of :data:`_CONSTANT_MEMO`, or None when the inputs cannot be keyed exactly.
+
+    A user's loss (``make_loss``, or a class defined outside sklosses) may
+    depend on state its parameters do not show, and a parameter that is not
+    a number, a string or an array of numbers has no exact key: no memo then.
+    """
     module = type(loss).__module__
     if not module.startswith("sklosses.losses") or module == "sklosses.losses._custom":
         return None
-
-    def digest(a):
-        if a is None:
+    params = []
+    for name, value in sorted(loss.get_params(deep=False).items()):
+        if value is None or isinstance(value, (bool, int, float, str, np.number)):
+            params.append((name, type(value).__name__, value))
+        elif isinstance(value, (list, tuple, np.ndarray)):
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                return None
+            params.append((name, _digest(array)))
+        else:
             return None
-        a = np.ascontiguousarray(a)
-        return a.shape, a.dtype.str, hashlib.blake2b(a.view(np.uint8)).digest()
+    return type(loss), tuple(params), _digest(y), _digest(sample_weight)
 
-    return repr(loss), digest(y), digest(sample_weight)
+
+def _digest(a):
+    """Exact fingerprint of an array: shape, dtype and a hash of its bytes."""
+    if a is None:
+        return None
+    a = np.ascontiguousarray(a)
+    return a.shape, a.dtype.str, hashlib.blake2b(a.view(np.uint8)).digest()
 
 
 def minimize_constant(loss, y, sample_weight):

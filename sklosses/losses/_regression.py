@@ -578,16 +578,20 @@ class Huber(_RegressionLoss):
             )
         return delta
 
-    def _joint(self, y, raw, sample_weight):
-        """Per-element loss and derivative at the optimal scale for these residuals."""
+    def _joint(self, y, raw, sample_weight, *, remember=False):
+        """Per-element loss and derivative at the optimal scale for these residuals.
+
+        ``remember=True`` (a solver's evaluations, through ``loss_gradient``):
+        successive calls have nearby scales, so the last one starts the root
+        finding (the same root, in fewer steps). Metric calls do not touch it.
+        """
         r = raw - y
-        # A solver's successive evaluations have nearby scales: the last one
-        # starts the root finding (the same root, in fewer steps).
-        previous = getattr(self, "_last_scale", None)
+        previous = getattr(self, "_last_scale", None) if remember else None
         if previous is not None and np.shape(previous) != np.shape(r)[1:]:
             previous = None
         scale = huber_joint_scale(r, float(self.delta), sample_weight, start=previous)
-        self._last_scale = scale
+        if remember:
+            self._last_scale = scale
         return huber_perspective(r, float(self.delta), scale)
 
     def loss_gradient(self, y_true, raw, sample_weight=None):
@@ -596,7 +600,8 @@ class Huber(_RegressionLoss):
         self._check_params()
         y_true, raw = _same_shape(y_true, raw)
         raw = as_float_array(raw)
-        loss, gradient = self._joint(as_float_array(y_true, raw.dtype), raw, sample_weight)
+        loss, gradient = self._joint(as_float_array(y_true, raw.dtype), raw, sample_weight,
+                                     remember=True)
         if raw.ndim == 2:
             loss, gradient = loss.mean(axis=1), gradient / raw.shape[1]
         return apply_sample_weight(loss, gradient, sample_weight)

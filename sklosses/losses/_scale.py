@@ -48,7 +48,11 @@ def _column_scale_newton(a, w, delta, start=None, max_iter=60):
     edge2 = delta * delta
     if edge2 * w[a2 > 0].sum() <= 1.0:
         return 0.0  # no root: the scale tends to 0 (as in _column_scale)
-    t = 1.0 / (start * start) if start is not None and start > 0 else 0.0
+    with np.errstate(over="ignore", divide="ignore"):
+        t = 1.0 / np.float64(start) ** 2 if start is not None and start > 0 else 0.0
+    if not np.isfinite(t):
+        t = 0.0
+    t = float(t)
     for _ in range(max_iter):
         inside = a2 * t <= edge2
         slope = float(w[inside] @ a2[inside])
