@@ -117,8 +117,9 @@ _NOTES_DOC = r"""
     with squared error or squared log error on dense data with at least 5
     rows per parameter (and at most 300 parameters) is solved instead, after
     the first point, exactly on the fold's weighted Gram matrix by an
-    active-set method, whatever the ``solver``, ``tol`` and ``max_iter``
-    (which still apply to the first point and the refit). A fit on a path
+    active-set method when the ``solver`` is a full-batch one ("auto",
+    "lbfgs", "proximal", "newton"); ``tol`` and ``max_iter`` then apply to
+    the first point and the refit only. A fit on a path
     point equals a cold fit at that alpha to within the solver's ``tol``
     (exactly, for a convex problem solved to a small ``tol``), so the choice
     equals that of ``GridSearchCV`` over the same grid and folds. With a list of
