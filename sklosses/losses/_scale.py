@@ -53,10 +53,12 @@ def _column_scale_newton(a, w, delta, start=None, max_iter=60):
     if not np.isfinite(t):
         t = 0.0
     t = float(t)
+    weighted = w * a2
     for _ in range(max_iter):
         inside = a2 * t <= edge2
-        slope = float(w[inside] @ a2[inside])
-        value = t * slope + edge2 * float(w[~inside].sum())
+        # Masked sums, no copies of the selected entries.
+        slope = float(np.add.reduce(weighted, where=inside))
+        value = t * slope + edge2 * (1.0 - float(np.add.reduce(w, where=inside)))
         if value > 1.0:  # right of the root: step back (to 0 if past it)
             back = t - (value - 1.0) / slope if slope > 0 else 0.0
             t = back if back > 0 else 0.0
