@@ -212,7 +212,9 @@ def test_auto_chooses_newton_on_few_parameters():
     assert chosen("log_loss", 5) is Newton
     assert chosen("log_loss", 100) is LBFGS
     assert chosen("log_loss", 100, n_samples=500) is Newton  # a cheap Hessian
-    assert chosen("squared_error", 300) is Newton  # one exact step
+    assert chosen("poisson", 50, n_samples=100_000) is LBFGS  # n p^2 = 2.6e8
+    assert chosen("squared_error", 300, n_samples=1000) is Newton  # one exact step
+    assert chosen("squared_error", 300) is LBFGS  # its X^T X costs more than L-BFGS
     assert chosen("squared_error", 700, n_samples=500) is LBFGS  # wide data
     est = LossClassifier().fit(X, LABELS)
     assert est.n_iter_ <= 10

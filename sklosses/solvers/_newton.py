@@ -28,8 +28,10 @@ After a full step, both tests are first made with the gradient the line
 search returned and the previous Hessian's factorisation (exact for a
 quadratic objective, such as squared error with L2, which then stops after
 one step, as Ridge's Cholesky solver), so that the last Hessian is never
-formed for nothing. Why a fit did not converge, and its remedy, come from
-``stopping_verdict``, the same sentences as L-BFGS's.
+formed for nothing; when only the gradient test is left then, up to three
+more steps with that factorisation (one evaluation each) usually meet it.
+Why a fit did not converge, and its remedy, come from ``stopping_verdict``,
+the same sentences as L-BFGS's.
 """
 
 import numpy as np
@@ -70,13 +72,18 @@ class Newton(BaseSolver):
     minimises the quadratic model of the smooth part plus the L1 norm by
     coordinate descent on a working set
     (:func:`~sklosses.solvers._cd.proximal_newton_direction`), and the fit
-    stops when that model promises a decrease of at most ``tol * |J|``.
+    stops when that model promises a decrease of at most ``tol * |J|`` and
+    the minimum-norm subgradient is at most ``tol`` (in the scaled
+    variables, where the L1 part is a weighted L1 norm).
 
     Both search along the step with Armijo backtracking (quadratic
     interpolation, safeguarded), which globalises the method; when the
     search has to shrink the step below 1/20 (or finds no decrease), the
     quadratic model is far off and the fit goes on with L-BFGS from there,
-    as scikit-learn's Newton solvers do. An indefinite
+    as scikit-learn's Newton solvers do, on the same scaled problem; once
+    L-BFGS has converged, Newton takes over again for its decrement test.
+    So does a zero Newton step while the gradient is above ``tol`` (no
+    curvature along it). An indefinite
     or singular Hessian (focal loss, Tweedie with power < 1, Huber with every
     residual in its linear zone) is damped until its factorisation succeeds,
     and Newton-CG stops its inner iteration at directions of non-positive
