@@ -21,9 +21,9 @@ class NewtonOrLBFGS(BaseSolver):
     variables and one stopping test, and Newton, which must also meet its
     decrement test, ends far closer to the optimum at the same ``tol``:
     on ill-conditioned real data (breast_cancer's log loss) L-BFGS at
-    ``tol=1e-4`` ends 9e-5 relative above it, Newton within 1e-6. Its cost
+    ``tol=1e-4`` ends 9e-5 relative above it, Newton 3e-10. Its cost
     is bounded by the rule; measured single-threaded
-    (``benchmarks/bench_newton.py``, loaded machine), it was 0.7-1.2x
+    (``benchmarks/bench_newton.py``, loaded machine), it was 0.65-1.2x
     L-BFGS's time on such fits (n=50-5000, p=5-20).
 
     Beyond, L-BFGS: with the unit-free variables it needs few iterations on
