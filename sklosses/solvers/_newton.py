@@ -193,12 +193,15 @@ class Newton(BaseSolver):
         """The stopping test: scaled gradient and relative decrement within tol."""
         return largest <= self.tol and gap <= self.tol
 
-    def _iterate(self, problem, z, step_rule, *, budget=None, first=None):
-        """Newton iterations from ``z``; ``budget`` (default ``max_iter``) set
-        means a second phase after L-BFGS (no further fallback), ``first`` the
-        scaled objective at the fit's start."""
+    def _iterate(self, problem, z, step_rule, *, budget=None, first=None,
+                 may_fall_back=True):
+        """Newton iterations from ``z``, at most ``budget`` (default ``max_iter``).
+
+        ``first`` is the scaled objective at the fit's start (default: at
+        ``z``); ``may_fall_back=False`` marks the phase after L-BFGS, which
+        stops where it would hand over again.
+        """
         budget = self.max_iter if budget is None else budget
-        may_fall_back = budget == self.max_iter
         value, grad = step_rule.evaluate(z)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             raise nonfinite_start_error(problem, self.name)
@@ -217,12 +220,15 @@ class Newton(BaseSolver):
             if n_iter == budget:
                 reason = ITERATION_LIMIT
                 break
-            if gap <= 1e3 * _EPS and largest > self.tol and may_fall_back:
+            if gap <= 1e3 * _EPS and largest > self.tol:
                 # The Hessian sees no decrease where the gradient asks for
                 # more (no curvature along it: Huber with every residual in
                 # its linear zone and no penalty, a log-link deviance whose
                 # curvature underflows, or rounding): L-BFGS, from here, in
                 # the same variables and with the same verdict.
+                if not may_fall_back:
+                    reason, step = STALLED, None
+                    break
                 return self._fall_back(problem, z, n_iter, loss_curve, first, step_rule)
             n_iter += 1
             accepted = _line_search(problem, z, value, grad, step, decrement)
@@ -407,7 +413,7 @@ class Newton(BaseSolver):
         if step_rule is not None and rest.converged and left > 0:
             step_rule.forget()  # directions without curvature there may have some here
             final = self._iterate(problem, problem.to_variables(rest.x), step_rule,
-                                  budget=left, first=first)
+                                  budget=left, first=first, may_fall_back=False)
             return SolverResult(
                 x=final.x, n_iter=n_iter + rest.n_iter + final.n_iter,
                 loss_curve=list(loss_curve) + list(rest.loss_curve) + list(final.loss_curve),
