@@ -62,6 +62,10 @@ class ScaledProblem:
     x0 : ndarray of shape (n_params,)
         Starting parameters; fix the reference intercepts (so that ``z = 0``
         is the best-constant start of a linear model).
+    balance_outputs : bool, default=True
+        Weight each output of a separable multi-output L1 problem by its own
+        scale (:class:`_OutputBalance`). Newton asks for False: its Hessian
+        is the objective's own, divided by the one factor :math:`F`.
 
     Attributes
     ----------
@@ -99,7 +103,7 @@ class ScaledProblem:
     True
     """
 
-    def __init__(self, objective, x0):
+    def __init__(self, objective, x0, *, balance_outputs=True):
         self.objective = objective
         x0 = np.asarray(x0, dtype=np.float64)
         self.value_scale = _value_scale(objective, x0)
@@ -108,7 +112,8 @@ class ScaledProblem:
         self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
         self._balance = None
         model = getattr(objective, "model", None)
-        if isinstance(model, LinearModel) and _l1_strength(objective.penalty) is not None:
+        if balance_outputs and isinstance(model, LinearModel) \
+                and _l1_strength(objective.penalty) is not None:
             self._balance = _OutputBalance.if_separable(objective, x0)
         # Weight of each output's share of J in the scaled objective.
         n_outputs = model.n_outputs if model is not None else 1
@@ -144,6 +149,42 @@ class ScaledProblem:
         value, grad = self.objective.smooth_value_gradient(params)
         grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
         return float(value) / self.value_scale, grad / self.value_scale
+
+    def gradient_hessian(self, z):
+        r"""Scaled smooth part, its gradient and its Hessian with respect to ``z``.
+
+        The map is affine, :math:`\theta = \theta_{\mathrm{ref}} + M z`, so the
+        Hessian in ``z`` is exactly :math:`M^\top H M / F` with ``H`` the
+        objective's (:meth:`Objective.gradient_hessian`).
+        """
+        self._check_unbalanced()
+        value, grad, hessian = self.objective.gradient_hessian(self.to_params(z))
+        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
+        hessian = self._map.pull_back_hessian(np.asarray(hessian, dtype=np.float64))
+        return float(value) / self.value_scale, grad / self.value_scale, \
+            hessian / self.value_scale
+
+    def gradient_hessp(self, z):
+        r"""Scaled smooth part, its gradient and Hessian-vector products in ``z``.
+
+        Returns
+        -------
+        value : float
+        gradient : ndarray of shape (n_params,)
+        hessp : callable
+            ``hessp(v)`` is :math:`M^\top H M v / F`; ``hessp.diagonal()`` the
+            diagonal of that matrix (a preconditioner).
+        """
+        self._check_unbalanced()
+        value, grad, product = self.objective.gradient_hessp(self.to_params(z))
+        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
+        return float(value) / self.value_scale, grad / self.value_scale, \
+            _ScaledHessianProduct(product, self._map, self.value_scale)
+
+    def _check_unbalanced(self):
+        if self._balance is not None:  # its outputs carry weights the Hessian lacks
+            raise ValueError("second-order products need ScaledProblem(..., "
+                             "balance_outputs=False)")
 
     def nonsmooth_value(self, z):
         """Scaled non-smooth part (the weighted L1 norm of ``z``)."""
@@ -440,7 +481,12 @@ def output_scales(objective):
             continue
         column = raw[finite, k]
         mean = w[finite] @ column / total
-        scales[k] = np.sqrt(w[finite] @ (column - mean) ** 2 / total)
+        spread = np.sqrt(w[finite] @ (column - mean) ** 2 / total)
+        # A spread this small next to the values is the rounding of a
+        # constant target (log 1e-300 = -690.8 "spreads" by 5e-13), which
+        # would freeze the intercept: a constant gets 1, as documented.
+        size = np.sqrt(w[finite] @ column**2 / total)
+        scales[k] = spread if spread > _CONSTANT_SPREAD * size else 1.0
     return _positive(scales, ones)
 
 
@@ -461,6 +507,15 @@ class _IdentityMap:
 
     def pull_back(self, grad):
         return grad
+
+    def push_forward(self, v):
+        return v
+
+    def pull_back_hessian(self, hessian):
+        return hessian
+
+    def pull_back_diagonal(self, diagonal, column):
+        return diagonal
 
     def weight_scales(self):
         return np.ones(self.n_weights)
@@ -498,6 +553,18 @@ class _DiagonalMap:
 
     def pull_back(self, grad):
         return self.scales * grad
+
+    def push_forward(self, v):
+        """``d theta`` of a change ``v`` of ``z`` (the map's linear part)."""
+        return self.scales * v
+
+    def pull_back_hessian(self, hessian):
+        """``D H D`` for the diagonal ``D`` of the map."""
+        return self.scales[:, None] * hessian * self.scales[None, :]
+
+    def pull_back_diagonal(self, diagonal, column):
+        """The diagonal of ``D H D`` from that of ``H``."""
+        return self.scales**2 * diagonal
 
     def weight_scales(self):
         return self.scales[: self.n_weights]
@@ -556,6 +623,80 @@ class _LinearMap:
             np.multiply(self.factor, g_W, out=out_W)
         return out
 
+    def push_forward(self, v):
+        """``M v``: the change of theta along a change ``v`` of ``z``."""
+        v_W, v_b = self._split(v)
+        out = np.empty(self.n_params)
+        out_W = out[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        np.multiply(self.factor, v_W, out=out_W)
+        if self.fit_intercept:
+            out[self.n_weights :] = self.sigma * v_b - out_W @ self.centre
+        return out
+
+    def _pull_back_columns(self, matrix):
+        """``M^T A`` for a matrix ``A`` of shape (n_params, m), column by column."""
+        m = matrix.shape[1]
+        g_W = matrix[: self.n_weights].reshape(self.n_outputs, self.n_features, m)
+        out = np.empty_like(matrix)
+        out_W = out[: self.n_weights].reshape(self.n_outputs, self.n_features, m)
+        if self.fit_intercept:
+            g_b = matrix[self.n_weights :]
+            np.multiply(self.factor[:, :, None],
+                        g_W - g_b[:, None, :] * self.centre[None, :, None], out=out_W)
+            out[self.n_weights :] = self.sigma[:, None] * g_b
+        else:
+            np.multiply(self.factor[:, :, None], g_W, out=out_W)
+        return out
+
+    def pull_back_hessian(self, hessian):
+        """``M^T H M`` for a symmetric ``H`` (``M^T (M^T H)^T``)."""
+        half = self._pull_back_columns(hessian)
+        return self._pull_back_columns(np.ascontiguousarray(half.T))
+
+    def pull_back_diagonal(self, diagonal, column):
+        r"""The diagonal of ``M^T H M`` from that of ``H``.
+
+        The centring couples each weight with its output's intercept:
+        :math:`(M^\top H M)_{kj,kj} = f_{kj}^2 (H_{kj,kj} - 2 c_j H_{kj,b_k} +
+        c_j^2 H_{b_k b_k})`, so ``column(v)`` (``H v``) gives the intercepts'
+        columns of ``H``, one product per output.
+        """
+        d_W = diagonal[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        out = np.empty(self.n_params)
+        out_W = out[: self.n_weights].reshape(self.n_outputs, self.n_features)
+        if not self.fit_intercept:
+            np.multiply(self.factor**2, d_W, out=out_W)
+            return out
+        d_b = diagonal[self.n_weights :]
+        for k in range(self.n_outputs):
+            unit = np.zeros(self.n_params)
+            unit[self.n_weights + k] = 1.0
+            cross = column(unit)[: self.n_weights].reshape(
+                self.n_outputs, self.n_features)[k]
+            out_W[k] = self.factor[k] ** 2 * (
+                d_W[k] - 2.0 * self.centre * cross + self.centre**2 * d_b[k])
+        out[self.n_weights :] = self.sigma**2 * d_b
+        return np.maximum(out, 0.0)  # rounding of the cancellation, never negative
+
     def weight_scales(self):
         """``|dW / dz|`` per weight: the L1 norm of W is ``sum(factor * |z_W|)``."""
         return self.factor.ravel()
+
+
+class _ScaledHessianProduct:
+    r"""Products with :math:`M^\top H M / F`, the Hessian in the variables ``z``."""
+
+    def __init__(self, product, affine_map, value_scale):
+        self.product = product
+        self.map = affine_map
+        self.value_scale = value_scale
+
+    def __call__(self, vector):
+        theta_direction = self.map.push_forward(np.asarray(vector, dtype=np.float64))
+        product = np.asarray(self.product(theta_direction), dtype=np.float64)
+        return self.map.pull_back(product) / self.value_scale
+
+    def diagonal(self):
+        """The diagonal of the scaled Hessian, an ndarray of shape (n_params,)."""
+        diagonal = np.asarray(self.product.diagonal(), dtype=np.float64)
+        return self.map.pull_back_diagonal(diagonal, self.product) / self.value_scale

@@ -307,11 +307,10 @@ SOLVER_TABLE = (
     SolverSpec("adam", MinibatchSolver, partial(_build_minibatch, "adam"), auto_rank=2),
     SolverSpec("exact", ExactSolver, _build_exact, auto_rank=-1, auto_when=_exact_preferred),
     SolverSpec("newton", Newton, _build_newton),
-    # Not yet in "auto" (auto_rank=None): Newton's stopping rule and its
-    # L-BFGS fallback do not share the preconditioner of lbfgs/proximal, and
-    # with both in "auto" fits at the edge of the domains (constant targets
-    # near a bound) regressed. Rank 0.5 puts it between proximal and lbfgs.
-    SolverSpec("newton-or-lbfgs", NewtonOrLBFGS, _build_newton_or_lbfgs, auto_rank=None,
+    # Rank 0.5: between proximal (wide L1 problems) and lbfgs. Newton runs on
+    # the same ScaledProblem and stopping verdict as lbfgs and proximal, so
+    # its tol and its warnings mean the same as theirs.
+    SolverSpec("newton-or-lbfgs", NewtonOrLBFGS, _build_newton_or_lbfgs, auto_rank=0.5,
                auto_when=_newton_preferred, public=False),
 )
 SOLVER_SPECS = {spec.name: spec for spec in SOLVER_TABLE}

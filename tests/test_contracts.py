@@ -321,6 +321,10 @@ def _rule_before_the_table(loss, penalty, *, early_stopping, hidden_layer_sizes,
         return "exact"
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
+    if penalty.is_smooth and loss.is_smooth:
+        # Newton or L-BFGS, chosen at solve time (NewtonOrLBFGS, named "auto"
+        # until then).
+        return "auto"
     return "lbfgs"
 
 

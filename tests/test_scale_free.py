@@ -21,11 +21,13 @@ from sklosses._objective import Objective
 from sklosses._resolve import resolve_loss
 from sklosses.models import LinearModel
 from sklosses.penalties import L1, L2
-from sklosses.solvers import LBFGS, ProximalGradient, SmoothingContinuation
+from sklosses.solvers import LBFGS, Newton, ProximalGradient, SmoothingContinuation
 
 SMOOTH_LOSSES = ["squared_error", "huber", "log_cosh", "squared_log_error", "poisson",
                  "gamma", "tweedie"]
-SOLVERS = ["lbfgs", "proximal"]
+SOLVERS = ["lbfgs", "proximal", "newton"]
+# The solvers that take a smoothed surrogate of a non-smooth loss.
+SMOOTHING_SOLVERS = ["lbfgs", "proximal"]
 ALPHA = 1e-3
 
 
@@ -278,7 +280,7 @@ def test_a_failed_line_search_is_not_converged(solver):
     np.testing.assert_allclose(res.x, np.zeros(2), atol=1e-12)
 
 
-@pytest.mark.parametrize("solver", [LBFGS, ProximalGradient])
+@pytest.mark.parametrize("solver", [LBFGS, ProximalGradient, Newton])
 def test_iteration_limit_is_reported_in_the_message(solver):
     X, y = linear_data()
     objective = Objective(resolve_loss("log_cosh"), LinearModel(5, 1), L2(1e-3), X, y)
@@ -365,7 +367,7 @@ def absolute_l1_optimum(X, y, alpha):
 
 
 @pytest.mark.parametrize("x_scale, y_scale", [(1e-8, 1.0), (1e12, 1.0), (1e6, 1e-6)])
-@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("solver", SMOOTHING_SOLVERS)
 def test_smoothing_wrapper_reaches_the_lp_optimum_at_any_feature_scale(
         solver, x_scale, y_scale):
     X, y = linear_data(n=60, p=3)

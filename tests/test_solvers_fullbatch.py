@@ -24,6 +24,7 @@ from sklosses.losses import Quantile, SquaredError
 from sklosses.models import LinearModel
 from sklosses.penalties import L1
 from sklosses.solvers import LBFGS, ProximalGradient, SmoothingContinuation
+from sklosses.solvers._choice import NewtonOrLBFGS
 
 FULL_BATCH = ["lbfgs", "proximal"]
 
@@ -493,12 +494,13 @@ def auto(loss="squared_error", alpha=0.1, l1_ratio=0.0, **kwargs):
 def test_auto_rule():
     tall = dict(n_samples=1000, n_features=10)
     wide = dict(n_samples=100, n_features=1000)
-    # smooth loss with L2: L-BFGS ("auto" does not take Newton yet: see the
-    # NewtonOrLBFGS row of the solver table)
-    assert type(auto(**tall)) is LBFGS
+    # smooth loss with L2: Newton or L-BFGS, chosen at solve time from the
+    # number of parameters (NewtonOrLBFGS; its choice is tested in test_newton.py)
+    assert type(auto(**tall)) is NewtonOrLBFGS
+    assert type(auto("log_loss", alpha=0.0, **tall)) is NewtonOrLBFGS
     assert type(auto(l1_ratio=1.0, **tall)) is LBFGS
     assert type(auto(l1_ratio=1.0, **wide)) is ProximalGradient
-    assert type(auto(l1_ratio=0.0, **wide)) is LBFGS
+    assert type(auto(l1_ratio=0.0, **wide)) is NewtonOrLBFGS
     smoothed = auto("quantile", l1_ratio=1.0, **wide)
     assert type(smoothed) is SmoothingContinuation and type(smoothed.inner) is LBFGS
     assert auto(hidden_layer_sizes=(8,), n_samples=50_000, n_features=10).name == "adam"

@@ -644,7 +644,31 @@ class Huber(_RegressionLoss):
         delta = float(self.delta)
         return _column_apply(lambda y, w: _huber_location(y, w, delta), y_true, sample_weight)
 
-    gradient_hessian = _elementwise_gradient_hessian
+    def gradient_hessian(self, y_true, raw, sample_weight=None):
+        """Gradient and (generalised) Hessian with respect to ``raw``.
+
+        With ``scale="joint"`` the gradient is the profiled loss's (the one
+        :meth:`loss_gradient` gives: the weighted residuals' optimal scale
+        held fixed, by the envelope theorem) and the Hessian the fixed-scale
+        one, ``1 / scale`` inside the quadratic zone: it bounds the profile's
+        curvature from above, so Newton's steps along it are descent steps
+        to the joint optimum. Otherwise as every elementwise loss.
+        """
+        if not self.has_joint_scale:
+            return _elementwise_gradient_hessian(self, y_true, raw, sample_weight)
+        self._check_params()
+        y_true, raw = _same_shape(y_true, raw)
+        raw = as_float_array(raw)
+        r = raw - as_float_array(y_true, raw.dtype)
+        delta = float(self.delta)
+        scale = np.asarray(huber_joint_scale(r, delta, sample_weight), dtype=raw.dtype)
+        _, gradient = huber_perspective(r, delta, scale)
+        with np.errstate(divide="ignore", over="ignore"):
+            hessian = np.where(np.abs(r) <= delta * scale, 1.0 / scale, 0.0).astype(raw.dtype)
+        if raw.ndim == 2:
+            gradient, hessian = gradient / raw.shape[1], hessian / raw.shape[1]
+        return (weighted(gradient, sample_weight),
+                ElementwiseHessian(weighted(hessian, sample_weight)))
 
     def _second_derivatives(self, y, raw):
         # The generalised Hessian: 1 inside the quadratic zone, 0 outside.

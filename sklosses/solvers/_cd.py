@@ -35,8 +35,9 @@ def proximal_newton_direction(grad, hessian, x, l1, penalised):
         Its Hessian (positive semi-definite).
     x : ndarray of shape (n_params,)
         Current parameters.
-    l1 : float
-        Coefficient ``lambda`` of the L1 norm.
+    l1 : float or ndarray of shape (n_params,)
+        Coefficient ``lambda`` of the L1 norm, or one per coordinate (a
+        weighted L1 norm: the L1 part in scaled variables).
     penalised : ndarray of bool of shape (n_params,)
         Which coordinates carry the L1 norm.
 
@@ -51,6 +52,7 @@ def proximal_newton_direction(grad, hessian, x, l1, penalised):
         line search asks a share of (Tseng and Yun's Armijo rule).
     """
     n_params = x.size
+    l1 = np.broadcast_to(np.asarray(l1, dtype=np.float64), (n_params,))
     curvature = np.diag(hessian).copy()
     working = (~penalised) | (x != 0) | (np.abs(grad) > l1)
     working &= curvature > 0
@@ -65,7 +67,7 @@ def proximal_newton_direction(grad, hessian, x, l1, penalised):
             z = x[j] + d[j]
             target = z - (grad[j] + Hd[j]) / a
             if penalised[j]:
-                shrink = l1 / a
+                shrink = l1[j] / a
                 target = np.sign(target) * max(abs(target) - shrink, 0.0)
             delta = target - z
             if delta != 0.0:
@@ -75,7 +77,7 @@ def proximal_newton_direction(grad, hessian, x, l1, penalised):
         largest = max(largest, float(np.max(np.abs(d) * np.sqrt(np.maximum(curvature, 0)))))
         if biggest_change <= _INNER_TOL * max(largest, np.finfo(float).tiny):
             break
-    l1_change = l1 * float(np.abs(x[penalised] + d[penalised]).sum()
-                           - np.abs(x[penalised]).sum())
+    l1_change = float(l1[penalised] @ (np.abs(x[penalised] + d[penalised])
+                                       - np.abs(x[penalised])))
     model = float(grad @ d + 0.5 * d @ Hd) + l1_change
     return d, min(model, 0.0), float(grad @ d) + l1_change

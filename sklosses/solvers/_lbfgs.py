@@ -97,10 +97,34 @@ class LBFGS(BaseSolver):
         """
         x0 = np.asarray(x0, dtype=np.float64)
         _check_l1_form(objective.penalty)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            scaled = ScaledProblem(objective, x0)
+        return self.solve_scaled(scaled, scaled.to_variables(x0))
+
+    def solve_scaled(self, scaled, z0, *, first_value=None):
+        """Minimise a :class:`~sklosses._preconditioning.ScaledProblem` from ``z0``.
+
+        The entry point of a solver that hands over a fit in its own scaled
+        variables (Newton's fallback), so that both share one change of
+        variables and one stopping test.
+
+        Parameters
+        ----------
+        scaled : ScaledProblem
+        z0 : ndarray of shape (n_params,)
+            Starting variables.
+        first_value : float, default=None
+            The scaled objective the fit must improve on to count as having
+            moved (the handing solver's start); None for the value at ``z0``.
+
+        Returns
+        -------
+        result : SolverResult
+            As :meth:`solve`; ``x`` in the objective's parameters.
+        """
         # Trial steps may overflow; the guard rejects them, so NumPy's warnings
         # about them would only alarm the user.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            scaled = ScaledProblem(objective, x0)
             split = bool(np.any(scaled.l1_weights > 0))
             problem = _SplitProblem(scaled) if split else _PlainProblem(scaled)
             loss_curve = []
@@ -115,7 +139,7 @@ class LBFGS(BaseSolver):
                         f"time = {time.perf_counter() - start:.2f}s"
                     )
 
-            variables0 = problem.to_variables(scaled.to_variables(x0))
+            variables0 = problem.to_variables(np.asarray(z0, dtype=np.float64))
             result = self._minimize(problem, variables0, record)
         n_iter = max(int(result.nit), 1)
         if not loss_curve:
@@ -124,7 +148,9 @@ class LBFGS(BaseSolver):
         largest = float(np.max(np.abs(gradient), initial=0.0))
         converged, message = stopping_verdict(
             gradient=largest, tol=self.tol, reason=_stop_reason(result),
-            improved=bool(result.fun < problem.guard.first), max_iter=self.max_iter,
+            improved=bool(result.fun < (problem.guard.first if first_value is None
+                                         else first_value)),
+            max_iter=self.max_iter,
         )
         return SolverResult(
             x=scaled.to_params(problem.to_params(result.x)), n_iter=n_iter,

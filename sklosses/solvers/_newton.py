@@ -1,34 +1,47 @@
-r"""Second-order solver: damped Newton with a line search.
+r"""Second-order solver: damped Newton with a line search, in unit-free variables.
 
-Order of calls in one iteration (the objective does all the arithmetic on the
-data; this module only combines numbers and small matrices):
+Newton runs on :class:`~sklosses._preconditioning.ScaledProblem`, as L-BFGS
+and proximal gradient do: the objective divided by the loss :math:`F` of the
+best constant prediction, in variables ``z`` where every column of ``X`` is
+standardised and every output measured in its raw scale (an exact affine map
+:math:`\theta = \theta_{\mathrm{ref}} + M z`, whose Hessian is
+:math:`M^\top H M / F`). Order of calls in one iteration (the objective does
+all the arithmetic on the data; this module only combines numbers and small
+matrices):
 
-1. ``objective.gradient_hessian(x)`` (few parameters: the Hessian as a
-   matrix, solved by Cholesky) or ``objective.gradient_hessp(x)`` (many
+1. ``problem.gradient_hessian(z)`` (few parameters: the Hessian as a
+   matrix, solved by Cholesky) or ``problem.gradient_hessp(z)`` (many
    parameters: Hessian-vector products, solved by preconditioned conjugate
    gradients);
 2. the Newton step :math:`\Delta = -H^{-1} g` and the Newton decrement
    :math:`\lambda^2 = -g^\top \Delta = g^\top H^{-1} g`;
-3. stop when :math:`\lambda^2 / 2 \le \mathrm{tol} \cdot \max(|J|, \epsilon |J_0|)`;
+3. stop when the largest entry of the scaled gradient is at most ``tol``
+   (the test of L-BFGS, :func:`~sklosses.solvers._stopping.stopping_verdict`)
+   and half the decrement is at most ``tol`` times :math:`|\tilde J|`
+   (:math:`\lambda^2 / 2` estimates :math:`\tilde J - \tilde J^*` and does not
+   depend on the variables, so an ill-conditioned problem, whose gradient can
+   be small far from the optimum, is not stopped early);
 4. otherwise a backtracking (Armijo) line search on
-   ``objective.smooth_value_gradient`` along :math:`\Delta`.
+   ``problem.smooth_value_gradient`` along :math:`\Delta`.
 
-:math:`\lambda^2 / 2` estimates :math:`J - J^*` for a self-concordant or
-nearly quadratic objective and is invariant under affine changes of the
-parameters, so the rule does not depend on the units of ``X``; dividing by
-:math:`|J|` removes the units of ``y``. After a full step, the decrement at
-the new point is first estimated with the previous Hessian's factorisation
-(exact for a quadratic objective, such as squared error with L2, which then
-stops after one step, as Ridge's Cholesky solver), so that the last Hessian
-is never formed for nothing.
+After a full step, both tests are first made with the gradient the line
+search returned and the previous Hessian's factorisation (exact for a
+quadratic objective, such as squared error with L2, which then stops after
+one step, as Ridge's Cholesky solver), so that the last Hessian is never
+formed for nothing; when only the gradient test is left then, up to three
+more steps with that factorisation (one evaluation each) usually meet it.
+Why a fit did not converge, and its remedy, come from ``stopping_verdict``,
+the same sentences as L-BFGS's.
 """
 
 import numpy as np
 
+from .._preconditioning import ScaledProblem
 from ._base import BaseSolver, SolverResult
 from ._cd import proximal_newton_direction
 from ._factor import Factor, singular_threshold
 from ._lbfgs import nonfinite_start_error
+from ._stopping import ITERATION_LIMIT, LINE_SEARCH_FAILED, STALLED, stopping_verdict
 
 # Armijo's sufficient decrease constant and the most backtracking steps.
 _ARMIJO = 1e-4
@@ -36,6 +49,10 @@ _MAX_BACKTRACK = 60
 _EPS = np.finfo(np.float64).eps
 # A line search step below this means the Newton model is far off: fall back.
 _FALLBACK_STEP = 0.05
+# At most this many steps with the previous factor once only the gradient
+# test is left, each to cut the largest gradient entry by this factor.
+_CHORD_STEPS = 3
+_CHORD_CONTRACTION = 0.25
 # Below this relative gap the final step of _polish is not worth its pass.
 _POLISH_BELOW = 1e-12
 
@@ -55,13 +72,18 @@ class Newton(BaseSolver):
     minimises the quadratic model of the smooth part plus the L1 norm by
     coordinate descent on a working set
     (:func:`~sklosses.solvers._cd.proximal_newton_direction`), and the fit
-    stops when that model promises a decrease of at most ``tol * |J|``.
+    stops when that model promises a decrease of at most ``tol * |J|`` and
+    the minimum-norm subgradient is at most ``tol`` (in the scaled
+    variables, where the L1 part is a weighted L1 norm).
 
     Both search along the step with Armijo backtracking (quadratic
     interpolation, safeguarded), which globalises the method; when the
     search has to shrink the step below 1/20 (or finds no decrease), the
     quadratic model is far off and the fit goes on with L-BFGS from there,
-    as scikit-learn's Newton solvers do. An indefinite
+    as scikit-learn's Newton solvers do, on the same scaled problem; once
+    L-BFGS has converged, Newton takes over again for its decrement test.
+    So does a zero Newton step while the gradient is above ``tol`` (no
+    curvature along it). An indefinite
     or singular Hessian (focal loss, Tweedie with power < 1, Huber with every
     residual in its linear zone) is damped until its factorisation succeeds,
     and Newton-CG stops its inner iteration at directions of non-positive
@@ -74,9 +96,13 @@ class Newton(BaseSolver):
     max_iter : int, default=100
         Maximum number of Newton iterations.
     tol : float, default=1e-4
-        Stop when half the Newton decrement is at most ``tol`` times the
-        objective: the objective is then within about ``tol`` (relative) of
-        its optimum.
+        Relative tolerance, independent of the units of ``X`` and ``y`` and
+        the same as L-BFGS's: in the unit-free variables of
+        :class:`~sklosses._preconditioning.ScaledProblem`, stop when the
+        largest entry of the gradient (with an L1 part: of its minimum-norm
+        subgradient) is at most ``tol`` and half the Newton decrement (the
+        model decrease) is at most ``tol`` times the objective, which then is
+        within about ``tol`` (relative) of its optimum.
     verbose : int, default=0
         Print one line per iteration when positive.
     max_cholesky_params : int, default=200
@@ -145,157 +171,273 @@ class Newton(BaseSolver):
         result : SolverResult
             ``gap`` is half the last Newton decrement over ``|J|``.
         """
-        x = np.array(x0, dtype=np.float64)
-        if not objective.penalty.is_smooth:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return self._iterate_proximal(objective, x)
-        # A constant Hessian is formed once for the whole fit (one exact
-        # step), which pays off far beyond the usual limit.
-        constant = getattr(objective.loss, "has_constant_hessian", False)
-        limit = max(self.max_cholesky_params, 1000) if constant else self.max_cholesky_params
-        if x.size <= limit:
-            step_rule = _CholeskyStep(objective)
-        else:
-            step_rule = _ConjugateGradientStep(objective)
+        x0 = np.array(x0, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._iterate(objective, x, step_rule)
+            # One factor F for all outputs: the Hessian is then the objective's.
+            problem = ScaledProblem(objective, x0, balance_outputs=False)
+            z = problem.to_variables(x0)
+            if not objective.penalty.is_smooth:
+                return self._iterate_proximal(problem, z)
+            # A constant Hessian is formed once for the whole fit (one exact
+            # step), which pays off far beyond the usual limit.
+            constant = getattr(objective.loss, "has_constant_hessian", False)
+            limit = (max(self.max_cholesky_params, 1000) if constant
+                     else self.max_cholesky_params)
+            if z.size <= limit:
+                step_rule = _CholeskyStep(problem)
+            else:
+                step_rule = _ConjugateGradientStep(problem)
+            return self._iterate(problem, z, step_rule)
 
-    def _iterate(self, objective, x, step_rule):
-        value, grad = step_rule.evaluate(x)
+    def _converged(self, largest, gap):
+        """The stopping test: scaled gradient and relative decrement within tol."""
+        return largest <= self.tol and gap <= self.tol
+
+    def _iterate(self, problem, z, step_rule, *, budget=None, first=None,
+                 may_fall_back=True):
+        """Newton iterations from ``z``, at most ``budget`` (default ``max_iter``).
+
+        ``first`` is the scaled objective at the fit's start (default: at
+        ``z``); ``may_fall_back=False`` marks the phase after L-BFGS, which
+        stops where it would hand over again.
+        """
+        budget = self.max_iter if budget is None else budget
+        value, grad = step_rule.evaluate(z)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
-            raise nonfinite_start_error(objective, self.name)
+            raise nonfinite_start_error(problem, self.name)
+        first = value if first is None else first
         # |J| is the scale; eps |J_0| stands in for it when J* = 0 (a perfect fit).
         floor = max(_EPS * abs(value), np.finfo(float).tiny)
-        loss_curve, message, converged = [], "", False
+        loss_curve, reason, converged = [], None, False
         n_iter, step = 0, None
         while True:
             step, decrement = step_rule.direction(grad)
             gap = 0.5 * decrement / max(abs(value), floor)
-            if gap <= self.tol:
+            largest = float(np.max(np.abs(grad), initial=0.0))
+            if self._converged(largest, gap):
                 converged = True
                 break
-            if n_iter == self.max_iter:
-                message = (f"the iteration limit max_iter={self.max_iter} was reached "
-                           f"(relative Newton decrement {gap:.3g} > tol={self.tol:g})")
+            if n_iter == budget:
+                reason = ITERATION_LIMIT
                 break
+            if gap <= 1e3 * _EPS and largest > self.tol:
+                # The Hessian sees no decrease where the gradient asks for
+                # more (no curvature along it: Huber with every residual in
+                # its linear zone and no penalty, a log-link deviance whose
+                # curvature underflows, or rounding): L-BFGS, from here, in
+                # the same variables and with the same verdict.
+                if not may_fall_back:
+                    reason, step = STALLED, None
+                    break
+                return self._fall_back(problem, z, n_iter, loss_curve, first, step_rule)
             n_iter += 1
-            accepted = _line_search(objective, x, value, grad, step, decrement)
-            if accepted is None and gap <= 1e3 * _EPS:
-                # No decrease possible: the decrement is at the rounding level of J.
-                converged, step = True, None
+            accepted = _line_search(problem, z, value, grad, step, decrement)
+            if gap <= 1e3 * _EPS and (accepted is None or accepted[3] < _FALLBACK_STEP):
+                # No decrease possible: the decrement is at the rounding level
+                # of J; the verdict accepts it if the gradient is small enough.
+                if accepted is not None:
+                    z, value, grad = accepted[:3]
+                    largest = float(np.max(np.abs(grad), initial=0.0))
+                reason, step = STALLED, None
+                break
+            if (accepted is None or accepted[3] < _FALLBACK_STEP) and not may_fall_back:
+                if accepted is not None:
+                    z, value, grad = accepted[:3]
+                    largest = float(np.max(np.abs(grad), initial=0.0))
+                reason = LINE_SEARCH_FAILED
                 break
             if accepted is None or accepted[3] < _FALLBACK_STEP:
                 # The quadratic model is far off (a nearly linear region, such
                 # as a log-link deviance far from its optimum): L-BFGS, which
-                # learns the curvature it meets, goes on from here.
-                start = x if accepted is None else accepted[0]
-                return self._fall_back(objective, start, n_iter, loss_curve)
-            x, value, grad, t = accepted
-            loss_curve.append(value)
+                # learns the curvature it meets, goes on from here, in the
+                # same variables.
+                start = z if accepted is None else accepted[0]
+                return self._fall_back(problem, start, n_iter, loss_curve, first, step_rule)
+            z, value, grad, t = accepted
+            loss_curve.append(problem.unscale(value, z))
             if self.verbose:
-                print(f"Iteration {n_iter}, objective = {value:.8g}, step = {t:.3g}, "
-                      f"decrement = {gap:.3g}")
+                print(f"Iteration {n_iter}, objective = {loss_curve[-1]:.8g}, "
+                      f"step = {t:.3g}, decrement = {gap:.3g}")
             if t == 1.0:
                 # Full steps: the fit is in Newton's quadratic phase, where the
                 # last Hessian measures the decrement here too, for free.
                 estimate = step_rule.decrement_with_previous(grad)
-                if estimate is not None and 0.5 * estimate <= self.tol * max(abs(value), floor):
-                    step, gap, converged = step_rule.direction(grad)[0], 0.5 * estimate / max(
-                        abs(value), floor), True
-                    break
-            value, grad = step_rule.evaluate(x)
+                if estimate is not None:
+                    estimate_gap = 0.5 * estimate / max(abs(value), floor)
+                    largest = float(np.max(np.abs(grad), initial=0.0))
+                    moved = None
+                    for _ in range(_CHORD_STEPS):
+                        if not estimate_gap <= self.tol < largest:
+                            break
+                        # Only the gradient test is left: steps with the
+                        # previous factor (one evaluation each, against a
+                        # Hessian's n p^2 / 2) usually meet it so close to
+                        # the optimum, while each cuts the gradient well.
+                        moved = _previous_factor_step(problem, step_rule, z, value, grad)
+                        if moved is None:
+                            break
+                        z, value, grad = moved
+                        loss_curve[-1] = problem.unscale(value, z)
+                        estimate = max(step_rule.decrement_with_previous(grad), 0.0)
+                        estimate_gap = 0.5 * estimate / max(abs(value), floor)
+                        before, largest = largest, float(np.max(np.abs(grad), initial=0.0))
+                        if largest > _CHORD_CONTRACTION * before:
+                            break  # too slow: a new Hessian pays
+                    if self._converged(largest, estimate_gap):
+                        # That step was the polish already; else it is the next one.
+                        step = None if moved is not None else step_rule.direction(grad)[0]
+                        gap, converged = estimate_gap, True
+                        break
+            value, grad = step_rule.evaluate(z)
         if converged and step is not None:
             # One more step from the Hessian at hand costs one evaluation and,
             # Newton's convergence being quadratic, leaves J within about
             # gap**2 of its optimum instead of gap.
-            x, value, gap = _polish(objective, step_rule, x, value, grad, step, gap, floor)
+            z, value, gap = _polish(problem, step_rule, z, value, grad, step, gap, floor)
             if loss_curve:
-                loss_curve[-1] = value
+                loss_curve[-1] = problem.unscale(value, z)
+        if not converged:
+            converged, message = stopping_verdict(
+                gradient=largest, tol=self.tol, reason=reason,
+                improved=bool(value < first), max_iter=self.max_iter)
+        else:
+            message = ""
         if not loss_curve:
-            loss_curve.append(value)
-        return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
-                            converged=converged, message=message, gap=gap)
+            loss_curve.append(problem.unscale(value, z))
+        return SolverResult(x=problem.to_params(z), n_iter=max(n_iter, 1),
+                            loss_curve=loss_curve, converged=converged, message=message,
+                            gap=gap)
 
-    def _iterate_proximal(self, objective, x):
+    def _iterate_proximal(self, problem, z):
         """Proximal Newton for an L1 part: coordinate descent steps, Armijo search.
 
-        Stops when the model decrease ``-m(d)`` (see
+        In the scaled variables the L1 part is a weighted L1 norm (one weight
+        per coordinate, ``problem.l1_weights``). Stops when the model decrease
+        ``-m(d)`` (see
         :func:`~sklosses.solvers._cd.proximal_newton_direction`) is at most
-        ``tol * |J|``, then takes that last step when it lowers J.
+        ``tol * |J|`` and the minimum-norm subgradient at most ``tol``, then
+        takes that last step when it lowers J.
         """
-        l1 = float(objective.penalty.l1_strength)
-        penalised = np.zeros(x.size, dtype=bool)
-        penalised[objective.weights_slice] = True
+        if getattr(problem.penalty, "l1_strength", None) is None:
+            raise ValueError(
+                f"solver='newton' handles a non-smooth penalty only of the form "
+                f"lambda * ||W||_1 (an 'l1_strength' attribute); {problem.penalty!r} "
+                "has none. Use solver='proximal', which needs only the penalty's prox.")
+        l1 = problem.l1_weights  # lambda times each weight's scale, over F
+        penalised = l1 > 0
 
-        def total(params):
-            value, grad = objective.smooth_value_gradient(params)
-            return float(value) + objective.nonsmooth_value(params), grad
+        def total(variables):
+            value, grad = problem.smooth_value_gradient(variables)
+            return float(value) + float(l1 @ np.abs(variables)), grad
 
-        value, grad, hessian = objective.gradient_hessian(x)
-        value = float(value) + objective.nonsmooth_value(x)
+        value, grad, hessian = problem.gradient_hessian(z)
+        value = float(value) + float(l1 @ np.abs(z))
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
-            raise nonfinite_start_error(objective, self.name)
+            raise nonfinite_start_error(problem, self.name)
+        first = value
         floor = max(_EPS * abs(value), np.finfo(float).tiny)
-        loss_curve, n_iter, converged, message = [], 0, False, ""
+        loss_curve, n_iter, converged, reason = [], 0, False, None
         while True:
             d, model, directional = proximal_newton_direction(
-                grad.astype(np.float64), hessian, x, l1, penalised)
+                grad.astype(np.float64), hessian, z, l1, penalised)
             gap = -model / max(abs(value), floor)
-            if gap <= self.tol or n_iter == self.max_iter:
-                converged = gap <= self.tol
+            largest = _largest_subgradient(grad, z, l1)
+            if self._converged(largest, gap) or n_iter == self.max_iter:
+                converged = self._converged(largest, gap)
                 if converged:  # the last step, when it lowers J (cf. _polish)
-                    new_value, _ = total(x + d)
+                    new_value, _ = total(z + d)
                     if np.isfinite(new_value) and new_value <= value:
-                        x, value = x + d, new_value
+                        z, value = z + d, new_value
                 else:
-                    message = (f"the iteration limit max_iter={self.max_iter} was "
-                               f"reached (relative model decrease {gap:.3g} > "
-                               f"tol={self.tol:g})")
+                    reason = ITERATION_LIMIT
                 break
+            if gap <= 1e3 * _EPS and largest > self.tol:
+                # No curvature along the subgradient (see _iterate): L-BFGS.
+                return self._fall_back(problem, z, n_iter, loss_curve, first, None)
             n_iter += 1
             t, accepted = 1.0, None
             for _ in range(_MAX_BACKTRACK):
-                new_value, new_grad = total(x + t * d)
+                new_value, new_grad = total(z + t * d)
                 if np.isfinite(new_value) and new_value <= value + _ARMIJO * t * directional:
-                    accepted = x + t * d
+                    accepted = z + t * d
                     break
                 t *= 0.5
             if accepted is None or t < _FALLBACK_STEP:
-                if accepted is None and gap <= 1e3 * _EPS:
-                    converged = True
+                if gap <= 1e3 * _EPS:  # the model decrease is at rounding level
+                    if accepted is not None:
+                        z, value = accepted, new_value
+                        largest = _largest_subgradient(new_grad, z, l1)
+                    reason = STALLED
                     break
-                return self._fall_back(objective, x if accepted is None else accepted,
-                                       n_iter, loss_curve)
-            x, value = accepted, new_value
-            loss_curve.append(value)
+                return self._fall_back(problem, z if accepted is None else accepted,
+                                       n_iter, loss_curve, first, None)
+            z, value = accepted, new_value
+            loss_curve.append(problem.unscale(value, z))
             if self.verbose:
-                print(f"Iteration {n_iter}, objective = {value:.8g}, step = {t:.3g}, "
-                      f"model decrease = {gap:.3g}")
-            value_smooth, grad, hessian = objective.gradient_hessian(x)
-            value = float(value_smooth) + objective.nonsmooth_value(x)
+                print(f"Iteration {n_iter}, objective = {loss_curve[-1]:.8g}, "
+                      f"step = {t:.3g}, model decrease = {gap:.3g}")
+            value_smooth, grad, hessian = problem.gradient_hessian(z)
+            value = float(value_smooth) + float(l1 @ np.abs(z))
+        message = ""
+        if not converged:
+            converged, message = stopping_verdict(
+                gradient=largest, tol=self.tol, reason=reason,
+                improved=bool(value < first), max_iter=self.max_iter)
         if not loss_curve:
-            loss_curve.append(value)
+            loss_curve.append(problem.unscale(value, z))
         elif converged:
-            loss_curve[-1] = value
-        return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
-                            converged=converged, message=message, gap=gap)
+            loss_curve[-1] = problem.unscale(value, z)
+        return SolverResult(x=problem.to_params(z), n_iter=max(n_iter, 1),
+                            loss_curve=loss_curve, converged=converged, message=message,
+                            gap=gap)
 
-    def _fall_back(self, objective, x, n_iter, loss_curve):
-        """Finish with L-BFGS from ``x`` within the remaining iterations."""
+    def _fall_back(self, problem, z, n_iter, loss_curve, first, step_rule):
+        """Go on with L-BFGS from ``z`` within the remaining iterations.
+
+        L-BFGS gets the same scaled problem (variables, factor F and stopping
+        test), so that its verdict is the one Newton would give; ``first``,
+        the scaled objective at Newton's start, is what it must improve on.
+        Where L-BFGS converged, Newton (``step_rule``; None for proximal
+        Newton) takes over again: L-BFGS's test is the gradient alone, and
+        once out of the region where the quadratic model failed, Newton's
+        steps meet its decrement test too, in a few iterations.
+        """
         from ._lbfgs import LBFGS  # noqa: PLC0415 - the module imports this one
 
         remaining = max(self.max_iter - n_iter, 1)
         if self.verbose:
             print(f"Newton steps stalled after {n_iter} iterations; going on with L-BFGS")
-        rest = LBFGS(max_iter=remaining, tol=self.tol, verbose=self.verbose).solve(
-            objective, x)
-        message = rest.message
-        if not rest.converged and not message:
-            message = (f"neither Newton ({n_iter} iterations, stalled line search) nor "
-                       f"L-BFGS after it ({rest.n_iter} iterations) met tol={self.tol:g}")
+        rest = LBFGS(max_iter=remaining, tol=self.tol, verbose=self.verbose).solve_scaled(
+            problem, z, first_value=first)
+        left = remaining - rest.n_iter
+        if step_rule is not None and rest.converged and left > 0:
+            step_rule.forget()  # directions without curvature there may have some here
+            final = self._iterate(problem, problem.to_variables(rest.x), step_rule,
+                                  budget=left, first=first, may_fall_back=False)
+            return SolverResult(
+                x=final.x, n_iter=n_iter + rest.n_iter + final.n_iter,
+                loss_curve=list(loss_curve) + list(rest.loss_curve) + list(final.loss_curve),
+                converged=final.converged, message=final.message, gap=final.gap)
         return SolverResult(x=rest.x, n_iter=n_iter + rest.n_iter,
                             loss_curve=list(loss_curve) + list(rest.loss_curve),
-                            converged=rest.converged, message=message, gap=rest.gap)
+                            converged=rest.converged, message=rest.message, gap=rest.gap)
+
+
+def _largest_subgradient(grad, z, l1):
+    """Largest entry of the minimum-norm subgradient of ``g + l1 |z|`` (elementwise)."""
+    at_zero = z == 0
+    sub = np.where(at_zero, np.sign(grad) * np.maximum(np.abs(grad) - l1, 0.0),
+                   grad + l1 * np.sign(z))
+    return float(np.max(np.abs(sub), initial=0.0))
+
+
+def _previous_factor_step(problem, step_rule, z, value, grad):
+    """``(z, value, grad)`` after the step of the previous factor, if it lowers J."""
+    trial = z + step_rule.direction(grad)[0]
+    new_value, new_grad = problem.smooth_value_gradient(trial)
+    if np.isfinite(new_value) and new_value <= value and np.all(np.isfinite(new_grad)):
+        return trial, float(new_value), np.asarray(new_grad, dtype=np.float64)
+    return None
 
 
 def _polish(objective, step_rule, x, value, grad, step, gap, floor):
@@ -363,7 +505,7 @@ class _CholeskyStep:
     def direction(self, grad):
         if self.factor is None:
             self.factor = Factor(self.hessian, self.null,
-                                 singular=singular_threshold(self.objective.model.dtype))
+                                 singular=singular_threshold(self.objective.dtype))
             self.null = self.factor.null
         step = -self.factor.solve(grad)
         return step, float(-grad @ step)
@@ -372,6 +514,10 @@ class _CholeskyStep:
         if self.factor is None:
             return None
         return float(grad @ self.factor.solve(grad))
+
+    def forget(self):
+        """Drop the null space found so far (a new region of the objective)."""
+        self.null = None
 
 
 class _ConjugateGradientStep:
@@ -398,6 +544,10 @@ class _ConjugateGradientStep:
 
     def decrement_with_previous(self, grad):
         return None  # no factorisation to reuse: the next iteration measures it
+
+    def forget(self):
+        """Restart the forcing sequence (a new region of the objective)."""
+        self.first_grad_norm = None
 
 
 def _preconditioned_cg(hessp, grad, inverse_diag, forcing, max_iter):
