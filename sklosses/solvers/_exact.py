@@ -51,7 +51,6 @@ References
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve as dense_solve
-from scipy.linalg.blas import dsyrk
 
 from ..losses._piecewise import PiecewiseLinear
 from ._base import BaseSolver, SolverResult
@@ -223,6 +222,8 @@ class _ScaledDesign:
         norms[norms == 0] = 1.0
         self.inv_scale = 1.0 / norms
         self.column_scale = norms
+        # Once, not per Gram matrix: the scaling of its feature block.
+        self._gram_scale = np.outer(self.inv_scale, self.inv_scale)
 
     @property
     def n_columns(self):
@@ -248,18 +249,18 @@ class _ScaledDesign:
         p, X = self.n_features, self.X
         if sp.issparse(X):
             xx = (X.T @ X.multiply(q[:, None]).tocsc()).toarray()
-            xq = np.asarray(X.T @ q).ravel()
         else:
             xs = X * np.sqrt(q)[:, None]
-            # syrk forms one triangle only: half the flops of xs.T @ xs.
-            upper = dsyrk(1.0, xs.T, trans=0, lower=0)
-            xx = np.triu(upper) + np.triu(upper, 1).T
-            xq = X.T @ q
+            # NumPy's matmul sees the transposed operand and calls syrk (half
+            # the flops of a product), then fills the other triangle itself.
+            xx = xs.T @ xs
+        xx *= self._gram_scale
+        if not self.fit_intercept:
+            return xx
         out = np.empty((self.n_columns, self.n_columns))
-        out[:p, :p] = xx * np.outer(self.inv_scale, self.inv_scale)
-        if self.fit_intercept:
-            out[:p, p] = out[p, :p] = xq * self.inv_scale
-            out[p, p] = q.sum()
+        out[:p, :p] = xx
+        out[:p, p] = out[p, :p] = np.asarray(X.T @ q).ravel() * self.inv_scale
+        out[p, p] = q.sum()
         return out
 
 
@@ -271,23 +272,39 @@ class _DualConstraints(ConstraintOperator):
     per L2-penalised coefficient). ``A = -diag(c) [X, 1] S^-1``.
     """
 
+    # The interior-point method calls these a few times per iteration on
+    # small data too, where each NumPy call's overhead counts: the constant
+    # products are formed once, one-piece losses (hinge, absolute, quantile)
+    # skip the sum over pieces, and contiguous index sets become slices.
+
     def __init__(self, design, sign, weight, deltas, l1_index, l2_index):
         self.design = design
         self.sign = sign
         self.weight = weight
         self.deltas = deltas
-        self.l1_index = l1_index
-        self.l2_index = l2_index
+        self.l1_index = _as_slice(l1_index)
+        self.l2_index = _as_slice(l2_index)
+        self.has_l1, self.has_l2 = l1_index.size > 0, l2_index.size > 0
         self.n_samples = weight.shape[0]
+        self.n_z = self.n_samples * len(deltas)
+        self.one_piece = len(deltas) == 1
+        self.signed_weight = sign * weight
+        self.gram_weight = self.signed_weight ** 2
+        self.deltas_squared = deltas ** 2
+
+    def _per_sample(self, z, coefficients):
+        """``sum_k coefficients_k z_k`` per sample, ``z`` the ``n x m`` block (row-major)."""
+        if self.one_piece:
+            return z[: self.n_z] * coefficients[0]
+        return z[: self.n_z].reshape(self.n_samples, -1) @ coefficients
 
     def theta_part(self, x_box):
         """``sum_k Delta_k z_k`` per sample."""
-        return x_box[: self.n_samples * len(self.deltas)].reshape(self.n_samples, -1) \
-            @ self.deltas
+        return self._per_sample(x_box, self.deltas)
 
     def at(self, theta):
         """``A^T W theta``: the dual point's image, one entry per coefficient."""
-        return -self.design.tdot(self.sign * self.weight * theta)
+        return -self.design.tdot(self.signed_weight * theta)
 
     def rows_dot(self, y):
         """``A y``, one entry per sample."""
@@ -295,22 +312,35 @@ class _DualConstraints(ConstraintOperator):
 
     def apply(self, x_box, x_free):
         out = self.at(self.theta_part(x_box))
-        out[self.l1_index] -= x_box[self.n_samples * len(self.deltas):]
-        out[self.l2_index] -= x_free
+        if self.has_l1:
+            out[self.l1_index] -= x_box[self.n_z:]
+        if self.has_l2:
+            out[self.l2_index] -= x_free
         return out
 
     def apply_transpose(self, y):
-        ay = self.weight * self.rows_dot(y)
-        box = np.concatenate([np.outer(ay, self.deltas).ravel(), -y[self.l1_index]])
+        # W A y = -W c ([X, 1] S^-1 y).
+        ay = self.signed_weight * self.design.dot(-y)
+        box = ay * self.deltas[0] if self.one_piece else np.outer(ay, self.deltas).ravel()
+        if self.has_l1:
+            box = np.concatenate([box, -y[self.l1_index]])
         return box, -y[self.l2_index]
 
     def normal_matrix(self, d_box, d_free):
-        n_z = self.n_samples * len(self.deltas)
-        d_theta = d_box[:n_z].reshape(self.n_samples, -1) @ (self.deltas ** 2)
-        out = self.design.gram(self.weight ** 2 * self.sign ** 2 * d_theta)
-        out[self.l1_index, self.l1_index] += d_box[n_z:]
-        out[self.l2_index, self.l2_index] += d_free
+        out = self.design.gram(self.gram_weight * self._per_sample(d_box, self.deltas_squared))
+        diagonal = np.einsum("ii->i", out)  # a writable view
+        if self.has_l1:
+            diagonal[self.l1_index] += d_box[self.n_z:]
+        if self.has_l2:
+            diagonal[self.l2_index] += d_free
         return out
+
+
+def _as_slice(index):
+    """A sorted index array as the equal slice when it is a contiguous range."""
+    if index.size and index[-1] - index[0] == index.size - 1:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 class _OutputFit:
@@ -476,8 +506,7 @@ class _OutputProblem:
         """Run the interior-point method from ``beta0`` (user units) to gap ``tol``."""
         tol = max(float(tol), 4 * np.finfo(float).eps)
         start = self.to_scaled(beta0)
-        record = _Certificate(self, self.primal_value(start), tol, self.verbose)
-        record.offer_primal(start)
+        record = _Certificate(self, start, tol, self.verbose)
         problem = self.box_qp()
         last, _ = interior_point(problem, -start, max_iter=max_iter, monitor=record)
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
@@ -503,13 +532,14 @@ class _Certificate:
     the best of each is kept, so the certified gap never increases.
     """
 
-    def __init__(self, problem, start_value, tol, verbose):
+    def __init__(self, problem, start, tol, verbose):
         self.problem = problem
         self.tol = tol
         self.verbose = verbose
         self.best_primal = np.inf
         self.best_beta = None
         self.best_dual = -np.inf
+        start_value = self.offer_primal(start)
         # Below this absolute size the objective counts as zero (an optimum
         # at J = 0, such as separable data without a penalty).
         self.floor = max(abs(start_value) * 1e-12, np.finfo(float).tiny)
