@@ -129,7 +129,8 @@ class ExactSolver(BaseSolver):
             Its loss declares ``piecewise_linear(y)``; its model is linear.
         x0 : ndarray of shape (n_params,)
             Starting parameters ``[W.ravel(), b]``; they set the starting
-            multipliers.
+            multipliers unless a ridge fit that puts the loss arguments at
+            the loss's minimum has a smaller objective.
         state, monitor : None
             Unused (full-batch solver).
 
@@ -500,6 +501,38 @@ class _OutputProblem:
         candidate[self.l1_index[inside]] = 0.0
         return candidate
 
+    def flat_argument(self):
+        """An argument where the loss is smallest: its zero-slope piece's middle, or its kink.
+
+        The first piece of slope >= 0 starts at the minimum; a flat piece
+        that is unbounded (the hinge's) gives its knot.
+        """
+        knots, slopes = self.form.knots, self.form.slopes
+        j = next(j for j, slope in enumerate(slopes) if slope >= 0)
+        if slopes[j] > 0 or j == 0 or j == len(knots):
+            return knots[min(max(j - 1, 0), len(knots) - 1)]
+        return 0.5 * (knots[j - 1] + knots[j])
+
+    def least_squares_guess(self):
+        """Scaled coefficients whose arguments are nearest the loss's minimum, by ridge.
+
+        Minimises ``sum_i w_i (t_i - t*)^2 + l2 ||b||^2`` (``t*`` from
+        :meth:`flat_argument`; a ridge of 1e-10 of the Gram matrix's
+        largest diagonal entry where nothing is L2-penalised): one Gram
+        matrix and one small solve, i.e. less than one interior-point
+        iteration. A start nearer the optimum saves one to three of them.
+        None when the system cannot be solved.
+        """
+        c = self.form.scale
+        gram = self.design.gram(self.weight * c * c)
+        diagonal = np.einsum("ii->i", gram)  # a writable view
+        diagonal += self.l2 + 1e-10 * max(float(diagonal.max(initial=0.0)), 1e-300)
+        rhs = self.design.tdot(self.weight * c * (self.flat_argument() - self.form.offset))
+        try:
+            return dense_solve(gram, rhs, assume_a="pos", check_finite=False)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+
     # -- the solve -----------------------------------------------------------
 
     def solve(self, beta0, tol, max_iter):
@@ -507,8 +540,11 @@ class _OutputProblem:
         tol = max(float(tol), 4 * np.finfo(float).eps)
         start = self.to_scaled(beta0)
         record = _Certificate(self, start, tol, self.verbose)
+        # Start from the better of the given coefficients and a ridge fit.
+        record.offer_primal(self.least_squares_guess())
         problem = self.box_qp()
-        last, _ = interior_point(problem, -start, max_iter=max_iter, monitor=record)
+        last, _ = interior_point(problem, -record.best_beta, max_iter=max_iter,
+                                 monitor=record)
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
         if not record.curve:  # the start was already optimal
             record.curve.append(record.best_primal)
@@ -556,6 +592,9 @@ class _Certificate:
                                                                  self.floor)
 
     def offer_primal(self, b):
+        """Keep ``b`` if it is the best primal point so far; its value (inf for None)."""
+        if b is None:
+            return np.inf
         value = self.problem.primal_value(b)
         if value < self.best_primal:
             self.best_primal, self.best_beta = value, b.copy()
