@@ -81,7 +81,9 @@ class PiecewiseLinear:
                 f"A piecewise-linear form needs at least one knot and one more slope "
                 f"than knots; got {len(knots)} knots and {len(slopes)} slopes."
             )
-        if np.any(np.diff(knots) <= 0) or np.any(np.diff(slopes) <= 0):
+        # Plain Python on these few numbers: a form is built per fit and output.
+        if (any(b <= a for a, b in zip(knots, knots[1:]))
+                or any(b <= a for a, b in zip(slopes, slopes[1:]))):
             raise ValueError(
                 "A piecewise-linear form needs strictly increasing knots and slopes "
                 f"(a convex loss); got knots={knots}, slopes={slopes}."

@@ -196,6 +196,8 @@ def _rows_float64(X, keep):
 
 def _combined_curve(curves, final_value):
     """Objective per iteration: the outputs' curves summed, each held at its end."""
+    if len(curves) == 1:
+        return [float(v) for v in curves[0]] + [float(final_value)]
     length = max(len(c) for c in curves)
     padded = [np.concatenate([c, np.full(length - len(c), c[-1])]) for c in curves]
     total = list(np.sum(padded, axis=0))

@@ -160,9 +160,10 @@ def interior_point(problem, y0, *, max_iter, monitor):
         if gap_l.min() <= 0 or gap_u.min() <= 0:
             # Rounding put a variable on its bound: no interior step is left.
             return iterate, False
-        if n_iter % _REFRESH == 0:
+        if n_iter and n_iter % _REFRESH == 0:
             # B x and B^T y are updated along the steps; recomputing them now
-            # and then keeps rounding from accumulating in the residuals.
+            # and then keeps rounding from accumulating in the residuals (at
+            # the start they are fresh).
             t_box, t_free = op.apply_transpose(y)
             b_x = op.apply(x_box, x_free)
         inv_l, inv_u = 1.0 / gap_l, 1.0 / gap_u
