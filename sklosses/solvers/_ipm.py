@@ -229,6 +229,10 @@ class _NewtonSystem:
     rho_box: np.ndarray  # minus the dual residual of the box variables
     rho_free: np.ndarray  # minus the dual residual of the free variables
 
+    def __post_init__(self):
+        # The free variables' part of dx does not depend on the targets.
+        self.d_rho_free = self.d_free * self.rho_free
+
     def direction(self, p_s, p_t):
         """Newton direction for complementarity targets ``r_s``, ``r_t``.
 
@@ -240,11 +244,11 @@ class _NewtonSystem:
         (``B dx = B D rho + (B D B^T) dy``).
         """
         rho_box = self.rho_box + p_s - p_t
-        b_d_rho = self.op.apply(self.d_box * rho_box, self.d_free * self.rho_free)
+        b_d_rho = self.op.apply(self.d_box * rho_box, self.d_rho_free)
         dy = dpotrs(self.factor, self.r_primal - b_d_rho, lower=0)[0]
         tb, tf = self.op.apply_transpose(dy)
         dx_box = self.d_box * (rho_box + tb)
-        dx_free = self.d_free * (self.rho_free + tf)
+        dx_free = self.d_rho_free + self.d_free * tf
         ds = p_s - self.s_l * dx_box
         dt = p_t + self.t_u * dx_box
         return dx_box, dx_free, dy, ds, dt, (tb, tf, b_d_rho + self.normal @ dy)
