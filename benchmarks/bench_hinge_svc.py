@@ -90,7 +90,7 @@ def main():
                 gap = (objective(X, y, est.coef_, alpha) - j_star) / j_star
                 extra = (f", reported gap {est.duality_gap_:.1e}, {est.n_iter_} it"
                          if key == "sklosses exact" else f", {np.max(est.n_iter_)} it")
-                print(f"  {key:15s} median {median:7.3f} s ({median / ours:5.2f}x ours)  "
+                print(f"  {key:15s} median {median * 1e3:9.2f} ms ({median / ours:5.2f}x ours)  "
                       f"(J - J*)/J* = {gap:.1e}{extra}"
                       f"{'  ConvergenceWarning' if warned[key] else ''}")
 

@@ -324,7 +324,7 @@ class _DualConstraints(ConstraintOperator):
     def apply_transpose(self, y):
         # W A y = -W c ([X, 1] S^-1 y).
         ay = self.signed_weight * self.design.dot(-y)
-        box = ay * self.deltas[0] if self.one_piece else np.outer(ay, self.deltas).ravel()
+        box = ay * self.deltas[0] if self.one_piece else (ay[:, None] * self.deltas).ravel()
         if self.has_l1:
             box = np.concatenate([box, -y[self.l1_index]])
         return box, -y[self.l2_index]
