@@ -291,9 +291,12 @@ class _DualConstraints(ConstraintOperator):
         self.n_samples = weight.shape[0]
         self.n_z = self.n_samples * len(deltas)
         self.one_piece = len(deltas) == 1
-        self.signed_weight = sign * weight
-        self.gram_weight = self.signed_weight ** 2
+        # A = -diag(c) [X, 1] S^-1, so W A y and A^T W theta carry -c w.
+        self.neg_signed_weight = -sign * weight
+        self.gram_weight = self.neg_signed_weight ** 2
         self.deltas_squared = deltas ** 2
+        # One piece: the box variables' weight in A^T W theta.
+        self.box_weight = self.neg_signed_weight * deltas[0]
 
     def per_sample(self, z, coefficients):
         """``sum_k coefficients_k z_k`` per sample, ``z`` the ``n x m`` block (row-major)."""
@@ -307,14 +310,17 @@ class _DualConstraints(ConstraintOperator):
 
     def at(self, theta):
         """``A^T W theta``: the dual point's image, one entry per coefficient."""
-        return -self.design.tdot(self.signed_weight * theta)
+        return self.design.tdot(self.neg_signed_weight * theta)
 
     def rows_dot(self, y):
         """``A y``, one entry per sample."""
         return -self.sign * self.design.dot(y)
 
     def apply(self, x_box, x_free):
-        out = self.at(self.theta_part(x_box))
+        if self.one_piece:
+            out = self.design.tdot(x_box[: self.n_z] * self.box_weight)
+        else:
+            out = self.at(self.theta_part(x_box))
         if self.has_l1:
             out[self.l1_index] -= x_box[self.n_z:]
         if self.has_l2:
@@ -322,9 +328,11 @@ class _DualConstraints(ConstraintOperator):
         return out
 
     def apply_transpose(self, y):
-        # W A y = -W c ([X, 1] S^-1 y).
-        ay = self.signed_weight * self.design.dot(-y)
-        box = ay * self.deltas[0] if self.one_piece else (ay[:, None] * self.deltas).ravel()
+        rows = self.design.dot(y)
+        if self.one_piece:
+            box = rows * self.box_weight
+        else:  # W A y = -W c ([X, 1] S^-1 y), once per piece
+            box = ((self.neg_signed_weight * rows)[:, None] * self.deltas).ravel()
         if self.has_l1:
             box = np.concatenate([box, -y[self.l1_index]])
         return box, -y[self.l2_index]
@@ -448,8 +456,12 @@ class _OutputProblem:
 
     def primal_value(self, b):
         """Scaled objective at scaled coefficients ``b``."""
-        loss = self.weight @ self.form.phi(self.form.argument(self.design.dot(b)))
-        return float(loss + self.l1 @ np.abs(b) + 0.5 * self.l2 @ (b * b))
+        value = float(self.weight @ self.form.phi(self.form.argument(self.design.dot(b))))
+        if self.l1_index.size:
+            value += float(self.l1 @ np.abs(b))
+        if self.l2_index.size:
+            value += 0.5 * float(self.l2 @ (b * b))
+        return value
 
     def dual_value(self, iterate, b):
         """Dual objective of a feasible dual point made from ``iterate``.
