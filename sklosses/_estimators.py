@@ -838,7 +838,9 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
 
     def _encode_target(self, y, loss):
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
+        encoder = LabelEncoder()
+        # One pass: fit then transform would sort the labels twice.
+        y_enc = encoder.fit_transform(y)
         classes = encoder.classes_
         if len(classes) < 2:
             raise ValueError(
@@ -846,7 +848,6 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
                 f"class ({classes.tolist()[0]!r}). Check the labels, or use a regressor."
             )
         self.classes_ = classes
-        y_enc = encoder.transform(y)
         return y_enc, loss.n_raw_outputs(len(classes))
 
     @with_callbacks

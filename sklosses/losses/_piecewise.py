@@ -9,6 +9,7 @@ the form and never the loss's class.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -80,7 +81,9 @@ class PiecewiseLinear:
                 f"A piecewise-linear form needs at least one knot and one more slope "
                 f"than knots; got {len(knots)} knots and {len(slopes)} slopes."
             )
-        if np.any(np.diff(knots) <= 0) or np.any(np.diff(slopes) <= 0):
+        # Plain Python on these few numbers: a form is built per fit and output.
+        if (any(b <= a for a, b in zip(knots, knots[1:]))
+                or any(b <= a for a, b in zip(slopes, slopes[1:]))):
             raise ValueError(
                 "A piecewise-linear form needs strictly increasing knots and slopes "
                 f"(a convex loss); got knots={knots}, slopes={slopes}."
@@ -95,23 +98,33 @@ class PiecewiseLinear:
         object.__setattr__(self, "knots", knots)
         object.__setattr__(self, "slopes", slopes)
 
-    @property
+    # The form is immutable, and exact solvers evaluate phi and its conjugate
+    # at every iteration: what depends only on knots and slopes is cached
+    # (cached_property writes the instance's __dict__, which a frozen
+    # dataclass allows).
+
+    @cached_property
     def knot_values(self):
         """:math:`\\phi` at each knot, as an ndarray of shape (n_knots,)."""
         knots = np.asarray(self.knots)
         steps = np.asarray(self.slopes[1:-1]) * np.diff(knots)
         return self.value_at_first_knot + np.concatenate([[0.0], np.cumsum(steps)])
 
+    @cached_property
+    def _lines(self):
+        """``(value, slope, knot)`` of each piece: the line through that knot."""
+        values = self.knot_values
+        # Piece j >= 1 starts at knot j - 1 (0-based); piece 0 ends at knot 0.
+        return tuple((float(values[max(j - 1, 0)]), slope, self.knots[max(j - 1, 0)])
+                     for j, slope in enumerate(self.slopes))
+
     def phi(self, t):
         """:math:`\\phi(t)`, element-wise: the maximum of the pieces' lines."""
-        knots = np.asarray(self.knots)
-        values = self.knot_values
-        # Piece j < m is the line through knot j + 1 (1-based) with slope j;
-        # the last piece is the line through the last knot.
-        out = values[0] + self.slopes[0] * (t - knots[0])
-        for j in range(1, len(self.slopes)):
-            anchor = min(j - 1, len(knots) - 1)
-            out = np.maximum(out, values[anchor] + self.slopes[j] * (t - knots[anchor]))
+        value, slope, knot = self._lines[0]
+        out = value + slope * (t - knot)
+        for value, slope, knot in self._lines[1:]:
+            # A flat piece (the hinge's zero) needs no arithmetic on t.
+            out = np.maximum(out, value + slope * (t - knot) if slope else value)
         return out
 
     def conjugate(self, theta):
@@ -119,11 +132,10 @@ class PiecewiseLinear:
 
         Valid for ``slopes[0] <= theta <= slopes[-1]``, where it is finite.
         """
-        knots = np.asarray(self.knots)
         values = self.knot_values
-        out = theta * knots[0] - values[0]
-        for j in range(1, len(knots)):
-            out = np.maximum(out, theta * knots[j] - values[j])
+        out = theta * self.knots[0] - values[0]
+        for j in range(1, len(self.knots)):
+            out = np.maximum(out, theta * self.knots[j] - values[j])
         return out
 
     def argument(self, raw):

@@ -50,8 +50,7 @@ References
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import solve as dense_solve
-from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dposv
 
 from ..losses._piecewise import PiecewiseLinear
 from ._base import BaseSolver, SolverResult
@@ -130,7 +129,8 @@ class ExactSolver(BaseSolver):
             Its loss declares ``piecewise_linear(y)``; its model is linear.
         x0 : ndarray of shape (n_params,)
             Starting parameters ``[W.ravel(), b]``; they set the starting
-            multipliers.
+            multipliers unless a ridge fit that puts the loss arguments at
+            the loss's minimum has a smaller objective.
         state, monitor : None
             Unused (full-batch solver).
 
@@ -196,6 +196,8 @@ def _rows_float64(X, keep):
 
 def _combined_curve(curves, final_value):
     """Objective per iteration: the outputs' curves summed, each held at its end."""
+    if len(curves) == 1:
+        return [float(v) for v in curves[0]] + [float(final_value)]
     length = max(len(c) for c in curves)
     padded = [np.concatenate([c, np.full(length - len(c), c[-1])]) for c in curves]
     total = list(np.sum(padded, axis=0))
@@ -223,6 +225,8 @@ class _ScaledDesign:
         norms[norms == 0] = 1.0
         self.inv_scale = 1.0 / norms
         self.column_scale = norms
+        # Once, not per Gram matrix: the scaling of its feature block.
+        self._gram_scale = np.outer(self.inv_scale, self.inv_scale)
 
     @property
     def n_columns(self):
@@ -248,18 +252,18 @@ class _ScaledDesign:
         p, X = self.n_features, self.X
         if sp.issparse(X):
             xx = (X.T @ X.multiply(q[:, None]).tocsc()).toarray()
-            xq = np.asarray(X.T @ q).ravel()
         else:
             xs = X * np.sqrt(q)[:, None]
-            # syrk forms one triangle only: half the flops of xs.T @ xs.
-            upper = dsyrk(1.0, xs.T, trans=0, lower=0)
-            xx = np.triu(upper) + np.triu(upper, 1).T
-            xq = X.T @ q
+            # NumPy's matmul sees the transposed operand and calls syrk (half
+            # the flops of a product), then fills the other triangle itself.
+            xx = xs.T @ xs
+        xx *= self._gram_scale
+        if not self.fit_intercept:
+            return xx
         out = np.empty((self.n_columns, self.n_columns))
-        out[:p, :p] = xx * np.outer(self.inv_scale, self.inv_scale)
-        if self.fit_intercept:
-            out[:p, p] = out[p, :p] = xq * self.inv_scale
-            out[p, p] = q.sum()
+        out[:p, :p] = xx
+        out[:p, p] = out[p, :p] = np.asarray(X.T @ q).ravel() * self.inv_scale
+        out[p, p] = q.sum()
         return out
 
 
@@ -271,46 +275,90 @@ class _DualConstraints(ConstraintOperator):
     per L2-penalised coefficient). ``A = -diag(c) [X, 1] S^-1``.
     """
 
+    # The interior-point method calls these a few times per iteration on
+    # small data too, where each NumPy call's overhead counts: the constant
+    # products are formed once, one-piece losses (hinge, absolute, quantile)
+    # skip the sum over pieces, and contiguous index sets become slices.
+
     def __init__(self, design, sign, weight, deltas, l1_index, l2_index):
         self.design = design
         self.sign = sign
         self.weight = weight
         self.deltas = deltas
-        self.l1_index = l1_index
-        self.l2_index = l2_index
+        self.l1_index = _as_slice(l1_index)
+        self.l2_index = _as_slice(l2_index)
+        self.has_l1, self.has_l2 = l1_index.size > 0, l2_index.size > 0
         self.n_samples = weight.shape[0]
+        self.n_z = self.n_samples * len(deltas)
+        self.one_piece = len(deltas) == 1
+        # A = -diag(c) [X, 1] S^-1, so W A y and A^T W theta carry -c w.
+        self.neg_signed_weight = -sign * weight
+        self.gram_weight = self.neg_signed_weight ** 2
+        self.deltas_squared = deltas ** 2
+        # One piece: the box variables' weight in A^T W theta.
+        self.box_weight = self.neg_signed_weight * deltas[0]
+
+    def per_sample(self, z, coefficients):
+        """``sum_k coefficients_k z_k`` per sample, ``z`` the ``n x m`` block (row-major)."""
+        if self.one_piece:
+            return z[: self.n_z] * coefficients[0]
+        return z[: self.n_z].reshape(self.n_samples, -1) @ coefficients
 
     def theta_part(self, x_box):
         """``sum_k Delta_k z_k`` per sample."""
-        return x_box[: self.n_samples * len(self.deltas)].reshape(self.n_samples, -1) \
-            @ self.deltas
+        return self.per_sample(x_box, self.deltas)
 
     def at(self, theta):
         """``A^T W theta``: the dual point's image, one entry per coefficient."""
-        return -self.design.tdot(self.sign * self.weight * theta)
+        return self.design.tdot(self.neg_signed_weight * theta)
 
     def rows_dot(self, y):
         """``A y``, one entry per sample."""
         return -self.sign * self.design.dot(y)
 
     def apply(self, x_box, x_free):
-        out = self.at(self.theta_part(x_box))
-        out[self.l1_index] -= x_box[self.n_samples * len(self.deltas):]
-        out[self.l2_index] -= x_free
+        if self.one_piece:
+            out = self.design.tdot(x_box[: self.n_z] * self.box_weight)
+        else:
+            out = self.at(self.theta_part(x_box))
+        if self.has_l1:
+            out[self.l1_index] -= x_box[self.n_z:]
+        if self.has_l2:
+            out[self.l2_index] -= x_free
         return out
 
     def apply_transpose(self, y):
-        ay = self.weight * self.rows_dot(y)
-        box = np.concatenate([np.outer(ay, self.deltas).ravel(), -y[self.l1_index]])
+        rows = self.design.dot(y)
+        if self.one_piece:
+            box = rows * self.box_weight
+        else:  # W A y = -W c ([X, 1] S^-1 y), once per piece
+            box = ((self.neg_signed_weight * rows)[:, None] * self.deltas).ravel()
+        if self.has_l1:
+            box = np.concatenate([box, -y[self.l1_index]])
         return box, -y[self.l2_index]
 
     def normal_matrix(self, d_box, d_free):
-        n_z = self.n_samples * len(self.deltas)
-        d_theta = d_box[:n_z].reshape(self.n_samples, -1) @ (self.deltas ** 2)
-        out = self.design.gram(self.weight ** 2 * self.sign ** 2 * d_theta)
-        out[self.l1_index, self.l1_index] += d_box[n_z:]
-        out[self.l2_index, self.l2_index] += d_free
+        out = self.design.gram(self.gram_weight * self.per_sample(d_box, self.deltas_squared))
+        diagonal = np.einsum("ii->i", out)  # a writable view
+        if self.has_l1:
+            diagonal[self.l1_index] += d_box[self.n_z:]
+        if self.has_l2:
+            diagonal[self.l2_index] += d_free
         return out
+
+
+def _solve_positive(matrix, rhs):
+    """``matrix^-1 rhs`` for a symmetric positive definite ``matrix``; None if it is not."""
+    # LAPACK directly: scipy.linalg.solve's checks cost ten times this small solve.
+    _, solution, info = dposv(matrix, rhs, lower=0)
+    return solution if info == 0 else None
+
+
+def _as_slice(index):
+    """A sorted index array as the equal slice when it is a contiguous range."""
+    if index.size and index[-1] - index[0] == index.size - 1:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 class _OutputFit:
@@ -408,8 +456,12 @@ class _OutputProblem:
 
     def primal_value(self, b):
         """Scaled objective at scaled coefficients ``b``."""
-        loss = self.weight @ self.form.phi(self.form.argument(self.design.dot(b)))
-        return float(loss + self.l1 @ np.abs(b) + 0.5 * self.l2 @ (b * b))
+        value = float(self.weight @ self.form.phi(self.form.argument(self.design.dot(b))))
+        if self.l1_index.size:
+            value += float(self.l1 @ np.abs(b))
+        if self.l2_index.size:
+            value += 0.5 * float(self.l2 @ (b * b))
+        return value
 
     def dual_value(self, iterate, b):
         """Dual objective of a feasible dual point made from ``iterate``.
@@ -428,12 +480,10 @@ class _OutputProblem:
         v = op.at(theta)
         free = self.free_index
         if free.size and iterate.normal is not None:
-            n_z = self.n * len(self.deltas)
-            d_theta = iterate.d_box[:n_z].reshape(self.n, -1) @ (self.deltas ** 2)
+            d_theta = op.per_sample(iterate.d_box, op.deltas_squared)
             block = iterate.normal[np.ix_(free, free)]
-            try:
-                lam = dense_solve(block, -v[free], assume_a="pos", check_finite=False)
-            except (ValueError, np.linalg.LinAlgError):
+            lam = _solve_positive(block, -v[free])
+            if lam is None:
                 lam = np.linalg.lstsq(block, -v[free], rcond=None)[0]
             full = np.zeros(self.design.n_columns)
             full[free] = lam
@@ -470,16 +520,47 @@ class _OutputProblem:
         candidate[self.l1_index[inside]] = 0.0
         return candidate
 
+    def flat_argument(self):
+        """An argument where the loss is smallest: its zero-slope piece's middle, or its kink.
+
+        The first piece of slope >= 0 starts at the minimum; a flat piece
+        that is unbounded (the hinge's) gives its knot.
+        """
+        knots, slopes = self.form.knots, self.form.slopes
+        j = next(j for j, slope in enumerate(slopes) if slope >= 0)
+        if slopes[j] > 0 or j == 0 or j == len(knots):
+            return knots[min(max(j - 1, 0), len(knots) - 1)]
+        return 0.5 * (knots[j - 1] + knots[j])
+
+    def least_squares_guess(self):
+        """Scaled coefficients whose arguments are nearest the loss's minimum, by ridge.
+
+        Minimises ``sum_i w_i (t_i - t*)^2 + l2 ||b||^2`` (``t*`` from
+        :meth:`flat_argument`; a ridge of 1e-10 of the Gram matrix's
+        largest diagonal entry where nothing is L2-penalised): one Gram
+        matrix and one small solve, i.e. less than one interior-point
+        iteration. A start nearer the optimum saves one to three of them.
+        None when the system cannot be solved.
+        """
+        c = self.form.scale
+        gram = self.design.gram(self.weight * c * c)
+        diagonal = np.einsum("ii->i", gram)  # a writable view
+        diagonal += self.l2 + 1e-10 * max(float(diagonal.max(initial=0.0)), 1e-300)
+        rhs = self.design.tdot(self.weight * c * (self.flat_argument() - self.form.offset))
+        return _solve_positive(gram, rhs)
+
     # -- the solve -----------------------------------------------------------
 
     def solve(self, beta0, tol, max_iter):
         """Run the interior-point method from ``beta0`` (user units) to gap ``tol``."""
         tol = max(float(tol), 4 * np.finfo(float).eps)
         start = self.to_scaled(beta0)
-        record = _Certificate(self, self.primal_value(start), tol, self.verbose)
-        record.offer_primal(start)
+        record = _Certificate(self, start, tol, self.verbose)
+        # Start from the better of the given coefficients and a ridge fit.
+        record.offer_primal(self.least_squares_guess())
         problem = self.box_qp()
-        last, _ = interior_point(problem, -start, max_iter=max_iter, monitor=record)
+        last, _ = interior_point(problem, -record.best_beta, max_iter=max_iter,
+                                 monitor=record)
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
         if not record.curve:  # the start was already optimal
             record.curve.append(record.best_primal)
@@ -503,13 +584,14 @@ class _Certificate:
     the best of each is kept, so the certified gap never increases.
     """
 
-    def __init__(self, problem, start_value, tol, verbose):
+    def __init__(self, problem, start, tol, verbose):
         self.problem = problem
         self.tol = tol
         self.verbose = verbose
         self.best_primal = np.inf
         self.best_beta = None
         self.best_dual = -np.inf
+        start_value = self.offer_primal(start)
         # Below this absolute size the objective counts as zero (an optimum
         # at J = 0, such as separable data without a penalty).
         self.floor = max(abs(start_value) * 1e-12, np.finfo(float).tiny)
@@ -526,6 +608,9 @@ class _Certificate:
                                                                  self.floor)
 
     def offer_primal(self, b):
+        """Keep ``b`` if it is the best primal point so far; its value (inf for None)."""
+        if b is None:
+            return np.inf
         value = self.problem.primal_value(b)
         if value < self.best_primal:
             self.best_primal, self.best_beta = value, b.copy()

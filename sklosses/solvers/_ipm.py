@@ -139,7 +139,8 @@ def interior_point(problem, y0, *, max_iter, monitor):
     x_box = 0.5 * (lower + upper)
     y = np.array(y0, dtype=float)
     t_box, t_free = op.apply_transpose(y)
-    x_free = t_free / h
+    d_free = 1.0 / h
+    x_free = t_free * d_free
     # Dual slacks: split the reduced cost into its two signs, shifted inside
     # so that every complementarity product starts comparable.
     reduced = c - t_box
@@ -147,49 +148,50 @@ def interior_point(problem, y0, *, max_iter, monitor):
     s = np.maximum(reduced, 0.0) + shift
     t = np.maximum(-reduced, 0.0) + shift
     coupled = h.shape[0] > 0
-    iterate = Iterate(x_box, x_free, y, 0, np.inf)
+    iterate = Iterate(x_box, x_free, y, 0, np.inf, n_box=n_box)
     b_x = op.apply(x_box, x_free)
     for n_iter in range(max_iter + 1):
         gap_l, gap_u = x_box - lower, upper - x_box
         mu = (gap_l @ s + gap_u @ t) / (2 * n_box)
-        iterate.mu, iterate.n_box = mu, n_box
+        iterate.mu = mu
         stop = bool(monitor(iterate))
         if stop or n_iter == max_iter or not np.isfinite(mu):
             return iterate, stop
-        if np.min(gap_l) <= 0 or np.min(gap_u) <= 0:
+        if gap_l.min() <= 0 or gap_u.min() <= 0:
             # Rounding put a variable on its bound: no interior step is left.
             return iterate, False
-        if n_iter % _REFRESH == 0:
+        if n_iter and n_iter % _REFRESH == 0:
             # B x and B^T y are updated along the steps; recomputing them now
-            # and then keeps rounding from accumulating in the residuals.
+            # and then keeps rounding from accumulating in the residuals (at
+            # the start they are fresh).
             t_box, t_free = op.apply_transpose(y)
             b_x = op.apply(x_box, x_free)
-        d_box = 1.0 / (s / gap_l + t / gap_u)
-        d_free = 1.0 / h
+        inv_l, inv_u = 1.0 / gap_l, 1.0 / gap_u
+        s_l, t_u = s * inv_l, t * inv_u
+        d_box = 1.0 / (s_l + t_u)
         normal = op.normal_matrix(d_box, d_free)
         factor = _factorise(normal)
         if factor is None:
             return iterate, False
         newton = _NewtonSystem(
-            op=op, factor=factor, normal=normal, gap_l=gap_l, gap_u=gap_u, s=s, t=t,
-            d_box=d_box, d_free=d_free, r_primal=d - b_x,
-            r_box=c - t_box - s + t, r_free=h * x_free - t_free,
+            op=op, factor=factor, normal=normal, s_l=s_l, t_u=t_u, d_box=d_box,
+            d_free=d_free, r_primal=d - b_x, rho_box=t_box - c + s - t,
+            rho_free=t_free - h * x_free,
         )
-        direction = newton.direction
-        dx_a, _, _, ds_a, dt_a, _ = direction(-gap_l * s, -gap_u * t)
-        step_p = min(_max_step(gap_l, dx_a), _max_step(gap_u, -dx_a))
-        step_d = min(_max_step(s, ds_a), _max_step(t, dt_a))
+        # Affine direction: complementarity targets -gap * slack.
+        dx_a, _, _, ds_a, dt_a, _ = newton.direction(-s, -t)
+        step_p = _max_step(-dx_a * inv_l, dx_a * inv_u)
+        step_d = _max_step(-ds_a / s, -dt_a / t)
         if coupled:
             step_p = step_d = min(step_p, step_d)
         mu_aff = ((gap_l + step_p * dx_a) @ (s + step_d * ds_a)
                   + (gap_u - step_p * dx_a) @ (t + step_d * dt_a)) / (2 * n_box)
         sigma = min((mu_aff / mu) ** 3, 1.0) if mu > 0 else 0.0
-        dx_box, dx_free, dy, ds, dt, images = direction(
-            sigma * mu - gap_l * s - dx_a * ds_a,
-            sigma * mu - gap_u * t + dx_a * dt_a,
-        )
-        step_p = _STEP_FRACTION * min(_max_step(gap_l, dx_box), _max_step(gap_u, -dx_box))
-        step_d = _STEP_FRACTION * min(_max_step(s, ds), _max_step(t, dt))
+        target = sigma * mu
+        dx_box, dx_free, dy, ds, dt, images = newton.direction(
+            (target - dx_a * ds_a) * inv_l - s, (target + dx_a * dt_a) * inv_u - t)
+        step_p = _STEP_FRACTION * _max_step(-dx_box * inv_l, dx_box * inv_u)
+        step_d = _STEP_FRACTION * _max_step(-ds / s, -dt / t)
         if coupled:
             step_p = step_d = min(step_p, step_d)
         x_box = x_box + step_p * dx_box
@@ -200,7 +202,8 @@ def interior_point(problem, y0, *, max_iter, monitor):
         b_x = b_x + step_p * images[2]
         s = s + step_d * ds
         t = t + step_d * dt
-        iterate = Iterate(x_box, x_free, y, n_iter + 1, mu, d_box=d_box, normal=normal)
+        iterate = Iterate(x_box, x_free, y, n_iter + 1, mu, n_box=n_box, d_box=d_box,
+                          normal=normal)
     return iterate, False
 
 
@@ -210,46 +213,54 @@ class _NewtonSystem:
 
     Eliminating ``ds``, ``dt`` and then ``dx`` leaves
     ``(B D B^T) dy = r_p - B D rho`` with
-    ``D = 1 / (h + s / (x - l) + t / (u - x))``.
+    ``D = 1 / (h + s / (x - l) + t / (u - x))`` and
+    ``rho = -r_dual + r_s / (x - l) - r_t / (u - x)`` for the
+    complementarity targets ``r_s``, ``r_t``.
     """
 
     op: ConstraintOperator
     factor: np.ndarray
     normal: np.ndarray
-    gap_l: np.ndarray
-    gap_u: np.ndarray
-    s: np.ndarray
-    t: np.ndarray
+    s_l: np.ndarray  # s / (x - l)
+    t_u: np.ndarray  # t / (u - x)
     d_box: np.ndarray
     d_free: np.ndarray
     r_primal: np.ndarray
-    r_box: np.ndarray
-    r_free: np.ndarray
+    rho_box: np.ndarray  # minus the dual residual of the box variables
+    rho_free: np.ndarray  # minus the dual residual of the free variables
 
-    def direction(self, r_s, r_t):
+    def __post_init__(self):
+        # The free variables' part of dx does not depend on the targets.
+        self.d_rho_free = self.d_free * self.rho_free
+
+    def direction(self, p_s, p_t):
         """Newton direction for complementarity targets ``r_s``, ``r_t``.
 
+        They are passed divided by the gaps, ``p_s = r_s / (x - l)`` and
+        ``p_t = r_t / (u - x)``, which is what the elimination needs: then
+        ``ds = p_s - s / (x - l) dx`` and ``dt = p_t + t / (u - x) dx``.
         Also returns ``(B_b^T dy, B_f^T dy, B dx)``, so the caller updates
         ``B^T y`` and ``B x`` without another pass over the data
         (``B dx = B D rho + (B D B^T) dy``).
         """
-        rho_box = -self.r_box + r_s / self.gap_l - r_t / self.gap_u
-        rho_free = -self.r_free
-        b_d_rho = self.op.apply(self.d_box * rho_box, self.d_free * rho_free)
-        rhs = self.r_primal - b_d_rho
-        dy = dpotrs(self.factor, rhs, lower=0)[0]
+        rho_box = self.rho_box + p_s - p_t
+        b_d_rho = self.op.apply(self.d_box * rho_box, self.d_rho_free)
+        dy = dpotrs(self.factor, self.r_primal - b_d_rho, lower=0)[0]
         tb, tf = self.op.apply_transpose(dy)
         dx_box = self.d_box * (rho_box + tb)
-        dx_free = self.d_free * (rho_free + tf)
-        ds = (r_s - self.s * dx_box) / self.gap_l
-        dt = (r_t + self.t * dx_box) / self.gap_u
+        dx_free = self.d_rho_free + self.d_free * tf
+        ds = p_s - self.s_l * dx_box
+        dt = p_t + self.t_u * dx_box
         return dx_box, dx_free, dy, ds, dt, (tb, tf, b_d_rho + self.normal @ dy)
 
 
-def _max_step(value, change):
-    """Largest step in [0, 1] keeping ``value + step * change >= 0``."""
-    # max(-change / value) is the inverse of the blocking step; no masks.
-    worst = float(np.max(-change / value))
+def _max_step(ratio_a, ratio_b):
+    """Largest step in [0, 1] keeping ``value + step * change >= 0``.
+
+    Takes the ratios ``-change / value`` of two blocks: their largest entry
+    is the inverse of the blocking step (no masks needed).
+    """
+    worst = max(ratio_a.max(initial=0.0), ratio_b.max(initial=0.0))
     return 1.0 if worst <= 1.0 else 1.0 / worst
 
 
@@ -261,13 +272,14 @@ def _factorise(matrix):
     largest diagonal entry, grown by 100 until the factorisation succeeds,
     changes the Newton step by a relative amount of that order.
     """
-    scale = float(np.max(np.abs(np.diag(matrix)))) if matrix.size else 1.0
-    ridge = 0.0
-    for _ in range(8):
-        # LAPACK directly: scipy's wrappers cost more than a 30 x 30 factorisation.
-        factor, info = dpotrf(matrix + ridge * np.eye(matrix.shape[0]) if ridge else matrix,
-                              lower=0, clean=0)
+    # LAPACK directly: scipy's wrappers cost more than a 30 x 30 factorisation.
+    factor, info = dpotrf(matrix, lower=0, clean=0)
+    if info == 0:
+        return factor
+    ridge = 1e-13 * (float(np.max(np.abs(np.diag(matrix)))) if matrix.size else 1.0)
+    for _ in range(7):
+        factor, info = dpotrf(matrix + ridge * np.eye(matrix.shape[0]), lower=0, clean=0)
         if info == 0:
             return factor
-        ridge = 1e-13 * scale if ridge == 0.0 else 100 * ridge
+        ridge *= 100
     return None
