@@ -103,6 +103,13 @@ class _LevelsMixin:
             )
         return levels
 
+    def _check_levels(self):
+        """The ``_check_params`` of a loss with levels: the levels (a float for
+        one, else an ndarray) after checking them and ``noncrossing``."""
+        levels = self._level_array()
+        self._check_noncrossing()
+        return float(levels[0]) if levels.size == 1 else levels
+
     def _check_noncrossing(self):
         noncrossing = getattr(self, "noncrossing", "monotone")
         if noncrossing not in NONCROSSING:

@@ -789,9 +789,7 @@ class Quantile(_LevelsMixin, _NonSmoothMixin, _RegressionLoss):
         return self._level_array()
 
     def _check_params(self):
-        levels = self._level_array()
-        self._check_noncrossing()
-        return float(levels[0]) if levels.size == 1 else levels
+        return self._check_levels()
 
     def _elementwise(self, y, raw):
         q = self._levels_for(raw.dtype)
