@@ -107,14 +107,17 @@ class QuadraticPath:
 
     def __init__(self, loss, model, X, y, sample_weight=None):
         self.model = model
-        hessian, gradient, self._centre = _centred_quadratic(loss, model, X, y, sample_weight)
+        hessian, gradient, self._centre, varies = _centred_quadratic(
+            loss, model, X, y, sample_weight)
         penalised = np.zeros(model.n_params, dtype=bool)
         penalised[: model.n_weights] = True
         diagonal = np.diag(hessian).copy()
         # A column that is constant on the rows with weight has no curvature
         # and no gradient: its weight stays zero (optimal for any penalty).
         # Tested on X itself: centring leaves rounding (~1e-16) behind.
-        live = self._live = (diagonal > 0) & _varies(X, sample_weight, model)
+        movable = np.ones(model.n_params, dtype=bool)
+        movable[: model.n_weights] = np.tile(varies, model.n_outputs)
+        live = self._live = (diagonal > 0) & movable
         root = self._root = np.sqrt(diagonal[live])
         self._H = hessian[np.ix_(live, live)] / np.outer(root, root)
         self._g = gradient[live] / root
@@ -169,22 +172,11 @@ class QuadraticPath:
 _BLOCK_ROWS = 4096
 
 
-def _varies(X, sample_weight, model):
-    """Which parameters can move: weights of columns not constant on the rows
-    with positive weight (intercepts always)."""
-    X = np.asarray(X)
-    if sample_weight is not None:
-        X = X[np.asarray(sample_weight) > 0]
-    varies = np.ptp(X, axis=0) > 0 if X.shape[0] else np.zeros(X.shape[1], dtype=bool)
-    out = np.ones(model.n_params, dtype=bool)
-    out[: model.n_weights] = np.tile(varies, model.n_outputs)
-    return out
-
-
 def _centred_quadratic(loss, model, X, y, sample_weight):
-    """``H``, ``g`` of the data term at zero in centred variables, and the centre.
+    """``H``, ``g`` of the data term at zero in centred variables, the centre,
+    and which columns vary on the rows with positive weight.
 
-    Formed by row blocks. The data term's Hessian and gradient are sums over
+    Formed by row blocks, with no copy of ``X``. The data term's Hessian and gradient are sums over
     rows, so each block's (from an :class:`Objective` on the centred block,
     whose weights it normalises by the block's total) enters with the
     block's share of the total weight.
@@ -202,18 +194,23 @@ def _centred_quadratic(loss, model, X, y, sample_weight):
     hessian = np.zeros((centred.n_params, centred.n_params))
     gradient = np.zeros(centred.n_params)
     buffer = np.empty((min(n, _BLOCK_ROWS), X.shape[1]))
+    low = np.full(X.shape[1], np.inf)
+    high = np.full(X.shape[1], -np.inf)
     for start in range(0, n, _BLOCK_ROWS):
         rows = slice(start, min(start + _BLOCK_ROWS, n))
         share = float(weight[rows].sum()) / total
         if share == 0:
             continue
+        counted = (weight[rows] > 0)[:, None]
+        np.minimum(low, np.min(X[rows], axis=0, where=counted, initial=np.inf), out=low)
+        np.maximum(high, np.max(X[rows], axis=0, where=counted, initial=-np.inf), out=high)
         block = buffer[: rows.stop - start]
         np.subtract(X[rows], centre, out=block)
         data = Objective(loss, centred, NoPenalty(), block, y[rows], weight[rows])
         _, block_gradient, block_hessian = data.gradient_hessian(zero)
         hessian += share * block_hessian
         gradient += share * np.asarray(block_gradient, dtype=np.float64)
-    return hessian, gradient, centre
+    return hessian, gradient, centre, high > low
 
 
 def _objective(H, ridge, g, lam, z):
