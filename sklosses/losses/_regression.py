@@ -578,20 +578,26 @@ class Huber(_RegressionLoss):
             )
         return delta
 
-    def _joint(self, y, raw, sample_weight, *, remember=False):
-        """Per-element loss and derivative at the optimal scale for these residuals.
+    def _joint_scale(self, r, sample_weight, *, remember=False):
+        """The optimal scale of the residuals ``r``.
 
-        ``remember=True`` (a solver's evaluations, through ``loss_gradient``):
-        successive calls have nearby scales, so the last one starts the root
-        finding (the same root, in fewer steps). Metric calls do not touch it.
+        ``remember=True`` (a solver's evaluations: ``loss_gradient`` and
+        ``gradient_hessian``): successive calls have nearby scales, often the
+        same residuals, so the last scale starts the root finding (the same
+        root, in fewer steps). Metric calls do not touch it.
         """
-        r = raw - y
         previous = getattr(self, "_last_scale", None) if remember else None
         if previous is not None and np.shape(previous) != np.shape(r)[1:]:
             previous = None
         scale = huber_joint_scale(r, float(self.delta), sample_weight, start=previous)
         if remember:
             self._last_scale = scale
+        return scale
+
+    def _joint(self, y, raw, sample_weight, *, remember=False):
+        """Per-element loss and derivative at the optimal scale for these residuals."""
+        r = raw - y
+        scale = self._joint_scale(r, sample_weight, remember=remember)
         return huber_perspective(r, float(self.delta), scale)
 
     def loss_gradient(self, y_true, raw, sample_weight=None):
@@ -661,7 +667,8 @@ class Huber(_RegressionLoss):
         raw = as_float_array(raw)
         r = raw - as_float_array(y_true, raw.dtype)
         delta = float(self.delta)
-        scale = np.asarray(huber_joint_scale(r, delta, sample_weight), dtype=raw.dtype)
+        scale = np.asarray(self._joint_scale(r, sample_weight, remember=True),
+                           dtype=raw.dtype)
         _, gradient = huber_perspective(r, delta, scale)
         with np.errstate(divide="ignore", over="ignore"):
             hessian = np.where(np.abs(r) <= delta * scale, 1.0 / scale, 0.0).astype(raw.dtype)
