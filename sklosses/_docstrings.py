@@ -12,7 +12,8 @@ _COMMON_DOC = """
         Share of the L1 part of the penalty: 0 is ridge, 1 is lasso.
     fit_intercept : bool, default=True
         Whether to fit intercepts (never penalised).
-    solver : {"auto", "lbfgs", "proximal", "sgd", "adam"}, default="auto"
+    solver : {"auto", "lbfgs", "proximal", "newton", "exact", "sgd", "adam"}, \
+default="auto"
         Optimiser. ``"lbfgs"`` is full-batch L-BFGS-B; it also handles an L1
         part by splitting each weight as ``w = u - v`` with ``u, v >= 0``
         under bounds. ``"proximal"`` is full-batch accelerated proximal
@@ -20,11 +21,19 @@ _COMMON_DOC = """
         non-smooth loss (absolute, quantile, epsilon-insensitive, hinge) is
         minimised through a continuation on Nesterov smoothing whose final
         level guarantees the objective within relative ``tol`` of the
-        optimum. ``"sgd"`` and ``"adam"`` are minibatch solvers. ``"auto"``
-        uses ``"adam"`` with ``early_stopping=True`` or for an MLP on at
-        least 10 000 samples; ``"proximal"`` for a linear model with a smooth
-        loss, an L1 part and more features than samples; ``"lbfgs"``
-        otherwise (the fastest in the package's benchmarks).
+        optimum. ``"newton"`` (linear models, smooth losses) takes Newton
+        steps on the Hessian, with proximal-Newton coordinate descent for an
+        L1 part. ``"exact"`` (linear models, piecewise-linear losses) solves
+        the linear or quadratic program by an interior point and certifies
+        its duality gap (``duality_gap_``). ``"sgd"`` and ``"adam"`` are
+        minibatch solvers. ``"auto"`` takes the first that applies:
+        ``"exact"`` for a linear piecewise-linear fit of moderate size;
+        ``"proximal"`` for a linear model with a smooth loss, an L1 part and
+        more features than samples; Newton (falling back to L-BFGS) for a
+        linear smooth fit whose Hessian is cheap to form; ``"lbfgs"`` for
+        other linear fits and MLPs on fewer than 10 000 samples; ``"adam"``
+        otherwise and with ``early_stopping=True``. The rules follow the
+        package's benchmarks (user guide, "Solvers and the auto rule").
     learning_rate : float, default=1e-3
         Step size of the minibatch solvers. ``"adam"`` keeps it constant
         (Kingma and Ba); ``"sgd"`` (Nesterov momentum 0.9) divides it by 5
