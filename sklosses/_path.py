@@ -322,7 +322,7 @@ class _QuadraticPoints(_WarmFits):
         est.n_iter_ = self.solver.n_iter_
 
 
-class _StrongRule:
+class _StrongRule(_WarmFits):
     """Fit a linear L1 / elastic-net path point on the features that can be active.
 
     The sequential strong rule (Tibshirani et al., 2012): going from
@@ -342,10 +342,8 @@ class _StrongRule:
     problems", J. Royal Statistical Society B 74(2), 245-266 (2012).
     """
 
-    params_only = False  # the loss may carry fitted state (a joint scale)
-
     def __init__(self, est, X, y, sample_weight):
-        self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
+        super().__init__(est, X, y, sample_weight)
         Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
         self.objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), Xv,
                                    y_enc, sw)
@@ -367,7 +365,7 @@ class _StrongRule:
         keep = np.any(weights != 0, axis=0) | (gradient >= l1 * (2 * alpha_new - alpha_old))
         while True:
             if keep.sum() > 0.5 * keep.size:  # screening saves little: fit everything
-                est.fit(self.X, self.y, sample_weight=self.sample_weight)
+                super().fit(alpha_old, alpha_new)
                 return
             params = self._fit_subset(np.flatnonzero(keep), previous)
             violators = ~keep & (self._feature_gradient(params)
