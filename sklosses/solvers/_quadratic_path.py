@@ -258,7 +258,8 @@ def _feature_sign_search(H, ridge, g, lam, z0, max_iter=None):
         _, target, info = dposv(system, -(g[index] + lam[index] * sign[index]))
         if info != 0 or not np.all(np.isfinite(target)):  # not positive definite
             return None, solves + 1
-        z, value, moved = _sign_line_search(H, ridge, g, lam, z, index, target, value, free)
+        z, value, moved = _sign_line_search(H, ridge, g, lam, z, grad, index, target,
+                                            value, free)
         if not moved:
             return None, solves + 1
         sign = np.where(free, 0.0, np.sign(z))
@@ -266,25 +267,35 @@ def _feature_sign_search(H, ridge, g, lam, z0, max_iter=None):
     return None, max_iter
 
 
-def _sign_line_search(H, ridge, g, lam, z, index, target, value, free):
+def _sign_line_search(H, ridge, g, lam, z, grad, index, target, value, free):
     """Best of the solution and the zero crossings on the segment towards it.
 
-    Returns the new point, its objective and whether it lowered the objective
-    (beyond rounding).
+    Along ``z + t d`` the smooth part is the quadratic
+    ``s(z) + t grad.d + t^2 d'(H + ridge)d / 2`` (``grad`` its gradient at
+    ``z``), so each candidate costs its L1 term only; the chosen point's
+    objective is then evaluated afresh, so that rounding does not accumulate
+    over the steps. Returns the new point, its objective and whether it
+    lowered the objective (beyond rounding).
     """
     start = z[index]
+    step = target - start
+    curvature = float(step @ (H[np.ix_(index, index)] @ step) + ridge[index] @ (step * step))
+    slope = float(grad[index] @ step)
+    smooth = value - float(lam @ np.abs(z))
     best, best_value = None, value
     candidates = [(1.0, -1)]
     for k in np.flatnonzero((start != 0) & (start * target < 0) & ~free[index]):
         candidates.append((start[k] / (start[k] - target[k]), k))
     for t, k in candidates:
-        candidate = z.copy()
-        candidate[index] = start + t * (target - start)
+        moved = start + t * step
         if k >= 0:
-            candidate[index[k]] = 0.0  # exactly at its crossing
-        candidate_value = _objective(H, ridge, g, lam, candidate)
+            moved[k] = 0.0  # exactly at its crossing
+        candidate_value = (smooth + t * slope + 0.5 * t * t * curvature
+                           + float(lam[index] @ np.abs(moved)))
         if candidate_value < best_value:
-            best, best_value = candidate, candidate_value
+            best, best_value = moved, candidate_value
     if best is None:  # rounding: the caller falls back to a regular fit
         return z, value, False
-    return best, best_value, True
+    point = z.copy()
+    point[index] = best
+    return point, _objective(H, ridge, g, lam, point), True
