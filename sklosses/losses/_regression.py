@@ -827,14 +827,30 @@ class Quantile(_LevelsMixin, _NonSmoothMixin, _RegressionLoss):
         """
         q = self._check_params()
         if np.ndim(q):
-            # The levels share the model's slope (non-crossing) or are sorted
-            # jointly: one LP per output would not be that model.
+            # One form has one pair of slopes; K levels have K pairs.
             raise ValueError(
-                f"{self} has {np.size(q)} levels; solver='exact' fits one level at a "
-                "time. Use solver='auto' (smoothing continuation) for a joint "
-                "non-crossing fit, or fit each level with its own estimator."
+                f"{self} has {np.size(q)} levels, one pinball form each: use "
+                "piecewise_linear_levels(y_true)."
             )
         return _residual_form(y_true, knots=(0.0,), slopes=(q - 1.0, q))
+
+    def piecewise_linear_levels(self, y_true):
+        """One pinball form per level, for exact solvers of a list of levels.
+
+        Parameters
+        ----------
+        y_true : ndarray of shape (n_samples,) or (n_samples, 1)
+            The target, shared by every level.
+
+        Returns
+        -------
+        forms : tuple of PiecewiseLinear
+            ``K`` forms on the residual ``y - raw_k``, one knot at 0 with
+            slopes ``q_k - 1`` and ``q_k`` (one form for a scalar level).
+        """
+        y = np.asarray(y_true, dtype=float).reshape(-1)
+        return tuple(_residual_form(y, knots=(0.0,), slopes=(q - 1.0, q))
+                     for q in self._level_array())
 
     def smoothed(self, mu):
         """Smooth surrogate ``l_mu`` with ``0 <= l - l_mu <= mu``.

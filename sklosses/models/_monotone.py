@@ -179,15 +179,36 @@ class LocationShiftModel(BaseModel):
         return {"coef_": np.tile(w, (self.n_outputs, 1)), "intercept_": self.offsets(params)}
 
     def from_attributes(self, estimator):
-        params = self.zeros()
         coef = np.asarray(estimator.coef_, dtype=self.dtype).reshape(self.n_outputs, -1)
         intercept = np.asarray(estimator.intercept_, dtype=self.dtype).reshape(-1)
-        params[: self.n_features] = coef[0]
+        return self.params_for(coef[0], intercept)
+
+    def params_for(self, weights, offsets):
+        """The flat parameters of slope ``weights`` and non-decreasing ``offsets``.
+
+        Equal offsets (zero gaps, e.g. tied quantiles of an exact fit) get the
+        finite softplus argument of the smallest normal number, so the levels
+        are reproduced to within it (see ``_softplus_inverse``). Without an
+        intercept ``offsets[0]`` is taken as 0.
+
+        Parameters
+        ----------
+        weights : ndarray of shape (n_features,)
+        offsets : ndarray of shape (n_outputs,)
+            Non-decreasing.
+
+        Returns
+        -------
+        params : ndarray of shape (n_params,)
+        """
+        params = self.zeros()
+        offsets = np.asarray(offsets, dtype=np.float64).reshape(-1)
+        params[: self.n_features] = weights
         start = self.n_features
         if self.fit_intercept:
-            params[start] = intercept[0]
+            params[start] = offsets[0]
             start += 1
-        params[start:] = _softplus_inverse(np.diff(intercept), self.dtype)
+        params[start:] = _softplus_inverse(np.diff(offsets), self.dtype)
         return params
 
 
