@@ -141,7 +141,16 @@ class ExactSolver(BaseSolver):
             objective.
         """
         model = objective.model
-        form = objective.loss.piecewise_linear(objective.y)
+        levels = _level_forms(objective.loss, objective.y)
+        if levels is not None and model.n_outputs > 1:
+            from ._joint_quantile import fit_location_shift, is_location_shift  # noqa: PLC0415
+
+            if is_location_shift(model):
+                # Levels sharing one slope: one joint program, not K.
+                return fit_location_shift(objective, tol=self.tol, max_iter=self.max_iter,
+                                          verbose=self.verbose)
+        form = levels[0] if levels is not None else objective.loss.piecewise_linear(
+            objective.y)
         weight = objective._normalised_weight
         keep = weight > 0
         X = _rows_float64(objective.X, keep)
@@ -155,9 +164,13 @@ class ExactSolver(BaseSolver):
         scale = np.asarray(form.scale, dtype=float).reshape(len(weight), -1)[keep]
         coefs, intercepts, fits = [], [], []
         for k in range(n_outputs):
+            # Free levels (noncrossing="sort") are independent programs, each
+            # with its own slopes, on the shared target.
+            level = form if levels is None else levels[k]
             output_form = PiecewiseLinear(
-                knots=form.knots, slopes=form.slopes, offset=offset[:, k],
-                scale=scale[:, k], value_at_first_knot=form.value_at_first_knot,
+                knots=level.knots, slopes=level.slopes, offset=offset[:, k % offset.shape[1]],
+                scale=scale[:, k % scale.shape[1]],
+                value_at_first_knot=level.value_at_first_knot,
             )
             start = np.concatenate([W0[k], b0[k:k + 1] if b0 is not None else []])
             fit = _OutputProblem(design, output_form, w * share, objective.penalty,
@@ -183,6 +196,13 @@ class ExactSolver(BaseSolver):
             loss_curve=_combined_curve([f.curve for f in fits], value),
             converged=converged, message=message, gap=gap,
         )
+
+
+def _level_forms(loss, y):
+    """A list of levels' per-level forms (``loss.piecewise_linear_levels``), else None."""
+    if getattr(loss, "n_levels", 1) < 2:
+        return None
+    return loss.piecewise_linear_levels(y)
 
 
 def _rows_float64(X, keep):
