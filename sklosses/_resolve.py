@@ -270,9 +270,6 @@ def _exact_preferred(problem):
         return False
     if getattr(problem.loss, "multiclass", "ovr") == "crammer_singer":
         return False
-    if getattr(problem.loss, "n_levels", 1) > 1:
-        # A joint fit of several quantile levels (one model for all levels).
-        return False
     p = problem.n_features
     small = p is not None and p <= _EXACT_WIDE_MAX_FEATURES
     return (small or not problem.wide) and (p is None or p <= _EXACT_MAX_FEATURES)
