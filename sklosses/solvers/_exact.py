@@ -147,7 +147,7 @@ class ExactSolver(BaseSolver):
 
             if is_location_shift(model):
                 # Levels sharing one slope: one joint program, not K.
-                return fit_location_shift(objective, tol=self.tol, max_iter=self.max_iter,
+                return fit_location_shift(objective, x0, tol=self.tol, max_iter=self.max_iter,
                                           verbose=self.verbose)
         form = levels[0] if levels is not None else objective.loss.piecewise_linear(
             objective.y)

@@ -59,7 +59,7 @@ def is_location_shift(model):
     return isinstance(model, LocationShiftModel)
 
 
-def fit_location_shift(objective, *, tol, max_iter, verbose=0):
+def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
     """Minimise a location-shift quantile objective by the interior-point method.
 
     Parameters
@@ -67,6 +67,9 @@ def fit_location_shift(objective, *, tol, max_iter, verbose=0):
     objective : Objective
         Its model is a :class:`LocationShiftModel` and its loss declares
         ``piecewise_linear_levels(y)`` (one pinball form per level).
+    x0 : ndarray of shape (n_params,)
+        Starting parameters of the model; they set the starting multipliers
+        unless a ridge fit with its best offsets has a smaller objective.
     tol : float
         Relative duality gap to reach (of the whole objective).
     max_iter : int
@@ -90,7 +93,8 @@ def fit_location_shift(objective, *, tol, max_iter, verbose=0):
     w = weight[keep].astype(float)
     problem = _JointProblem(X, y, w, levels, objective.penalty,
                             fit_intercept=model.fit_intercept, verbose=verbose)
-    fit = problem.solve(tol, max_iter)
+    x0 = np.asarray(x0, dtype=float)
+    fit = problem.solve(x0[: model.n_features], model.offsets(x0), tol, max_iter)
     x = model.params_for(fit.slope, fit.offsets)
     value = objective.value(x)
     gap = max(fit.primal - fit.dual, 0.0) / max(abs(fit.primal), np.finfo(float).tiny)
@@ -231,6 +235,14 @@ class _JointProblem:
             return b[self.p:]
         return np.concatenate([[0.0], b[self.p:]])
 
+    def feasible(self, b):
+        """``b`` with its offsets clipped to the lower bound 0 without intercept."""
+        if b is None or self.fit_intercept:
+            return b
+        out = b.copy()
+        np.maximum(out[self.p:], 0.0, out=out[self.p:])
+        return out
+
     def with_ordered_offsets(self, b):
         """``b`` with its offsets replaced by the best ones for its slope."""
         if b is None:
@@ -245,9 +257,11 @@ class _JointProblem:
 
     def primal_value(self, b):
         """Scaled objective at scaled coefficients ``b`` (offsets as given)."""
-        r = (self.g - self.design.dot(b[: self.p]))[:, None] - self.all_offsets(b)[None, :]
-        pinball = np.maximum(self.levels * r, (self.levels - 1.0) * r)
-        value = float(self.weight @ pinball.sum(axis=1))
+        t = np.subtract.outer(self.g - self.design.dot(b[: self.p]), self.all_offsets(b))
+        # rho_q(t) = q t - min(t, 0), per element (no cancellation across samples).
+        pinball = t * self.levels
+        pinball -= np.minimum(t, 0.0, out=t)
+        value = float(self.weight @ (pinball @ self.operator.ones))
         if self.l1_index.size:
             value += float(self.l1 @ np.abs(b))
         if self.l2_index.size:
@@ -255,19 +269,34 @@ class _JointProblem:
         return value
 
     def dual_value(self, iterate, b):
-        """Dual objective of a feasible dual point made from ``iterate``.
+        """Dual objective of a feasible dual point made from ``iterate``: the better of two.
 
-        As the single-level problem's: ``theta`` put in its box, moved onto
-        the equality constraints (and the offsets' inequalities, with their
-        slacks) by the least-change step in the metric of the last Newton
-        system, put back in its box, shrunk towards 0 until the L1
-        constraints hold; the first-order effect of the ~1e-16 violations
-        left by rounding is subtracted.
+        As the single-level problem's, from the iterate's ``theta``; and from
+        the signs of the residuals at ``b`` (``theta_ik = q_k`` above the
+        level, ``q_k - 1`` below, the iterate's where they are 0), the dual
+        point of an exact vertex, which certifies a near-optimal ``b`` while
+        the iterate's ``theta`` is still centred. Each is put in its box,
+        moved onto the equality constraints (and the offsets' inequalities,
+        with their slacks) by the least-change step in the metric of the
+        last Newton system, put back in its box, shrunk towards 0 until the
+        L1 constraints hold; the first-order effect of the ~1e-16
+        violations left by rounding is subtracted.
         """
         op = self.operator
         low = self.levels - 1.0
         theta = np.clip(low + op.z_block(iterate.x_box), low, self.levels)
         slack = np.clip(op.slack(iterate.x_box), 0.0, None)
+        value = self._feasible_dual_value(theta, slack, iterate, b)
+        if iterate.normal is not None:
+            residual = (self.g - self.design.dot(b[: self.p]))[:, None] - self.all_offsets(b)
+            signs = np.where(residual > 0, self.levels, np.where(residual < 0, low, theta))
+            value = max(value, self._feasible_dual_value(signs, slack, iterate, b))
+        return value
+
+    def _feasible_dual_value(self, theta, slack, iterate, b):
+        """The dual value of ``theta`` (in its box) made feasible, a lower bound."""
+        op = self.operator
+        low = self.levels - 1.0
         v, m = op.images(theta)
         free = self.free_index
         if free.size and iterate.normal is not None:
@@ -280,11 +309,8 @@ class _JointProblem:
                 lam = np.linalg.lstsq(block, -residual[free], rcond=None)[0]
             full = np.zeros(self.n_columns)
             full[free] = lam
-            d_z = op.z_block(iterate.d_box)
-            step = op.rows_times(full)
-            theta = np.clip(theta + d_z * step, low, self.levels)
-            if not self.fit_intercept:
-                slack = np.clip(slack + op.slack(iterate.d_box) * full[self.p:], 0.0, None)
+            theta = np.clip(theta + op.z_block(iterate.d_box) * op.rows_times(full), low,
+                            self.levels)
             v, m = op.images(theta)
         if self.l1_only.size:
             excess = float(np.max(np.abs(v[self.l1_only]) / self.l1[self.l1_only]))
@@ -347,14 +373,17 @@ class _JointProblem:
 
     # -- the solve -----------------------------------------------------------
 
-    def start(self):
-        """Scaled coefficients of a zero slope with the best offsets."""
-        return self.with_ordered_offsets(np.zeros(self.n_columns))
+    def to_scaled(self, slope, offsets):
+        """Coefficients in the user's units -> the scaled problem's ``b``."""
+        b = np.empty(self.n_columns)
+        b[: self.p] = slope * self.design.column_scale / self.unit
+        b[self.p:] = offsets[self.offset_levels] / self.unit
+        return b
 
-    def solve(self, tol, max_iter):
-        """Run the interior-point method to a certified relative gap ``tol``."""
+    def solve(self, slope, offsets, tol, max_iter):
+        """Run the interior-point method from ``slope``, ``offsets`` to gap ``tol``."""
         tol = max(float(tol), 4 * np.finfo(float).eps)
-        record = _JointCertificate(self, self.start(), tol, self.verbose)
+        record = _JointCertificate(self, self.to_scaled(slope, offsets), tol, self.verbose)
         record.offer_primal(self.least_squares_guess())
         last, _ = interior_point(self.box_qp(), -record.best_beta, max_iter=max_iter,
                                  monitor=record)
@@ -379,15 +408,18 @@ class _JointProblem:
 
 
 class _JointCertificate(_Certificate):
-    """The single level's certificate, on primal points with their best offsets.
+    """The single level's certificate, on primal points made feasible.
 
-    The interior-point multipliers' offsets are neither ordered nor, without
-    an intercept, feasible (``b_k >= 0``); the best offsets for the same
-    slope are both, and no worse.
+    The interior-point multipliers' offsets need not be ordered: the program
+    without the ordering has the same optimum (see the module's notes), so
+    their objective bounds the optimum from above all the same, and the
+    final offsets are the ordered best ones for the final slope, which are
+    no worse. Without an intercept the offsets must be at least 0 (they
+    are clipped there): an offset below 0 could undercut the optimum.
     """
 
     def offer_primal(self, b):
-        return super().offer_primal(self.problem.with_ordered_offsets(b))
+        return super().offer_primal(self.problem.feasible(b))
 
 
 class _JointConstraints(ConstraintOperator):
@@ -412,6 +444,8 @@ class _JointConstraints(ConstraintOperator):
         self.l1_index, self.l2_index = l1_index, l2_index
         self.n_l1 = l1_index.size
         self.has_slack = not self.all_levels
+        self.ones = np.ones(n_levels)
+        self.ones_samples = np.ones(self.n_samples)
 
     # -- views of the box variables --------------------------------------------
 
@@ -429,15 +463,17 @@ class _JointConstraints(ConstraintOperator):
 
     def images(self, theta):
         """``(sum_k X^T (w theta_k), w^T theta)``: the weights' and offsets' rows."""
-        return (self.design.tdot(self.weight * theta.sum(axis=1)),
+        # Matrix-vector products: NumPy's sum along a short axis is slower.
+        return (self.design.tdot(self.weight * (theta @ self.ones)),
                 self.weight @ theta)
 
     def rows_times(self, y):
         """``w_i (x_i^T y_w + y_{b_k})``, the ``n x K`` block of ``B^T y``."""
         offsets = np.zeros(self.K)
         offsets[self.offset_levels] = y[self.p:]
-        rows = self.design.dot(y[: self.p])
-        return self.weight[:, None] * (rows[:, None] + offsets[None, :])
+        out = np.add.outer(self.design.dot(y[: self.p]), offsets)
+        out *= self.weight[:, None]
+        return out
 
     def apply(self, x_box, x_free):
         z = self.z_block(x_box)
@@ -465,12 +501,12 @@ class _JointConstraints(ConstraintOperator):
         size = p + self.offset_levels.size
         out = np.empty((size, size))
         # One weighted Gram matrix for the shared slope, whatever K.
-        out[:p, :p] = self.design.gram(q.sum(axis=1))
+        out[:p, :p] = self.design.gram(q @ self.ones)
         q_rows = q if self.all_levels else q[:, self.offset_levels]
         cross = np.asarray(self.design.X.T @ q_rows) * self.design.inv_scale[:, None]
         out[:p, p:] = cross
         out[p:, :p] = cross.T
-        out[p:, p:] = np.diag(q_rows.sum(axis=0))
+        out[p:, p:] = np.diag(self.ones_samples @ q_rows)
         diagonal = np.einsum("ii->i", out)  # a writable view
         if self.n_l1:
             diagonal[self.l1_index] += self.l1_part(d_box)
