@@ -457,7 +457,9 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
       most 200 when there are more features than samples) -> ``"exact"``,
       the interior-point solver, certified by a duality gap; it was faster
       than the smoothing path there (quantile + L2, n=5000: p=300 1.7 s
-      versus 3.7 s, p=1000 10.9 s versus 12.3 s);
+      versus 3.7 s, p=1000 10.9 s versus 12.3 s); a list of quantile levels
+      only with ``noncrossing="monotone"`` (one joint program; free levels
+      are ``K`` programs, slower than the smoothing path);
     - ``early_stopping=True`` -> ``"adam"`` (early stopping monitors a
       held-out loss after each epoch of a minibatch solver; the full-batch
       solvers are not compatible);

@@ -73,7 +73,10 @@ class ExactSolver(BaseSolver):
     piecewise-linear form (``loss.piecewise_linear(y)``: absolute, quantile,
     epsilon-insensitive, binary and one-vs-rest hinge) under no penalty, L1,
     L2 or elastic net, with sample weights and intercepts, on dense or sparse
-    ``X``. Each output is solved on its own (their objectives decouple).
+    ``X``. Each output is solved on its own (their objectives decouple),
+    except the levels of a location-shift model of quantiles (a list of
+    levels with ``noncrossing="monotone"``), which share their slope and are
+    one program (:mod:`sklosses.solvers._joint_quantile`).
 
     The fit stops when the relative duality gap ``(J - D) / |J|`` between the
     objective ``J`` at the coefficients and the dual objective ``D`` of a
