@@ -413,6 +413,17 @@ class _StrongRule(_WarmFits):
                                    y_enc, sw)
         model = est._model
         self.shape = (model.n_outputs, model.n_features)
+        # (parameters, their feature gradient) of the last KKT check: the
+        # next point's screening needs the gradient at those same parameters.
+        self._checked = None
+
+    def _gradient_at(self, params):
+        """:meth:`_feature_gradient`, reusing the last KKT check's when at its point."""
+        if self._checked is not None:
+            checked, gradient = self._checked
+            if np.array_equal(checked.astype(params.dtype), params):
+                return gradient
+        return self._feature_gradient(params)
 
     def _feature_gradient(self, params):
         """``max_k |d data / d W_kj|`` per feature j at ``params``."""
@@ -424,7 +435,7 @@ class _StrongRule(_WarmFits):
         previous = est._flat_params()
         n_weights = self.objective.weights_slice.stop
         weights = previous[:n_weights].reshape(self.shape)
-        gradient = self._feature_gradient(previous)
+        gradient = self._gradient_at(previous)
         l1 = est.l1_ratio
         keep = np.any(weights != 0, axis=0) | (gradient >= l1 * (2 * alpha_new - alpha_old))
         while True:
@@ -432,11 +443,12 @@ class _StrongRule(_WarmFits):
                 super().fit(alpha_old, alpha_new)
                 return
             params = self._fit_subset(np.flatnonzero(keep), previous)
-            violators = ~keep & (self._feature_gradient(params)
-                                 > alpha_new * l1 + est.tol)
+            checked = self._feature_gradient(params)
+            violators = ~keep & (checked > alpha_new * l1 + est.tol)
             if not violators.any():
                 break
             keep |= violators
+        self._checked = (params, checked)
         est.__dict__.update(est._fitted_attributes(
             params, loss=self._sub.loss_, model=est._model, ravel_raw=est._ravel_raw))
         est.n_iter_ = self._sub.n_iter_
