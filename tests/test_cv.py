@@ -152,14 +152,42 @@ def test_list_of_losses_each_judged_at_its_own_alpha(diabetes):
     assert search.loss_ is not losses[1]  # a fresh resolved copy
 
 
-def test_refit_sets_the_fitted_attributes_of_the_choice(diabetes):
+@pytest.mark.parametrize("loss", ["squared_error", "huber", "log_cosh"])
+def test_refit_reaches_the_optimum_a_cold_fit_reaches(diabetes, loss):
+    # The refit starts from the folds' solutions at the chosen alpha: the
+    # same optimum as a cold fit (within tol), the user's warm_start kept.
     X, y = diabetes
-    search = LossRegressorCV(alphas=5, l1_ratio=[0.5, 1.0], cv=3).fit(X, y)
-    refit = LossRegressor(alpha=search.alpha_, l1_ratio=search.l1_ratio_).fit(X, y)
-    np.testing.assert_allclose(search.coef_, refit.coef_)
-    np.testing.assert_allclose(search.predict(X[:5]), refit.predict(X[:5]))
-    assert search.l1_ratio_ in (0.5, 1.0)
+    search = LossRegressorCV(loss=loss, alphas=5, l1_ratio=[0.5, 1.0], cv=3,
+                             tol=1e-6).fit(X, y)
+    alpha, ratio = search.alpha_, search.l1_ratio_
+    cold = LossRegressor(loss=loss, alpha=alpha, l1_ratio=ratio, tol=1e-6).fit(X, y)
+    J_search = _objective(search.best_estimator_, X, y, alpha, ratio)
+    J_cold = _objective(cold, X, y, alpha, ratio)
+    assert abs(J_search - J_cold) <= 1e-6 * J_cold
+    np.testing.assert_allclose(search.coef_, cold.coef_, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(search.predict(X[:5]), search.best_estimator_.predict(X[:5]))
+    assert search.best_estimator_.warm_start is False
+    assert ratio in (0.5, 1.0)
     assert search.n_iter_ >= 1
+
+
+def test_refit_starts_from_the_folds_and_saves_iterations(diabetes):
+    X, y = diabetes
+    search = LossRegressorCV(loss="huber", alphas=5, cv=3, tol=1e-8).fit(X, y)
+    cold = LossRegressor(loss="huber", alpha=search.alpha_, tol=1e-8).fit(X, y)
+    assert search.n_iter_ < cold.n_iter_
+
+
+def test_refit_when_a_fold_lacks_a_class_starts_afresh():
+    # Fold models of two classes cannot start a three-class refit.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.r_[np.zeros(28, int), np.ones(28, int), np.full(4, 2)]
+    folds = [(np.arange(0, 56), np.arange(56, 60)), (np.arange(4, 60), np.arange(0, 4))]
+    search = LossClassifierCV(alphas=3, cv=folds).fit(X, y)
+    cold = LossClassifier(alpha=search.alpha_).fit(X, y)
+    assert list(search.classes_) == [0, 1, 2]
+    np.testing.assert_allclose(search.coef_, cold.coef_)
 
 
 def test_refit_false_has_no_predict(diabetes):
