@@ -343,3 +343,21 @@ def test_interval_display_from_a_multi_level_regressor_and_ranked_rows():
     with pytest.raises(ValueError, match="y_interval must have shape"):
         IntervalDisplay.from_predictions(y, y)
     plt.close("all")
+
+
+def test_default_band_is_unpenalised_quantile_regression():
+    # The default band is QuantileRegressor(alpha=0) at each level: a penalty
+    # would shrink the slopes on targets in dollars (engel) and widen the band.
+    from sklearn.linear_model import QuantileRegressor  # noqa: PLC0415
+
+    X, y = _engel()
+    conformal = ConformalRegressor(coverage=0.9, random_state=0).fit(X, y)
+    train, _ = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0)
+    band = conformal.estimator_
+    for k, q in enumerate((0.05, 0.95)):
+        reference = QuantileRegressor(quantile=q, alpha=0.0, solver="highs").fit(
+            X[train], y[train])
+        objective = [np.mean(np.maximum(q * r, (q - 1) * r)) for r in (
+            y[train] - band.predict(X[train])[:, k], y[train] - reference.predict(X[train]))]
+        assert objective[0] <= objective[1] * (1 + 1e-6)
+        assert_allclose(np.atleast_2d(band.coef_)[k], reference.coef_, rtol=1e-3)

@@ -229,12 +229,6 @@ ONE_COLUMN_PER_LEVEL = (
     "A list of K levels predicts shape (n_samples, K) for a 1-D target, one column per "
     "level (API section 7); the check asserts predictions shaped like y."
 )
-PIECEWISE_LINEAR_OPTIMUM = (
-    "Pinball losses on the check's 15 samples and 10 features have a flat, vertex "
-    "optimum that smoothing continuation (which 'auto' takes for free levels, "
-    "noncrossing='sort') reaches to relative tol, not to the check's rtol=1e-7 in "
-    "predictions; the exact joint fit of shared-slope levels passes."
-)
 ONE_TARGET = (
     "A list of levels models a single target (K columns for one y) and refuses a 2-D "
     "y with a clear error; several targets need one estimator each."
@@ -248,11 +242,6 @@ def level_failures(estimator):
                   "check_estimator_sparse_matrix"):
         failures[check] = ONE_COLUMN_PER_LEVEL
     failures["check_regressor_multioutput"] = ONE_TARGET
-    loss = estimator.loss
-    if (isinstance(loss, Quantile) and not estimator.hidden_layer_sizes
-            and loss.noncrossing == "sort"):
-        failures["check_sample_weight_equivalence_on_dense_data"] = PIECEWISE_LINEAR_OPTIMUM
-        failures["check_sample_weight_equivalence_on_sparse_data"] = PIECEWISE_LINEAR_OPTIMUM
     return failures
 
 
