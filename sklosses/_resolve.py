@@ -537,39 +537,6 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     return built
 
 
-# -- solver="exact": interior point for piecewise-linear losses -------------
-# Up to this many features the interior-point method (one pass X^T D X and a
-# p x p Cholesky factorisation per iteration, 15-50 iterations) was faster
-# than smoothing continuation at the default tol (benchmarks/README.md):
-# quantile + L2, n=5000, 1 thread: p=300 1.7 s vs 3.7 s, p=1000 10.9 s vs
-# 12.3 s (and 2e-4 closer to the optimum); beyond, its p^2 work per sample
-# loses to first-order passes.
-_EXACT_MAX_FEATURES = 1000
-_EXACT_WIDE_MAX_FEATURES = 200
-
-
-def _has_piecewise_linear_form(loss):
-    """Whether the loss declares the form ``solver="exact"`` reads.
-
-    Crammer-Singer hinge couples the raw columns of a sample and declares no
-    form for more than two classes; "auto" keeps the smoothing path for it.
-    """
-    return (callable(getattr(loss, "piecewise_linear", None))
-            and getattr(loss, "multiclass", "ovr") != "crammer_singer")
-
-
-def _exact_is_faster(loss, n_samples, n_features):
-    """The "auto" rule for the exact solver (linear models only; see above)."""
-    # More features than samples: the p x p normal matrix has rank n plus the
-    # penalty's diagonal, and its factorisation outweighs the data passes,
-    # unless p is small enough for the factorisation to cost well under a
-    # millisecond (p^3 / 3 < 3 Mflop).
-    wide = n_samples is not None and n_features is not None and n_features > n_samples
-    small = n_features is not None and n_features <= _EXACT_WIDE_MAX_FEATURES
-    return (_has_piecewise_linear_form(loss) and (small or not wide)
-            and (n_features is None or n_features <= _EXACT_MAX_FEATURES))
-
-
 def check_number(name, value, *, low=None, high=None, low_open=False,
                  high_open=False, integer=False, hint=""):
     """Raise a clear ValueError unless ``value`` is a number in the range."""
