@@ -187,7 +187,7 @@ def interior_point(problem, y0, *, max_iter, monitor):
             rho_free=t_free - h * x_free,
         )
         # Affine direction: complementarity targets -gap * slack.
-        affine = newton.direction(-slack)
+        affine = newton.direction(-slack, full=False)
         step_p = _max_step(affine.d_gaps, inv_gaps)
         step_d = _max_step(affine.d_slack, inv_slack)
         if coupled:
@@ -255,7 +255,7 @@ class _NewtonSystem:
         self.d_rho_free = self.d_free * self.rho_free
         self.n_box = self.d_box.shape[0]
 
-    def direction(self, targets):
+    def direction(self, targets, *, full=True):
         """Newton direction for the stacked complementarity targets ``[r_s, r_t]``.
 
         They are passed divided by the gaps, ``p = [r_s / (x - l), r_t / (u - x)]``,
@@ -263,7 +263,9 @@ class _NewtonSystem:
         ``[ds, dt] = p - [s / (x - l), t / (u - x)] [dx, -dx]``.
         Also returns ``(B_b^T dy, B_f^T dy, B dx)``, so the caller updates
         ``B^T y`` and ``B x`` without another pass over the data
-        (``B dx = B D rho + (B D B^T) dy``).
+        (``B dx = B D rho + (B D B^T) dy``). ``full=False`` (the affine
+        direction, which only sets the centring) leaves ``dx_free`` and
+        ``B dx`` out (None).
         """
         n = self.n_box
         rho_box = self.rho_box + targets[:n] - targets[n:]
@@ -273,9 +275,9 @@ class _NewtonSystem:
         dx_box = self.d_box * (rho_box + tb)
         d_gaps = np.concatenate([dx_box, -dx_box])
         return _Direction(
-            dx_box=dx_box, dx_free=self.d_rho_free + self.d_free * tf, dy=dy,
-            d_gaps=d_gaps, d_slack=targets - self.ratios * d_gaps, t_box=tb, t_free=tf,
-            b_dx=b_d_rho + self.normal @ dy,
+            dx_box=dx_box, dx_free=self.d_rho_free + self.d_free * tf if full else None,
+            dy=dy, d_gaps=d_gaps, d_slack=targets - self.ratios * d_gaps, t_box=tb,
+            t_free=tf, b_dx=b_d_rho + self.normal @ dy if full else None,
         )
 
 
