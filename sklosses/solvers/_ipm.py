@@ -103,7 +103,7 @@ class Iterate:
     normal: np.ndarray = None
 
 
-def interior_point(problem, y0, *, max_iter, monitor):
+def interior_point(problem, y0, *, max_iter, monitor, x_box0=None):
     """Minimise a :class:`BoxQP` by Mehrotra's predictor-corrector method.
 
     Order of work per iteration: residuals; ``monitor(iterate)`` (which
@@ -119,6 +119,9 @@ def interior_point(problem, y0, *, max_iter, monitor):
     problem : BoxQP
     y0 : ndarray of shape (n_constraints,)
         Starting multiplier (a warm start for the coefficients).
+    x_box0 : ndarray of shape (n_box,) or None
+        Starting box variables, strictly inside their bounds; None for the
+        middle of each box.
     max_iter : int
         Iteration limit.
     monitor : callable
@@ -136,7 +139,7 @@ def interior_point(problem, y0, *, max_iter, monitor):
     c, lower, upper, h = problem.cost, problem.lower, problem.upper, problem.curvature
     op, d = problem.operator, problem.rhs
     n_box = c.shape[0]
-    x_box = 0.5 * (lower + upper)
+    x_box = 0.5 * (lower + upper) if x_box0 is None else np.array(x_box0, dtype=float)
     y = np.array(y0, dtype=float)
     t_box, t_free = op.apply_transpose(y)
     d_free = 1.0 / h
