@@ -770,6 +770,26 @@ def _loss_is_probabilistic(est):
         return False
 
 
+def _encode_labels(y):
+    """Classes and encoded labels of the validated 1-D ``y``, checked as class labels.
+
+    Integer and boolean labels are always binary or multiclass targets (on a
+    1-D integer array ``type_of_target`` answers so from the number of
+    distinct values alone), so scikit-learn's check cannot fail for them and
+    one ``np.unique`` both finds the classes and encodes, as ``LabelEncoder``
+    does; on small data the check and the encoder's bookkeeping cost about as
+    much as the fit. Other labels (strings, floats, objects) take the full
+    check and ``LabelEncoder``.
+    """
+    if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biu":
+        return np.unique(y, return_inverse=True)
+    check_classification_targets(y)
+    encoder = LabelEncoder()
+    # One pass: fit then transform would sort the labels twice.
+    y_enc = encoder.fit_transform(y)
+    return encoder.classes_, y_enc
+
+
 class LossClassifier(ClassifierMixin, _BaseLossEstimator):
     # The docstring is assembled from shared parts, so it is set explicitly.
     __doc__ = r"""Classification under any loss: a linear model or a small MLP.
@@ -837,11 +857,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         self.class_weight = class_weight
 
     def _encode_target(self, y, loss):
-        check_classification_targets(y)
-        encoder = LabelEncoder()
-        # One pass: fit then transform would sort the labels twice.
-        y_enc = encoder.fit_transform(y)
-        classes = encoder.classes_
+        classes, y_enc = _encode_labels(y)
         if len(classes) < 2:
             raise ValueError(
                 f"LossClassifier needs samples of at least 2 classes; y has only 1 "

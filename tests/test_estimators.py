@@ -98,6 +98,25 @@ def test_string_and_boolean_labels():
     assert clf.predict(Xb).dtype == bool
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64])
+def test_integer_labels_fit_as_their_string_names(dtype):
+    """Integer labels (encoded without scikit-learn's target check) match string labels."""
+    X, y = standardised_classification(3)
+    labels = np.array([2, 5, 9], dtype=dtype)[y]  # same order as their names
+    by_integer = LossClassifier(loss="hinge").fit(X, labels)
+    by_name = LossClassifier(loss="hinge").fit(X, labels.astype(str))
+    np.testing.assert_array_equal(by_integer.classes_, [2, 5, 9])
+    assert by_integer.classes_.dtype == dtype
+    np.testing.assert_array_equal(by_integer.coef_, by_name.coef_)
+    np.testing.assert_array_equal(by_integer.predict(X).astype(str), by_name.predict(X))
+
+
+def test_continuous_labels_are_refused():
+    X, y = standardised_classification(2)
+    with pytest.raises(ValueError, match="continuous"):
+        LossClassifier().fit(X, y + 0.5)
+
+
 def test_predict_proba_only_for_probabilistic_losses():
     assert hasattr(LossClassifier(loss="log_loss"), "predict_proba")
     assert hasattr(LossClassifier(loss="focal"), "predict_proba")

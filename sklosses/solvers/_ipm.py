@@ -103,7 +103,7 @@ class Iterate:
     normal: np.ndarray = None
 
 
-def interior_point(problem, y0, *, max_iter, monitor):
+def interior_point(problem, y0, *, max_iter, monitor, x_box0=None):
     """Minimise a :class:`BoxQP` by Mehrotra's predictor-corrector method.
 
     Order of work per iteration: residuals; ``monitor(iterate)`` (which
@@ -119,6 +119,9 @@ def interior_point(problem, y0, *, max_iter, monitor):
     problem : BoxQP
     y0 : ndarray of shape (n_constraints,)
         Starting multiplier (a warm start for the coefficients).
+    x_box0 : ndarray of shape (n_box,) or None
+        Starting box variables, strictly inside their bounds; None for the
+        middle of each box.
     max_iter : int
         Iteration limit.
     monitor : callable
@@ -136,28 +139,35 @@ def interior_point(problem, y0, *, max_iter, monitor):
     c, lower, upper, h = problem.cost, problem.lower, problem.upper, problem.curvature
     op, d = problem.operator, problem.rhs
     n_box = c.shape[0]
-    x_box = 0.5 * (lower + upper)
+    x_box = 0.5 * (lower + upper) if x_box0 is None else np.array(x_box0, dtype=float)
     y = np.array(y0, dtype=float)
     t_box, t_free = op.apply_transpose(y)
     d_free = 1.0 / h
     x_free = t_free * d_free
+    # The complementarity pairs are stacked, lower bounds then upper bounds:
+    # gaps [x - l, u - x] and their slacks [s, t]. On small problems each
+    # NumPy call's overhead, not its arithmetic, is much of the cost of an
+    # iteration, and one call on the stacked pairs does the work of two. The
+    # gaps follow the steps (as x does) instead of being recomputed from x:
+    # they are what must stay positive, and near a bound their update is the
+    # more accurate.
     # Dual slacks: split the reduced cost into its two signs, shifted inside
     # so that every complementarity product starts comparable.
     reduced = c - t_box
     shift = max(float(np.mean(np.abs(reduced))), float(np.mean(np.abs(c))), 1e-12)
-    s = np.maximum(reduced, 0.0) + shift
-    t = np.maximum(-reduced, 0.0) + shift
+    slack = np.concatenate([np.maximum(reduced, 0.0), np.maximum(-reduced, 0.0)]) + shift
+    gaps = np.concatenate([x_box - lower, upper - x_box])
+    n_pairs = 2 * n_box
     coupled = h.shape[0] > 0
     iterate = Iterate(x_box, x_free, y, 0, np.inf, n_box=n_box)
     b_x = op.apply(x_box, x_free)
     for n_iter in range(max_iter + 1):
-        gap_l, gap_u = x_box - lower, upper - x_box
-        mu = (gap_l @ s + gap_u @ t) / (2 * n_box)
+        mu = (gaps @ slack) / n_pairs
         iterate.mu = mu
         stop = bool(monitor(iterate))
         if stop or n_iter == max_iter or not np.isfinite(mu):
             return iterate, stop
-        if gap_l.min() <= 0 or gap_u.min() <= 0:
+        if gaps.min() <= 0:
             # Rounding put a variable on its bound: no interior step is left.
             return iterate, False
         if n_iter and n_iter % _REFRESH == 0:
@@ -166,45 +176,60 @@ def interior_point(problem, y0, *, max_iter, monitor):
             # the start they are fresh).
             t_box, t_free = op.apply_transpose(y)
             b_x = op.apply(x_box, x_free)
-        inv_l, inv_u = 1.0 / gap_l, 1.0 / gap_u
-        s_l, t_u = s * inv_l, t * inv_u
-        d_box = 1.0 / (s_l + t_u)
+        inv_gaps, inv_slack = 1.0 / gaps, 1.0 / slack
+        ratios = slack * inv_gaps  # [s / (x - l), t / (u - x)]
+        d_box = 1.0 / (ratios[:n_box] + ratios[n_box:])
         normal = op.normal_matrix(d_box, d_free)
         factor = _factorise(normal)
         if factor is None:
             return iterate, False
         newton = _NewtonSystem(
-            op=op, factor=factor, normal=normal, s_l=s_l, t_u=t_u, d_box=d_box,
-            d_free=d_free, r_primal=d - b_x, rho_box=t_box - c + s - t,
+            op=op, factor=factor, normal=normal, ratios=ratios, d_box=d_box,
+            d_free=d_free, r_primal=d - b_x,
+            rho_box=t_box - c + slack[:n_box] - slack[n_box:],
             rho_free=t_free - h * x_free,
         )
         # Affine direction: complementarity targets -gap * slack.
-        dx_a, _, _, ds_a, dt_a, _ = newton.direction(-s, -t)
-        step_p = _max_step(-dx_a * inv_l, dx_a * inv_u)
-        step_d = _max_step(-ds_a / s, -dt_a / t)
+        affine = newton.direction(-slack, full=False)
+        step_p = _max_step(affine.d_gaps, inv_gaps)
+        step_d = _max_step(affine.d_slack, inv_slack)
         if coupled:
             step_p = step_d = min(step_p, step_d)
-        mu_aff = ((gap_l + step_p * dx_a) @ (s + step_d * ds_a)
-                  + (gap_u - step_p * dx_a) @ (t + step_d * dt_a)) / (2 * n_box)
+        mu_aff = ((gaps + step_p * affine.d_gaps) @ (slack + step_d * affine.d_slack)
+                  / n_pairs)
         sigma = min((mu_aff / mu) ** 3, 1.0) if mu > 0 else 0.0
-        target = sigma * mu
-        dx_box, dx_free, dy, ds, dt, images = newton.direction(
-            (target - dx_a * ds_a) * inv_l - s, (target + dx_a * dt_a) * inv_u - t)
-        step_p = _STEP_FRACTION * _max_step(-dx_box * inv_l, dx_box * inv_u)
-        step_d = _STEP_FRACTION * _max_step(-ds / s, -dt / t)
+        # Corrected direction: targets sigma mu - dgap_aff * dslack_aff.
+        step = newton.direction(
+            (sigma * mu - affine.d_gaps * affine.d_slack) * inv_gaps - slack)
+        step_p = _STEP_FRACTION * _max_step(step.d_gaps, inv_gaps)
+        step_d = _STEP_FRACTION * _max_step(step.d_slack, inv_slack)
         if coupled:
             step_p = step_d = min(step_p, step_d)
-        x_box = x_box + step_p * dx_box
-        x_free = x_free + step_p * dx_free
-        y = y + step_d * dy
-        t_box = t_box + step_d * images[0]
-        t_free = t_free + step_d * images[1]
-        b_x = b_x + step_p * images[2]
-        s = s + step_d * ds
-        t = t + step_d * dt
+        x_box = x_box + step_p * step.dx_box
+        x_free = x_free + step_p * step.dx_free
+        gaps = gaps + step_p * step.d_gaps
+        y = y + step_d * step.dy
+        t_box = t_box + step_d * step.t_box
+        t_free = t_free + step_d * step.t_free
+        b_x = b_x + step_p * step.b_dx
+        slack = slack + step_d * step.d_slack
         iterate = Iterate(x_box, x_free, y, n_iter + 1, mu, n_box=n_box, d_box=d_box,
                           normal=normal)
     return iterate, False
+
+
+@dataclass
+class _Direction:
+    """A Newton direction, with the images the caller updates ``B^T y`` and ``B x`` by."""
+
+    dx_box: np.ndarray
+    dx_free: np.ndarray
+    dy: np.ndarray
+    d_gaps: np.ndarray  # [dx_box, -dx_box]: the change of the gaps [x - l, u - x]
+    d_slack: np.ndarray  # [ds, dt]
+    t_box: np.ndarray  # B_b^T dy
+    t_free: np.ndarray  # B_f^T dy
+    b_dx: np.ndarray  # B dx
 
 
 @dataclass
@@ -221,8 +246,7 @@ class _NewtonSystem:
     op: ConstraintOperator
     factor: np.ndarray
     normal: np.ndarray
-    s_l: np.ndarray  # s / (x - l)
-    t_u: np.ndarray  # t / (u - x)
+    ratios: np.ndarray  # [s / (x - l), t / (u - x)]
     d_box: np.ndarray
     d_free: np.ndarray
     r_primal: np.ndarray
@@ -232,35 +256,41 @@ class _NewtonSystem:
     def __post_init__(self):
         # The free variables' part of dx does not depend on the targets.
         self.d_rho_free = self.d_free * self.rho_free
+        self.n_box = self.d_box.shape[0]
 
-    def direction(self, p_s, p_t):
-        """Newton direction for complementarity targets ``r_s``, ``r_t``.
+    def direction(self, targets, *, full=True):
+        """Newton direction for the stacked complementarity targets ``[r_s, r_t]``.
 
-        They are passed divided by the gaps, ``p_s = r_s / (x - l)`` and
-        ``p_t = r_t / (u - x)``, which is what the elimination needs: then
-        ``ds = p_s - s / (x - l) dx`` and ``dt = p_t + t / (u - x) dx``.
+        They are passed divided by the gaps, ``p = [r_s / (x - l), r_t / (u - x)]``,
+        which is what the elimination needs: then
+        ``[ds, dt] = p - [s / (x - l), t / (u - x)] [dx, -dx]``.
         Also returns ``(B_b^T dy, B_f^T dy, B dx)``, so the caller updates
         ``B^T y`` and ``B x`` without another pass over the data
-        (``B dx = B D rho + (B D B^T) dy``).
+        (``B dx = B D rho + (B D B^T) dy``). ``full=False`` (the affine
+        direction, which only sets the centring) leaves ``dx_free`` and
+        ``B dx`` out (None).
         """
-        rho_box = self.rho_box + p_s - p_t
+        n = self.n_box
+        rho_box = self.rho_box + targets[:n] - targets[n:]
         b_d_rho = self.op.apply(self.d_box * rho_box, self.d_rho_free)
         dy = dpotrs(self.factor, self.r_primal - b_d_rho, lower=0)[0]
         tb, tf = self.op.apply_transpose(dy)
         dx_box = self.d_box * (rho_box + tb)
-        dx_free = self.d_rho_free + self.d_free * tf
-        ds = p_s - self.s_l * dx_box
-        dt = p_t + self.t_u * dx_box
-        return dx_box, dx_free, dy, ds, dt, (tb, tf, b_d_rho + self.normal @ dy)
+        d_gaps = np.concatenate([dx_box, -dx_box])
+        return _Direction(
+            dx_box=dx_box, dx_free=self.d_rho_free + self.d_free * tf if full else None,
+            dy=dy, d_gaps=d_gaps, d_slack=targets - self.ratios * d_gaps, t_box=tb,
+            t_free=tf, b_dx=b_d_rho + self.normal @ dy if full else None,
+        )
 
 
-def _max_step(ratio_a, ratio_b):
-    """Largest step in [0, 1] keeping ``value + step * change >= 0``.
+def _max_step(change, inverse_value):
+    """Largest step in [0, 1] keeping ``value + step * change >= 0`` (``value > 0``).
 
-    Takes the ratios ``-change / value`` of two blocks: their largest entry
-    is the inverse of the blocking step (no masks needed).
+    The most negative ``change / value`` is minus the inverse of the
+    blocking step (no masks needed).
     """
-    worst = max(ratio_a.max(initial=0.0), ratio_b.max(initial=0.0))
+    worst = -float((change * inverse_value).min(initial=0.0))
     return 1.0 if worst <= 1.0 else 1.0 / worst
 
 
