@@ -392,7 +392,7 @@ def _as_slice(index):
 
 
 class _OutputFit:
-    """What one output's solve returns (coefficients in the user's units)."""
+    """What one solve returns (coefficients in the user's units)."""
 
     def __init__(self, beta, primal, dual, n_iter, curve, converged, message):
         self.beta = beta
@@ -402,6 +402,23 @@ class _OutputFit:
         self.curve = curve
         self.converged = converged
         self.message = message
+
+    @classmethod
+    def from_record(cls, record, beta, factor, tol, max_iter):
+        """The fit a finished :class:`_Certificate` describes.
+
+        ``beta`` is the best point in the user's units and ``factor`` turns
+        the scaled objective into the user's ``J``.
+        """
+        if not record.curve:  # the start was already optimal
+            record.curve.append(record.best_primal)
+        converged = record.gap <= tol
+        message = "" if converged else record.reason or (
+            f"the iteration limit max_iter={max_iter} was reached")
+        return cls(beta=beta, primal=record.best_primal * factor,
+                   dual=record.best_dual * factor, n_iter=max(record.n_iter, 1),
+                   curve=[v * factor for v in record.curve], converged=converged,
+                   message=message)
 
 
 class _OutputProblem:
@@ -617,19 +634,9 @@ class _OutputProblem:
         last, _ = interior_point(problem, -record.best_beta, max_iter=max_iter,
                                  monitor=record, x_box0=self.box_start(problem))
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
-        if not record.curve:  # the start was already optimal
-            record.curve.append(record.best_primal)
         # Units: the scaled objective is n / unit times this output's J.
-        factor = self.unit / self.n
-        converged = record.gap <= tol
-        message = "" if converged else record.reason or (
-            f"the iteration limit max_iter={max_iter} was reached")
-        return _OutputFit(
-            beta=self.from_scaled(record.best_beta), primal=record.best_primal * factor,
-            dual=record.best_dual * factor, n_iter=max(record.n_iter, 1),
-            curve=[v * factor for v in record.curve], converged=converged,
-            message=message,
-        )
+        return _OutputFit.from_record(record, self.from_scaled(record.best_beta),
+                                      self.unit / self.n, tol, max_iter)
 
 
 class _Certificate:

@@ -47,6 +47,7 @@ from ._base import SolverResult
 from ._exact import (
     _Certificate,
     _combined_curve,
+    _OutputFit,
     _rows_float64,
     _ScaledDesign,
     _solve_positive,
@@ -95,7 +96,8 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
                             fit_intercept=model.fit_intercept, verbose=verbose)
     x0 = np.asarray(x0, dtype=float)
     fit = problem.solve(x0[: model.n_features], model.offsets(x0), tol, max_iter)
-    x = model.params_for(fit.slope, fit.offsets)
+    p = model.n_features
+    x = model.params_for(fit.beta[:p], fit.beta[p:])
     value = objective.value(x)
     gap = max(fit.primal - fit.dual, 0.0) / max(abs(fit.primal), np.finfo(float).tiny)
     message = "" if fit.converged else (
@@ -136,20 +138,6 @@ def ordered_offsets(residual, weight, levels, *, fit_intercept):
         offsets = np.maximum(offsets, 0.0)
         offsets[0] = 0.0
     return offsets
-
-
-class _JointFit:
-    """What the joint solve returns, in the user's units."""
-
-    def __init__(self, slope, offsets, primal, dual, n_iter, curve, converged, message):
-        self.slope = slope
-        self.offsets = offsets
-        self.primal = primal
-        self.dual = dual
-        self.n_iter = n_iter
-        self.curve = curve
-        self.converged = converged
-        self.message = message
 
 
 class _JointProblem:
@@ -388,23 +376,14 @@ class _JointProblem:
         last, _ = interior_point(self.box_qp(), -record.best_beta, max_iter=max_iter,
                                  monitor=record)
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
-        if not record.curve:  # the start was already optimal
-            record.curve.append(record.best_primal)
-        factor = self.unit / self.n
-        converged = record.gap <= tol
-        message = "" if converged else record.reason or (
-            f"the iteration limit max_iter={max_iter} was reached")
         slope = record.best_beta[: self.p] * self.unit * self.design.inv_scale
         # The offsets in the user's units, best for the user's slope (the
         # scaled ones, rescaled, agree with them to rounding).
         residual = self.user_y - np.asarray(self.user_X @ slope).ravel()
         offsets = ordered_offsets(residual, self.user_weight, self.levels,
                                   fit_intercept=self.fit_intercept)
-        return _JointFit(
-            slope=slope, offsets=offsets, primal=record.best_primal * factor,
-            dual=record.best_dual * factor, n_iter=max(record.n_iter, 1),
-            curve=[v * factor for v in record.curve], converged=converged, message=message,
-        )
+        return _OutputFit.from_record(record, np.concatenate([slope, offsets]),
+                                      self.unit / self.n, tol, max_iter)
 
 
 class _JointCertificate(_Certificate):
