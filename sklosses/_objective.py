@@ -197,6 +197,23 @@ class Objective:
         matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
         return value, grad, matrix
 
+    def hessian(self, params):
+        """The Hessian of :meth:`gradient_hessian` alone, without the value.
+
+        For a solver that already holds value and gradient at ``params``
+        (from its line search): the loss's value and the backward pass are
+        skipped.
+        """
+        params = np.asarray(params, dtype=self.model.dtype)
+        raw, cache = self.model.forward(params, self.X)
+        loss_raw = raw.ravel() if self._ravel_raw else raw
+        _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
+        matrix = self.model.gauss_newton_matrix(params, cache, raw_hessian)
+        w = self.weights_slice
+        index = np.arange(w.start, w.stop)
+        matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
+        return matrix
+
     def gradient_hessp(self, params):
         """Value, gradient and a Hessian-vector product of the smooth part of J.
 

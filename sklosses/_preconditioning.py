@@ -164,6 +164,13 @@ class ScaledProblem:
         return float(value) / self.value_scale, grad / self.value_scale, \
             hessian / self.value_scale
 
+    def hessian(self, z):
+        """The Hessian of :meth:`gradient_hessian` alone (``M^T H M / F``)."""
+        self._check_unbalanced()
+        hessian = self.objective.hessian(self.to_params(z))
+        return self._map.pull_back_hessian(np.asarray(hessian, dtype=np.float64)) \
+            / self.value_scale
+
     def gradient_hessp(self, z):
         r"""Scaled smooth part, its gradient and Hessian-vector products in ``z``.
 
@@ -425,7 +432,10 @@ def column_centres_and_scales(X, weight, *, centred):
     if not sp.issparse(X):
         # E[x^2] - mean^2 cancels where a column sits far from zero: those
         # columns (nanosecond timestamps) get the exact second pass.
-        far = mean**2 > 1e-4 * square
+        # The one-pass spread^2 has an absolute error of about eps * square,
+        # a relative one of eps * square / spread^2: at most 2 eps while the
+        # mean holds at most half the square (ordinary columns keep one pass).
+        far = mean**2 > 0.5 * square
         for j in np.flatnonzero(far):
             column = np.asarray(X[:, j], dtype=np.float64)
             spread[j] = np.sqrt(w @ (column - mean[j]) ** 2)
