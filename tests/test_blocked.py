@@ -121,3 +121,37 @@ def test_blocked_fit_matches_scikit_learn_and_scipy(small_blocks, n_classes):
     best = min(J(theirs), J(tight))
     assert J(ours) - best <= 1e-10 * best
     np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_classes", [2, K], ids=["binary", "multinomial"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_start_evaluation_is_the_first_evaluation(small_blocks, n_classes, weighted):
+    # The value and gradient at a start without weights come from the column
+    # pass; they must be what a fresh evaluation gives there.
+    from sklosses._preconditioning import ScaledProblem  # noqa: PLC0415
+
+    X, y = _data(n_classes, seed=5)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    weight = np.random.default_rng(6).uniform(0, 3, size=N) if weighted else None
+    objective = Objective(LogLoss(), LinearModel(P, n_outputs), L2(1e-2), X, y,
+                          sample_weight=weight)
+    x0 = np.zeros(objective.model.n_params)
+    x0[n_outputs * P :] = np.atleast_1d(LogLoss().init_raw(y, weight))[:n_outputs]
+    problem = ScaledProblem(objective, x0)
+    assert problem._start is not None
+    z0 = problem.to_variables(x0)
+    value, grad = problem.smooth_value_gradient(z0)
+    assert value == pytest.approx(1.0, rel=1e-14)  # J at the best constant is F
+    fresh_value, fresh_grad = objective.smooth_value_gradient(x0)
+    assert value * problem.value_scale == pytest.approx(fresh_value, rel=1e-13)
+    fresh = problem._map.pull_back(np.asarray(fresh_grad, float)) / problem.value_scale
+    np.testing.assert_allclose(grad, fresh, rtol=1e-10, atol=1e-14)
+    # elsewhere the evaluation is the objective's own
+    z1 = z0 + 0.1
+    v1, g1 = problem.smooth_value_gradient(z1)
+    v1_ref, _ = objective.smooth_value_gradient(problem.to_params(z1))
+    assert v1 * problem.value_scale == pytest.approx(v1_ref, rel=1e-13)
+    # a start with weights is evaluated as usual
+    x_w = x0.copy()
+    x_w[0] = 0.3
+    assert ScaledProblem(objective, x_w)._start is None
