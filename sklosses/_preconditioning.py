@@ -67,6 +67,11 @@ class ScaledProblem:
         Weight each output of a separable multi-output L1 problem by its own
         scale (:class:`_OutputBalance`). Newton asks for False: its Hessian
         is the objective's own, divided by the one factor :math:`F`.
+    first_evaluation : bool, default=True
+        Compute the smooth value and gradient at ``x0`` in the column pass
+        when its weights are zero (:class:`~sklosses._start_evaluation.StartEvaluation`),
+        for a solver whose first call is :meth:`smooth_value_gradient` there.
+        Newton, which starts with :meth:`gradient_hessian`, asks for False.
 
     Attributes
     ----------
@@ -104,7 +109,7 @@ class ScaledProblem:
     True
     """
 
-    def __init__(self, objective, x0, *, balance_outputs=True):
+    def __init__(self, objective, x0, *, balance_outputs=True, first_evaluation=True):
         self.objective = objective
         x0 = np.asarray(x0, dtype=np.float64)
         self._balance = None
@@ -113,8 +118,8 @@ class ScaledProblem:
                 and _l1_strength(objective.penalty) is not None:
             self._balance = _OutputBalance.if_separable(objective, x0)
         # The first evaluation, at a start without weights, shares the column pass.
-        start = (StartEvaluation.if_applicable(objective, x0) if self._balance is None
-                 else None)
+        start = (StartEvaluation.if_applicable(objective, x0)
+                 if first_evaluation and self._balance is None else None)
         self.value_scale = _value_scale(objective, x0, start)
         self.weights_slice = objective.weights_slice
         model = getattr(objective, "model", None)

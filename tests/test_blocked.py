@@ -84,7 +84,9 @@ def test_blocks_only_where_they_are_exact(small_blocks):
     reals = X[:, 0] + 0.1
     # a loss that does not declare independent rows (Huber's joint scale ties them)
     assert Objective(Huber(scale="joint"), model, L2(0.0), X, reals)._block_rows is None
-    assert Objective(SquaredError(), model, L2(0.0), X, reals)._block_rows is None
+    # only losses that declare it (Huber with a fixed scale has not)
+    assert Objective(Huber(), model, L2(0.0), X, reals)._block_rows is None
+    assert Objective(SquaredError(), model, L2(0.0), X, reals)._block_rows == 100
     assert Objective(LogLoss(), model, L2(0.0), sp.csr_matrix(X), y)._block_rows is None
     assert Objective(LogLoss(), model, L2(0.0), np.asfortranarray(X), y)._block_rows is None
     # a surrogate loss re-decides
@@ -155,3 +157,40 @@ def test_start_evaluation_is_the_first_evaluation(small_blocks, n_classes, weigh
     x_w = x0.copy()
     x_w[0] = 0.3
     assert ScaledProblem(objective, x_w)._start is None
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson", "gamma"])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_blocked_regression_losses_equal_the_whole_ones(small_blocks, loss, n_outputs):
+    from sklosses._resolve import resolve_loss  # noqa: PLC0415
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(N, P))
+    mu = np.exp(0.3 * X[:, :n_outputs])
+    y = rng.poisson(mu).astype(float) if loss == "poisson" else rng.gamma(2.0, mu / 2)
+    y = y[:, 0] if n_outputs == 1 else y
+    weight = rng.uniform(0, 3, size=N)
+    loss_ = resolve_loss(loss, "regression")
+    objective = Objective(loss_, LinearModel(P, n_outputs), L2(1e-2), X, y, weight)
+    assert objective._block_rows == 100
+    params = rng.normal(size=objective.model.n_params) * 0.1
+    whole = Objective(loss_, LinearModel(P, n_outputs), L2(1e-2), X, y, weight)
+    whole._block_rows = None
+    value, grad = objective.data_loss_gradient(params)
+    value_whole, grad_whole = whole.data_loss_gradient(params)
+    np.testing.assert_allclose(value, value_whole, rtol=1e-13)
+    np.testing.assert_allclose(grad, grad_whole, rtol=1e-11, atol=1e-14)
+
+
+def test_blocked_poisson_fit_matches_scikit_learn(small_blocks):
+    from sklearn.linear_model import PoissonRegressor  # noqa: PLC0415
+
+    from sklosses import LossRegressor  # noqa: PLC0415
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(N, P))
+    y = rng.poisson(np.exp(0.3 * X[:, 0] - 0.2 * X[:, 1])).astype(float)
+    est = LossRegressor(loss="poisson", alpha=1e-2, solver="lbfgs", tol=1e-10).fit(X, y)
+    ref = PoissonRegressor(alpha=5e-3, solver="newton-cholesky", tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, atol=1e-6)

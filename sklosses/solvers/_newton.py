@@ -174,7 +174,9 @@ class Newton(BaseSolver):
         x0 = np.array(x0, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             # One factor F for all outputs: the Hessian is then the objective's.
-            problem = ScaledProblem(objective, x0, balance_outputs=False)
+            # Its first call is gradient_hessian: no value at x0 from the column pass.
+            problem = ScaledProblem(objective, x0, balance_outputs=False,
+                                    first_evaluation=False)
             z = problem.to_variables(x0)
             if not objective.penalty.is_smooth:
                 return self._iterate_proximal(problem, z)
