@@ -122,7 +122,6 @@ class ScaledProblem:
                  if first_evaluation and self._balance is None else None)
         self.value_scale = _value_scale(objective, x0, start)
         self.weights_slice = objective.weights_slice
-        model = getattr(objective, "model", None)
         self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
         # Weight of each output's share of J in the scaled objective.
         n_outputs = model.n_outputs if model is not None else 1
