@@ -10,6 +10,8 @@ the penalty and the data; solvers only see parameters and numbers.
 
 import numpy as np
 
+from ._blocked import block_rows, blocked_loss_gradient
+
 
 class Objective:
     """Weighted mean loss of a model plus a penalty on its weights.
@@ -50,6 +52,8 @@ class Objective:
         self._normalised_weight = self.sample_weight / total if total > 0 else None
         # A single target or binary problem has 1-D raw predictions.
         self._ravel_raw = model.n_outputs == 1 and np.ndim(y) == 1
+        # Large dense data is evaluated by blocks of rows that stay in cache.
+        self._block_rows = block_rows(self)
 
     @property
     def n_samples(self):
@@ -69,6 +73,8 @@ class Objective:
     def data_loss_gradient(self, params):
         """Weighted mean loss and its gradient with respect to ``params``."""
         params = np.asarray(params, dtype=self.model.dtype)
+        if self._block_rows is not None:
+            return blocked_loss_gradient(self, params, self._block_rows)
         raw, cache = self.model.forward(params, self.X)
         loss_raw = raw.ravel() if self._ravel_raw else raw
         loss, grad_raw = self.loss.loss_gradient(
@@ -145,6 +151,7 @@ class Objective:
         twin = object.__new__(Objective)
         twin.__dict__.update(self.__dict__)
         twin.loss = loss
+        twin._block_rows = block_rows(twin)  # the new loss may tie its rows together
         return twin
 
 
@@ -189,6 +196,23 @@ class Objective:
         index = np.arange(w.start, w.stop)
         matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
         return value, grad, matrix
+
+    def hessian(self, params):
+        """The Hessian of :meth:`gradient_hessian` alone, without the value.
+
+        For a solver that already holds value and gradient at ``params``
+        (from its line search): the loss's value and the backward pass are
+        skipped.
+        """
+        params = np.asarray(params, dtype=self.model.dtype)
+        raw, cache = self.model.forward(params, self.X)
+        loss_raw = raw.ravel() if self._ravel_raw else raw
+        _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
+        matrix = self.model.gauss_newton_matrix(params, cache, raw_hessian)
+        w = self.weights_slice
+        index = np.arange(w.start, w.stop)
+        matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
+        return matrix
 
     def gradient_hessp(self, params):
         """Value, gradient and a Hessian-vector product of the smooth part of J.

@@ -46,6 +46,7 @@ linear model's start), the spread of the targets in the loss's own units;
 import numpy as np
 import scipy.sparse as sp
 
+from ._start_evaluation import StartEvaluation
 from .models import MLP, LinearModel
 
 # Relative spread below which a column counts as constant.
@@ -66,6 +67,11 @@ class ScaledProblem:
         Weight each output of a separable multi-output L1 problem by its own
         scale (:class:`_OutputBalance`). Newton asks for False: its Hessian
         is the objective's own, divided by the one factor :math:`F`.
+    first_evaluation : bool, default=True
+        Compute the smooth value and gradient at ``x0`` in the column pass
+        when its weights are zero (:class:`~sklosses._start_evaluation.StartEvaluation`),
+        for a solver whose first call is :meth:`smooth_value_gradient` there.
+        Newton, which starts with :meth:`gradient_hessian`, asks for False.
 
     Attributes
     ----------
@@ -103,24 +109,30 @@ class ScaledProblem:
     True
     """
 
-    def __init__(self, objective, x0, *, balance_outputs=True):
+    def __init__(self, objective, x0, *, balance_outputs=True, first_evaluation=True):
         self.objective = objective
         x0 = np.asarray(x0, dtype=np.float64)
-        self.value_scale = _value_scale(objective, x0)
-        self.weights_slice = objective.weights_slice
-        model = getattr(objective, "model", None)
-        self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
         self._balance = None
         model = getattr(objective, "model", None)
         if balance_outputs and isinstance(model, LinearModel) \
                 and _l1_strength(objective.penalty) is not None:
             self._balance = _OutputBalance.if_separable(objective, x0)
+        # The first evaluation, at a start without weights, shares the column pass.
+        start = (StartEvaluation.if_applicable(objective, x0)
+                 if first_evaluation and self._balance is None else None)
+        self.value_scale = _value_scale(objective, x0, start)
+        self.weights_slice = objective.weights_slice
+        self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
         # Weight of each output's share of J in the scaled objective.
         n_outputs = model.n_outputs if model is not None else 1
         output_weights = (self._balance.weights if self._balance is not None
                           else np.full(n_outputs, 1.0 / self.value_scale))
-        self._map = _affine_map(objective, x0, output_weights)
+        self._map = _affine_map(objective, x0, output_weights, start)
         self.l1_weights = self._scaled_l1_weights()
+        self._start = None
+        if start is not None and start.grad is not None:
+            self._start = (self.to_variables(x0), float(start.value) / self.value_scale,
+                           self._map.pull_back(start.grad) / self.value_scale)
 
     @property
     def penalty(self):
@@ -142,6 +154,8 @@ class ScaledProblem:
 
     def smooth_value_gradient(self, z):
         """Scaled smooth part and its gradient with respect to ``z``."""
+        if self._start is not None and np.array_equal(z, self._start[0]):
+            return self._start[1], self._start[2].copy()
         params = self.to_params(z)
         if self._balance is not None:
             value, grad = self._balance.smooth_value_gradient(params)
@@ -163,6 +177,13 @@ class ScaledProblem:
         hessian = self._map.pull_back_hessian(np.asarray(hessian, dtype=np.float64))
         return float(value) / self.value_scale, grad / self.value_scale, \
             hessian / self.value_scale
+
+    def hessian(self, z):
+        """The Hessian of :meth:`gradient_hessian` alone (``M^T H M / F``)."""
+        self._check_unbalanced()
+        hessian = self.objective.hessian(self.to_params(z))
+        return self._map.pull_back_hessian(np.asarray(hessian, dtype=np.float64)) \
+            / self.value_scale
 
     def gradient_hessp(self, z):
         r"""Scaled smooth part, its gradient and Hessian-vector products in ``z``.
@@ -304,15 +325,17 @@ class _OutputBalance:
         return value, grad
 
 
-def _value_scale(objective, x0):
+def _value_scale(objective, x0, start=None):
     """:math:`F`: the loss of the best constant prediction, else ``|J(x0)|``, else 1.
 
     The best constant (``loss.init_raw``, as the intercept starts) measures
     the spread of the targets in the loss's own units, whatever the model and
     its starting point: an MLP's random start can be far above or below it.
+    A ``start`` evaluation (:class:`StartEvaluation`) at the best constant
+    already holds that loss.
     """
     try:
-        null = _best_constant_loss(objective)
+        null = _best_constant_loss(objective, start)
     except (AttributeError, IndexError, ValueError, TypeError, FloatingPointError):
         null = np.nan  # a bare objective without loss or targets
     if np.isfinite(null) and null > 0:
@@ -321,12 +344,16 @@ def _value_scale(objective, x0):
     return start if np.isfinite(start) and start > 0 else 1.0
 
 
-def _best_constant_loss(objective):
+def _best_constant_loss(objective, start=None):
     """Weighted mean loss of the best constant raw prediction."""
     loss, y, weight = objective.loss, objective.y, objective._normalised_weight
     with np.errstate(all="ignore"):
         raw0 = np.asarray(loss.init_raw(y, objective.sample_weight), dtype=np.float64)
         n_outputs = objective.model.n_outputs
+        if start is not None:
+            best = np.broadcast_to(raw0.reshape(-1)[:n_outputs], (n_outputs,))
+            if np.array_equal(best.astype(objective.model.dtype), start.raw):
+                return start.data_value  # the same predictions, the same loss
         raw = np.broadcast_to(raw0.reshape(-1)[:n_outputs], (y.shape[0], n_outputs))
         raw = raw.ravel() if objective._ravel_raw else raw
         per_sample = loss.loss(y, np.asarray(raw, dtype=objective.model.dtype), weight)
@@ -341,7 +368,7 @@ def _l1_strength(penalty):
     return None if strength is None else float(strength)
 
 
-def _affine_map(objective, x0, output_weights):
+def _affine_map(objective, x0, output_weights, start=None):
     """The change of variables for ``objective`` (identity unless linear or MLP)."""
     model = getattr(objective, "model", None)
     if model is None:  # a bare objective (tests, custom callers): scale J only
@@ -356,9 +383,12 @@ def _affine_map(objective, x0, output_weights):
                             model.n_weights)
     if not isinstance(model, LinearModel):
         return _IdentityMap(model.n_params, model.n_weights)
-    centre, scale = column_centres_and_scales(
-        objective.X, objective._normalised_weight, centred=model.fit_intercept
+    centre, scale, products = column_centres_and_scales(
+        objective.X, objective._normalised_weight, centred=model.fit_intercept,
+        extra=None if start is None else start.grad_raw,
     )
+    if start is not None:
+        start.finish(products)
     sigma = output_scales(objective)
     # The ridge part alpha2 / 2 ||W||^2 has curvature alpha2 * omega_k
     # (sigma_k / s)^2 in the new variables, the loss about 1: a column whose
@@ -375,10 +405,15 @@ def _affine_map(objective, x0, output_weights):
 _MOMENT_BLOCK_BYTES = 4 * 2**20
 
 
-def _weighted_column_moments(X, w):
-    """``(sum_i w_i x_ij, sum_i w_i x_ij^2)`` in float64, by blocks of rows."""
+def _weighted_column_moments(X, w, extra=None):
+    """``(sum_i w_i x_ij, sum_i w_i x_ij^2, X^T extra)`` in float64, by blocks of rows.
+
+    ``extra`` (n_samples, m), dense ``X`` only, rides along with the weights
+    in one product per block (the third item is None without it).
+    """
     n, p = X.shape
     mean, square = np.zeros(p), np.zeros(p)
+    products = None if extra is None else np.zeros((p, extra.shape[1]))
     rows_per_block = max(1, _MOMENT_BLOCK_BYTES // (8 * max(p, 1)))
     for start in range(0, n, rows_per_block):
         rows = slice(start, start + rows_per_block)
@@ -388,12 +423,17 @@ def _weighted_column_moments(X, w):
             square += np.asarray(block.multiply(block).T @ wb, dtype=np.float64).ravel()
         else:
             block = np.asarray(block, dtype=np.float64)
-            mean += wb @ block
+            if extra is None:
+                mean += wb @ block
+            else:  # X read once for the mean and X^T extra
+                both = np.vstack([wb[None, :], extra[rows].T]) @ block
+                mean += both[0]
+                products += both[1:].T
             square += wb @ (block * block)
-    return mean, square
+    return mean, square, products
 
 
-def column_centres_and_scales(X, weight, *, centred):
+def column_centres_and_scales(X, weight, *, centred, extra=None):
     """Weighted centre and spread of every column of ``X``.
 
     Parameters
@@ -414,28 +454,36 @@ def column_centres_and_scales(X, weight, *, centred):
         mean square, below 1e-10: rounding) falls back to its root mean
         square, a column of zeros to 1 (its coefficient is then decided by the
         penalty alone, in any units).
+    products : ndarray of shape (n_features, m) or None
+        ``X^T extra`` for an ``extra`` of shape (n_samples, m) (dense ``X``),
+        computed in the same pass; None without it.
     """
     n = X.shape[0]
     w = np.full(n, 1.0 / n) if weight is None else np.asarray(weight, dtype=np.float64)
     if not sp.issparse(X):
         X = np.asarray(X)
-    mean, square = _weighted_column_moments(X, w)
+    if extra is not None and sp.issparse(X):
+        raise ValueError("extra products need a dense X")
+    mean, square, products = _weighted_column_moments(X, w, extra)
     rms = np.sqrt(np.maximum(square, 0.0))
     spread = np.sqrt(np.maximum(square - mean**2, 0.0))
     if not sp.issparse(X):
         # E[x^2] - mean^2 cancels where a column sits far from zero: those
         # columns (nanosecond timestamps) get the exact second pass.
-        far = mean**2 > 1e-4 * square
+        # The one-pass spread^2 has an absolute error of about eps * square,
+        # a relative one of eps * square / spread^2: at most 2 eps while the
+        # mean holds at most half the square (ordinary columns keep one pass).
+        far = mean**2 > 0.5 * square
         for j in np.flatnonzero(far):
             column = np.asarray(X[:, j], dtype=np.float64)
             spread[j] = np.sqrt(w @ (column - mean[j]) ** 2)
     rms = _positive(rms, np.ones_like(rms))
     if not centred:
-        return np.zeros(X.shape[1]), rms
+        return np.zeros(X.shape[1]), rms, products
     # A spread this small next to the column's size is the rounding of a
     # constant column: its centred values are zero and any scale will do.
     spread = np.where(spread > _CONSTANT_SPREAD * rms, spread, 0.0)
-    return mean, _positive(spread, rms)
+    return mean, _positive(spread, rms), products
 
 
 def _positive(values, fallback):

@@ -252,3 +252,23 @@ def test_aliases_resolve():
     Xc, yc = standardised_classification(2)
     for alias in ["cross_entropy", "binary_crossentropy"]:
         LossClassifier(loss=alias).fit(Xc, yc)
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([3, -1, 3, 7, -1, 7, 7]),
+    np.array([2.0, 0.0, 2.0, 1.0]),
+    np.array([True, False, True]),
+    np.array(["b", "a", "c", "a"]),
+], ids=["int", "integral float", "bool", "str"])
+def test_labels_are_encoded_as_label_encoder_does(labels):
+    from sklearn.preprocessing import LabelEncoder  # noqa: PLC0415
+
+    from sklosses._estimators import _encode_labels  # noqa: PLC0415
+
+    classes, codes = _encode_labels(labels)
+    encoder = LabelEncoder()
+    expected = encoder.fit_transform(labels)
+    np.testing.assert_array_equal(classes, encoder.classes_)
+    assert classes.dtype == encoder.classes_.dtype
+    np.testing.assert_array_equal(codes, expected)
+    assert codes.dtype == expected.dtype and codes.ndim == 1

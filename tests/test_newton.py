@@ -378,3 +378,28 @@ def test_newton_without_curvature_along_the_gradient_goes_on_with_lbfgs():
         warnings.simplefilter("error", ConvergenceWarning)
         est = LossRegressor(loss="huber", alpha=0.0, solver="newton").fit(X, y_)
     assert est.score(X, y_) > 0.9
+
+
+@pytest.mark.parametrize("y_, loss", [(LABELS, "log_loss"), (CLASSES, "log_loss"),
+                                      (COUNTS, "poisson")], ids=["binary", "multi", "poisson"])
+def test_hessian_alone_is_the_one_with_the_gradient(y_, loss):
+    # Newton refreshes only the Hessian where its line search left value and
+    # gradient: that matrix must be the one gradient_hessian gives, and the
+    # derivative of the gradient (central differences).
+    from sklosses._preconditioning import ScaledProblem  # noqa: PLC0415
+
+    n_outputs = 3 if y_ is CLASSES else 1
+    objective = Objective(resolve_loss(loss), LinearModel(5, n_outputs), L2(1e-2), X, y_)
+    params = np.random.default_rng(4).normal(size=objective.model.n_params) * 0.2
+    _, _, hessian = objective.gradient_hessian(params)
+    np.testing.assert_allclose(objective.hessian(params), hessian, rtol=1e-13, atol=1e-15)
+    problem = ScaledProblem(objective, params, balance_outputs=False)
+    z = problem.to_variables(params) + 0.05
+    alone = problem.hessian(z)
+    step = 1e-6
+    for i in range(z.size):
+        e = np.zeros_like(z)
+        e[i] = step
+        slope = (problem.smooth_value_gradient(z + e)[1]
+                 - problem.smooth_value_gradient(z - e)[1]) / (2 * step)
+        np.testing.assert_allclose(alone[:, i], slope, rtol=1e-5, atol=1e-7)

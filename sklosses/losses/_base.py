@@ -90,6 +90,12 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         Whether the loss approaches its infimum only as raw predictions grow
         without bound (log-loss, focal, exponential): on separable data and
         without a penalty the optimum is at infinity.
+    rows_independent : bool
+        Whether :meth:`loss_gradient` of a row depends on that row alone, so
+        that it may be evaluated on blocks of rows and the blocks' results
+        joined (the linear model's cache-blocked evaluation). False unless a
+        loss declares it: one whose rows share a fitted quantity (a scale
+        estimated jointly) must not be split.
     task : {"regression", "classification"}
         Which estimator accepts the loss.
     """
@@ -101,6 +107,7 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     is_probabilistic = False
     is_margin = False
     optimum_at_infinity = False
+    rows_independent = False
     task = "regression"
 
     def __call__(self, y_true, y_pred, sample_weight=None):

@@ -341,6 +341,7 @@ class LogLoss(_LogisticLoss):
     """
 
     name = "log_loss"
+    rows_independent = True  # a row's loss and gradient use only its own raw
 
     @property
     def optimum_at_infinity(self):

@@ -396,6 +396,7 @@ class SquaredError(_RegressionLoss):
     target_domain = REAL_LINE
 
     name = "squared_error"
+    rows_independent = True  # element-wise: a row's loss uses its own raw only
 
     def _elementwise(self, y, raw):
         r = raw - y
@@ -1242,6 +1243,7 @@ class Poisson(_LogLinkLoss):
     )
 
     name = "poisson"
+    rows_independent = True  # element-wise: a row's loss uses its own raw only
 
     def _elementwise(self, y, raw):
         with np.errstate(over="ignore"):
@@ -1283,6 +1285,7 @@ class Gamma(_LogLinkLoss):
     )
 
     name = "gamma"
+    rows_independent = True  # element-wise: a row's loss uses its own raw only
 
     def _elementwise(self, y, raw):
         with np.errstate(over="ignore", divide="ignore"):

@@ -174,7 +174,9 @@ class Newton(BaseSolver):
         x0 = np.array(x0, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             # One factor F for all outputs: the Hessian is then the objective's.
-            problem = ScaledProblem(objective, x0, balance_outputs=False)
+            # Its first call is gradient_hessian: no value at x0 from the column pass.
+            problem = ScaledProblem(objective, x0, balance_outputs=False,
+                                    first_evaluation=False)
             z = problem.to_variables(x0)
             if not objective.penalty.is_smooth:
                 return self._iterate_proximal(problem, z)
@@ -288,7 +290,9 @@ class Newton(BaseSolver):
                         step = None if moved is not None else step_rule.direction(grad)[0]
                         gap, converged = estimate_gap, True
                         break
-            value, grad = step_rule.evaluate(z)
+            # The line search (or the last step) left value and gradient at z:
+            # only the curvature is new.
+            value, grad = step_rule.refresh(z, value, grad)
         if converged and step is not None:
             # One more step from the Hessian at hand costs one evaluation and,
             # Newton's convergence being quadratic, leaves J within about
@@ -502,6 +506,17 @@ class _CholeskyStep:
         self.factor = None
         return value, grad.astype(np.float64)
 
+    def refresh(self, x, value, grad):
+        """The Hessian at ``x``, whose ``value`` and ``grad`` are known: returns them."""
+        if self.objective.dtype != np.float64:
+            # A float32 objective's rounding (1e-7 of J) is the size of the
+            # last decrements, and the final steps' acceptance hangs on it:
+            # its fits keep the full evaluation they were validated with.
+            return self.evaluate(x)
+        self.hessian = self.objective.hessian(x)
+        self.factor = None
+        return value, grad
+
     def direction(self, grad):
         if self.factor is None:
             self.factor = Factor(self.hessian, self.null,
@@ -531,6 +546,10 @@ class _ConjugateGradientStep:
     def evaluate(self, x):
         value, grad, self.product = self.objective.gradient_hessp(x)
         return value, grad.astype(np.float64)
+
+    def refresh(self, x, value, grad):
+        """The Hessian products at ``x`` (they come with value and gradient)."""
+        return self.evaluate(x)
 
     def direction(self, grad):
         norm = float(np.linalg.norm(grad))

@@ -1,0 +1,99 @@
+"""Loss and gradient of a linear model in blocks of rows that stay in cache.
+
+One evaluation of ``J`` and its gradient for ``raw = X W^T + b`` is two
+matrix-vector products with ``X`` and the loss in between. Done on the whole
+of a large ``X`` they read it from memory twice, and both products are
+memory-bound; done block by block, the backward product ``X_B^T g_B`` reads
+the block the forward product ``X_B W^T`` has just brought into the cache,
+so ``X`` is read once per evaluation (measured single-threaded on a
+1e5 x 100 float64 matrix, one binary log-loss evaluation: 12 ms by blocks
+of 4000 rows against 18 ms whole; multinomial, 1e5 x 50 and 10 classes:
+29 against 39 ms).
+
+This is exact only when the loss of a row depends on that row alone, which
+a loss declares with ``rows_independent = True`` (a loss whose rows share a
+fitted quantity, such as a jointly estimated scale, must not be split).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .models import LinearModel
+
+# A block of about 2 MB of X stays in the last-level cache while the loss runs
+# on its predictions. Measured on 1e5 x 100 and 1e5 x 50: single-threaded,
+# 1.5-6 MB blocks were fastest (smaller ones pay NumPy's per-call overhead in
+# the loss); with two BLAS threads on a busy machine, products on blocks of
+# 4 MB and more became erratic (up to 20x slower), 2 MB ones did not.
+_BLOCK_BYTES = 2 * 2**20
+# Fewer rows than this per block and NumPy's per-call overhead in the loss
+# outweighs what the cache saves.
+_MIN_BLOCK_ROWS = 1024
+# Below this size X stays in the last-level cache between the two products
+# anyway, and one whole product per pass is the cheaper way.
+_MIN_DATA_BYTES = 2**25
+
+
+def block_rows(objective):
+    """Rows per block for :func:`blocked_loss_gradient`, or None to evaluate whole.
+
+    Blocks are used for a linear model on a dense C-ordered ``X`` larger than
+    the cache, a loss whose rows are independent, and normalised sample
+    weights (all zero weights go the general way, which handles them).
+    """
+    model, X = objective.model, objective.X
+    if not (isinstance(model, LinearModel)
+            and getattr(objective.loss, "rows_independent", False)
+            and isinstance(X, np.ndarray) and not sp.issparse(X)
+            and X.ndim == 2 and X.flags.c_contiguous
+            and objective._normalised_weight is not None):
+        return None
+    if X.nbytes < _MIN_DATA_BYTES:
+        return None
+    row_bytes = max(X.shape[1], 1) * X.itemsize
+    rows = max(_BLOCK_BYTES // row_bytes, _MIN_BLOCK_ROWS)
+    return rows if rows < X.shape[0] else None
+
+
+def blocked_loss_gradient(objective, params, rows_per_block):
+    """Weighted mean loss and its gradient, ``X`` read once, block by block.
+
+    Parameters
+    ----------
+    objective : Objective
+        With a :class:`~sklosses.models.LinearModel` (see :func:`block_rows`).
+    params : ndarray of shape (n_params,)
+        In the model's dtype.
+    rows_per_block : int
+
+    Returns
+    -------
+    loss : float
+    gradient : ndarray of shape (n_params,), float64
+        The same sums as the whole evaluation's, added block by block.
+    """
+    model, X, y = objective.model, objective.X, objective.y
+    weight = objective._normalised_weight
+    W, b = model.unpack(params)
+    single = model.n_outputs == 1
+    grad = np.zeros(model.n_params)
+    grad_W = grad[: model.n_weights].reshape(model.n_outputs, model.n_features)
+    grad_b = grad[model.n_weights :] if b is not None else None
+    total = 0.0
+    for start in range(0, X.shape[0], rows_per_block):
+        rows = slice(start, start + rows_per_block)
+        block = X[rows]
+        raw = (block @ W[0])[:, None] if single else block @ W.T
+        if b is not None:
+            raw += b
+        loss_raw = raw.ravel() if objective._ravel_raw else raw
+        loss, grad_raw = objective.loss.loss_gradient(y[rows], loss_raw, weight[rows])
+        total += float(loss.sum())
+        grad_raw = grad_raw.reshape(raw.shape)
+        if single:
+            grad_W[0] += block.T @ grad_raw[:, 0]
+        else:
+            grad_W += grad_raw.T @ block
+        if grad_b is not None:
+            grad_b += grad_raw.sum(axis=0)
+    return total, grad
