@@ -33,6 +33,12 @@ column. The penalty follows the map: the L2 part becomes a diagonal
 quadratic in ``z`` and the L1 part a weighted L1 norm whose proximal
 operator is soft-thresholding with one threshold per coordinate.
 
+The location-shift model of ordered levels (one slope, intercepts
+:math:`b_1 \le \dots \le b_K` through softplus gaps) is mapped as a
+one-output linear model plus one scale per gap (:class:`_LocationShiftMap`).
+A list of levels compares one target column with every output, so every
+output is measured in that target's scale (:func:`output_scales`).
+
 An MLP (non-convex) keeps its hidden layers as they are, so that its path
 barely changes; its output layer is measured in units of each output's raw
 scale (:math:`W_L = \sigma \odot z_L`, :math:`b_L = \sigma \odot z_{b}`),
@@ -455,8 +461,11 @@ def output_scales(objective):
     For real targets, the weighted standard deviation of ``link(y)`` over the
     samples where it is finite, per output (for the identity link the
     standard deviation of ``y``; for the log link that of ``log y``, which a
-    change of units shifts but does not spread). Class labels, constant
-    targets and links that do not map the targets to finite values give 1.
+    change of units shifts but does not spread). A single target column
+    against several outputs (a list of quantile or expectile levels, each
+    output a level of the same target) gives every output that column's
+    scale. Class labels, constant targets and links that do not map the
+    targets to finite values give 1.
 
     Returns
     -------
