@@ -503,7 +503,11 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     a full-batch solver is wrapped in :class:`~sklosses.solvers.SmoothingContinuation`,
     which reaches the non-smooth optimum with relative accuracy ``tol``; the
     loss declares that it can be smoothed (``has_smoothed_surrogate``). The
-    minibatch solvers use subgradients and need no wrapper.
+    minibatch solvers use subgradients and need no wrapper. Ordered levels on
+    a linear model (``noncrossing="monotone"``) under a full-batch solver
+    other than ``"exact"`` are wrapped in
+    :class:`~sklosses.solvers._reopen_gaps.ReopenCollapsedGaps`, which reopens
+    a gap between levels that the solver collapsed onto the flat softplus.
 
     Parameters
     ----------
