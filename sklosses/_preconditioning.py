@@ -33,6 +33,12 @@ column. The penalty follows the map: the L2 part becomes a diagonal
 quadratic in ``z`` and the L1 part a weighted L1 norm whose proximal
 operator is soft-thresholding with one threshold per coordinate.
 
+The location-shift model of ordered levels (one slope, intercepts
+:math:`b_1 \le \dots \le b_K` through softplus gaps) is mapped as a
+one-output linear model plus one scale per gap (:class:`_LocationShiftMap`).
+A list of levels compares one target column with every output, so every
+output is measured in that target's scale (:func:`output_scales`).
+
 An MLP (non-convex) keeps its hidden layers as they are, so that its path
 barely changes; its output layer is measured in units of each output's raw
 scale (:math:`W_L = \sigma \odot z_L`, :math:`b_L = \sigma \odot z_{b}`),
@@ -48,6 +54,7 @@ import scipy.sparse as sp
 
 from ._start_evaluation import StartEvaluation
 from .models import MLP, LinearModel
+from .models._monotone import LocationShiftModel
 
 # Relative spread below which a column counts as constant.
 _CONSTANT_SPREAD = 1e-10
@@ -369,7 +376,8 @@ def _l1_strength(penalty):
 
 
 def _affine_map(objective, x0, output_weights, start=None):
-    """The change of variables for ``objective`` (identity unless linear or MLP)."""
+    """The change of variables for ``objective`` (identity unless linear,
+    location-shift or MLP)."""
     model = getattr(objective, "model", None)
     if model is None:  # a bare objective (tests, custom callers): scale J only
         return _IdentityMap(x0.size, objective.weights_slice.stop)
@@ -381,7 +389,7 @@ def _affine_map(objective, x0, output_weights, start=None):
     if isinstance(model, MLP):
         return _DiagonalMap(_output_layer_scales(model, output_scales(objective)),
                             model.n_weights)
-    if not isinstance(model, LinearModel):
+    if not isinstance(model, (LinearModel, LocationShiftModel)):
         return _IdentityMap(model.n_params, model.n_weights)
     centre, scale, products = column_centres_and_scales(
         objective.X, objective._normalised_weight, centred=model.fit_intercept,
@@ -390,6 +398,9 @@ def _affine_map(objective, x0, output_weights, start=None):
     if start is not None:
         start.finish(products)
     sigma = output_scales(objective)
+    if isinstance(model, LocationShiftModel):
+        return _LocationShiftMap(model, centre, scale, sigma, x0, objective.penalty,
+                                 output_weights[0])
     # The ridge part alpha2 / 2 ||W||^2 has curvature alpha2 * omega_k
     # (sigma_k / s)^2 in the new variables, the loss about 1: a column whose
     # spread s is small next to sqrt(alpha2 omega_k) sigma_k is ruled by the
@@ -498,8 +509,11 @@ def output_scales(objective):
     For real targets, the weighted standard deviation of ``link(y)`` over the
     samples where it is finite, per output (for the identity link the
     standard deviation of ``y``; for the log link that of ``log y``, which a
-    change of units shifts but does not spread). Class labels, constant
-    targets and links that do not map the targets to finite values give 1.
+    change of units shifts but does not spread). A single target column
+    against several outputs (a list of quantile or expectile levels, each
+    output a level of the same target) gives every output that column's
+    scale. Class labels, constant targets and links that do not map the
+    targets to finite values give 1.
 
     Returns
     -------
@@ -516,6 +530,10 @@ def output_scales(objective):
     except (ValueError, TypeError, FloatingPointError):
         return ones
     raw = raw.reshape(y.shape[0], -1)
+    if raw.shape[1] == 1 and n_outputs > 1 and _broadcasts_target(objective.loss, n_outputs):
+        # One target against K outputs (a list of levels): every output is
+        # measured in the target's units, as a single level would be.
+        raw = np.repeat(raw, n_outputs, axis=1)
     if raw.shape[1] != n_outputs:
         return ones
     weight = objective._normalised_weight
@@ -536,6 +554,11 @@ def output_scales(objective):
         size = np.sqrt(w[finite] @ column**2 / total)
         scales[k] = spread if spread > _CONSTANT_SPREAD * size else 1.0
     return _positive(scales, ones)
+
+
+def _broadcasts_target(loss, n_outputs):
+    """Whether ``loss`` compares one target column with each of its ``n_outputs``."""
+    return getattr(loss, "n_levels", 1) == n_outputs
 
 
 class _IdentityMap:
@@ -729,6 +752,91 @@ class _LinearMap:
     def weight_scales(self):
         """``|dW / dz|`` per weight: the L1 norm of W is ``sum(factor * |z_W|)``."""
         return self.factor.ravel()
+
+
+class _LocationShiftMap:
+    r"""The location-shift model ``[w, b_1, c_2..c_K]`` in unit-free variables.
+
+    The shared slope and the lowest intercept are those of a one-output
+    linear model (:class:`_LinearMap`: standardised columns, the target's
+    scale ``sigma``, the centring in ``b_1``). A gap argument ``c_k`` moves
+    level ``k`` and those above by ``softplus'(c_k) = 1 - exp(-g_k)`` per
+    unit, ``g_k = softplus(c_k)`` the gap at the start, so
+    :math:`c_k = c^{\mathrm{ref}}_k + \sigma_k z_{c,k} / (1 - e^{-g_k})`
+    moves it by about ``sigma_k`` per unit of ``z``, whether the gap sits on
+    the linear (large) or the logarithmic (small) side of the softplus. A
+    start gap below a thousandth of ``sigma_k`` (tied levels) counts as that
+    thousandth, so that a collapsed gap does not blow its scale up.
+    """
+
+    is_identity = False
+
+    def __init__(self, model, centre, scale, sigma, x0, penalty, output_weight):
+        self.n_features, self.n_weights, self.n_params = \
+            model.n_features, model.n_weights, model.n_params
+        self.n_head = model.n_features + int(model.fit_intercept)
+        head = _OneOutputLayout(model.n_features, model.fit_intercept)
+        # As for a linear model, the ridge curvature enters the column scales.
+        ridge = getattr(penalty, "l2_strength", 0.0)
+        effective = np.sqrt(scale**2 + ridge * output_weight * sigma[0] ** 2)
+        x0 = np.asarray(x0, dtype=np.float64)
+        self.head = _LinearMap(head, centre, effective, sigma[:1], x0[: self.n_head])
+        self.c_ref = x0[self.n_head :].copy()
+        start_gaps = np.logaddexp(0.0, self.c_ref)
+        floor = 1e-3 * sigma[1:]
+        self.c_factor = sigma[1:] / -np.expm1(-np.maximum(start_gaps, floor))
+
+    def to_params(self, z):
+        return np.concatenate([self.head.to_params(z[: self.n_head]),
+                               self.c_ref + self.c_factor * z[self.n_head :]])
+
+    def to_variables(self, params):
+        return np.concatenate([self.head.to_variables(params[: self.n_head]),
+                               (params[self.n_head :] - self.c_ref) / self.c_factor])
+
+    def pull_back(self, grad):
+        return np.concatenate([self.head.pull_back(grad[: self.n_head]),
+                               self.c_factor * grad[self.n_head :]])
+
+    def push_forward(self, v):
+        return np.concatenate([self.head.push_forward(v[: self.n_head]),
+                               self.c_factor * v[self.n_head :]])
+
+    def _pull_back_columns(self, matrix):
+        return np.concatenate([self.head._pull_back_columns(matrix[: self.n_head]),
+                               self.c_factor[:, None] * matrix[self.n_head :]])
+
+    def pull_back_hessian(self, hessian):
+        """``M^T H M`` for a symmetric ``H``."""
+        half = self._pull_back_columns(hessian)
+        return self._pull_back_columns(np.ascontiguousarray(half.T))
+
+    def pull_back_diagonal(self, diagonal, column):
+        """The diagonal of ``M^T H M`` from that of ``H`` (see :class:`_LinearMap`)."""
+        n_params = self.n_params
+
+        def head_column(unit):
+            full = np.zeros(n_params)
+            full[: self.n_head] = unit
+            return column(full)[: self.n_head]
+
+        return np.concatenate([
+            self.head.pull_back_diagonal(diagonal[: self.n_head], head_column),
+            self.c_factor**2 * diagonal[self.n_head :]])
+
+    def weight_scales(self):
+        return self.head.weight_scales()
+
+
+class _OneOutputLayout:
+    """The layout ``[w, b]`` of a one-output linear model, for :class:`_LinearMap`."""
+
+    n_outputs = 1
+
+    def __init__(self, n_features, fit_intercept):
+        self.n_features = self.n_weights = n_features
+        self.fit_intercept = fit_intercept
+        self.n_params = n_features + int(fit_intercept)
 
 
 class _ScaledHessianProduct:

@@ -23,6 +23,7 @@ from .solvers import (
 )
 from .solvers._concomitant import ConcomitantScale
 from .solvers._exact import ExactSolver
+from .solvers._reopen_gaps import ReopenCollapsedGaps
 
 ALIASES = {
     "mse": "squared_error",
@@ -240,6 +241,20 @@ def _proximal_preferred(problem):
 def _lbfgs_preferred(problem):
     # For MLPs L-BFGS wins on small data, Adam on large (see resolve_solver).
     return problem.model_is_linear or problem.few_samples
+
+
+def _may_collapse_gaps(name, solver, loss, hidden_layer_sizes):
+    """Whether a gradient solver fits the softplus gaps of a location-shift model.
+
+    Ordered levels on a linear model build
+    :class:`~sklosses.models.LocationShiftModel`, whose gaps a full-batch
+    solver can collapse onto a flat softplus
+    (:class:`~sklosses.solvers._reopen_gaps.ReopenCollapsedGaps`); the exact
+    solver fits the gaps as bounded variables.
+    """
+    return (getattr(loss, "output_order", None) == "non-decreasing"
+            and len(hidden_layer_sizes) == 0 and name != "exact"
+            and not solver.is_minibatch)
 
 
 # -- solver="exact": interior point for piecewise-linear losses -------------
@@ -488,7 +503,11 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     a full-batch solver is wrapped in :class:`~sklosses.solvers.SmoothingContinuation`,
     which reaches the non-smooth optimum with relative accuracy ``tol``; the
     loss declares that it can be smoothed (``has_smoothed_surrogate``). The
-    minibatch solvers use subgradients and need no wrapper.
+    minibatch solvers use subgradients and need no wrapper. Ordered levels on
+    a linear model (``noncrossing="monotone"``) under a full-batch solver
+    other than ``"exact"`` are wrapped in
+    :class:`~sklosses.solvers._reopen_gaps.ReopenCollapsedGaps`, which reopens
+    a gap between levels that the solver collapsed onto the flat softplus.
 
     Parameters
     ----------
@@ -530,6 +549,8 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
     built = spec.build(options)
     if _needs_smoothing(spec.solver_class, loss):
         built = SmoothingContinuation(built)
+    if _may_collapse_gaps(name, built, loss, hidden_layer_sizes):
+        built = ReopenCollapsedGaps(built)
     if getattr(loss, "has_joint_scale", False):
         # Huber(scale="joint") needs no other solver, only ConcomitantScale
         # around the one chosen, which sets the loss's fitted ``scale_``.
