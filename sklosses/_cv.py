@@ -300,9 +300,11 @@ class _BaseLossCV(BaseEstimator):
     def _refit(self, base, best, chosen, index, X, y, sample_weight):
         """Fit the choice on all the data and take over its fitted attributes.
 
-        A linear fit starts from the folds' solutions at the chosen alpha
-        (``chosen``: the candidate's path outcomes, ``index``: the alpha's
-        position), which reach the same optimum in fewer iterations.
+        A linear fit of a convex loss starts from the folds' solutions at
+        the chosen alpha (``chosen``: the candidate's path outcomes,
+        ``index``: the alpha's position): the same optimal value within
+        ``tol``, usually in fewer iterations (see
+        :func:`~sklosses._path.warm_start_refit`).
         """
         estimator = warm_start_refit(clone(base).set_params(**best), chosen, index, X, y,
                                      sample_weight)

@@ -234,12 +234,15 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
 def _refit_start(est):
     """What a refit needs to start from this path's parameters, or None.
 
-    Only for convex fits (a linear model, a full-batch solver): their optimum
-    does not depend on the start, so starting the refit near it saves
-    iterations and changes nothing else. An MLP's refit starts afresh, as a
-    user's own fit would, since its start chooses the local optimum.
+    Only for a convex loss (``loss.is_convex``) on a linear model with a
+    full-batch solver: the optimal value of the objective then does not
+    depend on the start, and a start near it saves iterations. An MLP's
+    refit starts afresh, as a user's own fit would, since its start chooses
+    the local optimum; so do non-convex losses (focal, custom ones).
     """
-    if len(est.hidden_layer_sizes) > 0 or est.early_stopping or est.solver not in _FULL_BATCH:
+    convex = getattr(est.loss_, "is_convex", False)
+    if (not convex or len(est.hidden_layer_sizes) > 0 or est.early_stopping
+            or est.solver not in _WARM_REFIT):
         return None
     return {"model": est._model, "settings": est._fitted_settings,
             "ravel_raw": est._ravel_raw}
@@ -250,11 +253,18 @@ def warm_start_refit(estimator, outcomes, index, X, y, sample_weight):
 
     The start is the mean of the folds' parameters at path point ``index``
     (each fold's solution at the chosen alpha, all close to the solution on
-    all the data), among the folds fitted with the same model and classes
-    as the first; the fit itself is an ordinary ``fit`` with
-    ``warm_start``, whose ``_initial_params`` still starts afresh when the
-    data's classes are not those of the folds. The estimator's own
+    all the data), among the folds fitted with the same model and classes;
+    of several such groups, the one with the most classes (a fold may lack
+    a rare class), then the largest. The fit itself is an ordinary ``fit``
+    with ``warm_start``, whose ``_initial_params`` still starts afresh when
+    the data's classes are not those of the folds. The estimator's own
     ``warm_start`` setting is kept.
+
+    The refit reaches the optimal value of its objective within ``tol``, as
+    a cold fit does; where that optimum is not unique (a linear program's
+    flat face, separable classes at a tiny alpha) its coefficients may be
+    another point of it than a cold fit's, and it may take more iterations
+    than a cold fit rather than fewer.
 
     Parameters
     ----------
@@ -275,13 +285,23 @@ def warm_start_refit(estimator, outcomes, index, X, y, sample_weight):
     starts = [o for o in outcomes if o.get("start") is not None and len(o["params"]) > index]
     if not starts:
         return estimator.fit(X, y, sample_weight=sample_weight)
-    first = starts[0]["start"]
+    groups = []  # folds fitted with the same model and classes
+    for outcome in starts:
+        estimator._fitted_settings = outcome["start"]["settings"]
+        for group in groups:
+            if estimator._same_settings(group[0]["start"]["settings"]):
+                group.append(outcome)
+                break
+        else:
+            groups.append([outcome])
+    n_classes = [len(np.atleast_1d(g[0]["start"]["settings"]["classes"]))
+                 if g[0]["start"]["settings"]["classes"] is not None else 0 for g in groups]
+    chosen = groups[max(range(len(groups)), key=lambda k: (n_classes[k], len(groups[k])))]
+    first = chosen[0]["start"]
     estimator._fitted_settings = first["settings"]
-    same = [o["params"][index] for o in starts
-            if estimator._same_settings(o["start"]["settings"])]
     estimator.__dict__.update(estimator._fitted_attributes(
-        np.mean(same, axis=0), loss=None, model=first["model"],
-        ravel_raw=first["ravel_raw"]))
+        np.mean([o["params"][index] for o in chosen], axis=0), loss=None,
+        model=first["model"], ravel_raw=first["ravel_raw"]))
     user_warm_start = estimator.warm_start
     estimator.warm_start = True
     try:
@@ -326,6 +346,9 @@ _SCORE_MEMORY = 64 * 2**20
 # objective: the full-batch ones (a minibatch solver asked for by name is
 # what the user wants to see along the path).
 _FULL_BATCH = ("auto", "lbfgs", "proximal", "newton")
+# Solvers whose refit may start from the folds: the deterministic full-batch
+# ones (a warm start changes what a minibatch run sees, not only its start).
+_WARM_REFIT = (*_FULL_BATCH, "exact")
 
 
 def _path_solver(est, X, y, sample_weight):

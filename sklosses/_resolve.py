@@ -473,8 +473,9 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
       the interior-point solver, certified by a duality gap; it was faster
       than the smoothing path there (quantile + L2, n=5000: p=300 1.7 s
       versus 3.7 s, p=1000 10.9 s versus 12.3 s); a list of quantile levels
-      only with ``noncrossing="monotone"`` (one joint program; free levels
-      are ``K`` programs, slower than the smoothing path);
+      too: one joint program for ``noncrossing="monotone"``, one program per
+      level for ``"sort"`` (slower than the smoothing path on large data, but
+      certified, and faster on small data);
     - ``early_stopping=True`` -> ``"adam"`` (early stopping monitors a
       held-out loss after each epoch of a minibatch solver; the full-batch
       solvers are not compatible);

@@ -178,16 +178,27 @@ def test_refit_starts_from_the_folds_and_saves_iterations(diabetes):
     assert search.n_iter_ < cold.n_iter_
 
 
-def test_refit_when_a_fold_lacks_a_class_starts_afresh():
-    # Fold models of two classes cannot start a three-class refit.
+@pytest.mark.parametrize("folds", [
+    # fold 0 lacks class 2: the refit starts from fold 1, which has it
+    [(np.arange(0, 56), np.arange(56, 60)), (np.arange(4, 60), np.arange(0, 4))],
+    # every fold lacks class 2: the refit starts afresh
+    [(np.arange(0, 56), np.arange(56, 60)), (np.arange(10, 56), np.r_[0:10, 56:60])],
+], ids=["one fold has every class", "no fold has every class"])
+def test_refit_when_a_fold_lacks_a_class(folds):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3))
     y = np.r_[np.zeros(28, int), np.ones(28, int), np.full(4, 2)]
-    folds = [(np.arange(0, 56), np.arange(56, 60)), (np.arange(4, 60), np.arange(0, 4))]
-    search = LossClassifierCV(alphas=3, cv=folds).fit(X, y)
-    cold = LossClassifier(alpha=search.alpha_).fit(X, y)
+    search = LossClassifierCV(alphas=3, cv=folds, tol=1e-8).fit(X, y)
+    cold = LossClassifier(alpha=search.alpha_, tol=1e-8).fit(X, y)
     assert list(search.classes_) == [0, 1, 2]
-    np.testing.assert_allclose(search.coef_, cold.coef_)
+    np.testing.assert_allclose(search.coef_, cold.coef_, rtol=1e-4, atol=1e-6)
+
+
+def test_refit_of_a_non_convex_loss_starts_afresh(binary):
+    X, y = binary
+    search = LossClassifierCV(loss="focal", alphas=3, cv=3).fit(X, y)
+    cold = LossClassifier(loss="focal", alpha=search.alpha_).fit(X, y)
+    np.testing.assert_array_equal(search.coef_, cold.coef_)
 
 
 def test_refit_false_has_no_predict(diabetes):

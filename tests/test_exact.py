@@ -278,3 +278,27 @@ def test_weights_equal_repeated_rows_at_default_tol(estimator):
     )
 
     check_sample_weight_equivalence_on_dense_data(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize("loss", [Quantile(0.3), Quantile([0.05, 0.95], noncrossing="sort"),
+                                  Quantile([0.1, 0.5, 0.9])])
+def test_an_optimum_at_zero_is_certified_without_a_warning(loss):
+    # More features than rows and no penalty: the fit interpolates (J* = 0),
+    # where rounding, not the method, sets the primal-dual difference.
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 60)
+    y = X[:, :3] @ [1.0, 2.0, 3.0] + rng.randn(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = LossRegressor(loss=loss, alpha=0.0, solver="exact").fit(X, y)
+    assert est.duality_gap_ <= est.tol
+    residual = y[:, None] - est.predict(X).reshape(len(y), -1)
+    if loss.n_levels == 1 or loss.noncrossing == "sort":
+        assert np.abs(residual).max() < 1e-8
+
+
+def test_constant_target_reports_a_finite_gap():
+    X = np.random.RandomState(0).randn(20, 2)
+    est = LossRegressor(loss=Quantile([0.1, 0.5, 0.9]), alpha=0.0).fit(X, np.full(20, 3.0))
+    assert est.duality_gap_ <= est.tol
+    np.testing.assert_allclose(est.predict(X), 3.0)

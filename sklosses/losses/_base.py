@@ -90,6 +90,12 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         Whether the loss approaches its infimum only as raw predictions grow
         without bound (log-loss, focal, exponential): on separable data and
         without a penalty the optimum is at infinity.
+    is_convex : bool
+        Whether the loss is convex in the raw prediction, so that a linear
+        model's penalised objective has one optimal value whatever the start
+        (a warm start may then replace a cold one). True for the built-in
+        losses but focal with ``gamma > 0`` and Tweedie outside
+        ``1 <= power <= 2``; False for custom losses, which do not say.
     rows_independent : bool
         Whether :meth:`loss_gradient` of a row depends on that row alone, so
         that it may be evaluated on blocks of rows and the blocks' results
@@ -107,6 +113,7 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     is_probabilistic = False
     is_margin = False
     optimum_at_infinity = False
+    is_convex = True
     rows_independent = False
     task = "regression"
 

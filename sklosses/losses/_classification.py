@@ -526,6 +526,11 @@ class Focal(_LogisticLoss):
     name = "focal"
     optimum_at_infinity = True
 
+    @property
+    def is_convex(self):
+        """Convex in the raw prediction only without focusing (``gamma=0``: log-loss)."""
+        return self.gamma == 0
+
     def __init__(self, gamma=2.0, alpha=None):
         self.gamma = gamma
         self.alpha = alpha

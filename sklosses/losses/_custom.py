@@ -265,6 +265,9 @@ class _CustomLossMixin:
     it passed in.
     """
 
+    # A user's function may be anything: nothing is assumed of its shape.
+    is_convex = False
+
     _valid_links = ()
     # Frames from the warning up to the caller of ``loss_gradient``.
     _warn_stacklevel = 5

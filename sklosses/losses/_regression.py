@@ -1358,6 +1358,11 @@ class Tweedie(_LogLinkLoss):
 
     name = "tweedie"
 
+    @property
+    def is_convex(self):
+        """Convex in the raw prediction (the log of the mean) for ``1 <= power <= 2``."""
+        return 1 <= self.power <= 2
+
     def __init__(self, power=1.5):
         self.power = power
 

@@ -59,6 +59,9 @@ from ._ipm import BoxQP, ConstraintOperator, interior_point
 # Iterations without a 10 % smaller certified gap after which the method has
 # reached what floating point allows on this problem.
 _STALL_ITERATIONS = 8
+# An objective below this share of the value at zero coefficients (or at
+# the start) counts as zero in the relative duality gap (_Certificate.floor).
+_ZERO_OBJECTIVE = 1e-9
 # With an unbounded flat piece (the hinge's), the start puts each sample's
 # theta this fraction of the way from the middle of its box to 0, see
 # _OutputProblem.box_start.
@@ -189,12 +192,10 @@ class ExactSolver(BaseSolver):
             intercepts.append(fit.beta[design.n_features:])
             fits.append(fit)
         x = np.concatenate([np.concatenate(coefs)] + (intercepts if model.fit_intercept else []))
-        primal = sum(f.primal for f in fits)
-        dual = sum(f.dual for f in fits)
         # The outputs' primal values, in float64, give the gap; the objective's
         # own value (in the model's dtype, maybe float32) ends the curve.
         value = objective.value(x)
-        gap = max(primal - dual, 0.0) / max(abs(primal), np.finfo(float).tiny)
+        gap = relative_gap(fits)
         converged = all(f.converged for f in fits)
         message = "" if converged else (
             f"stopped after {max(f.n_iter for f in fits)} interior-point iterations at a "
@@ -394,7 +395,7 @@ def _as_slice(index):
 class _OutputFit:
     """What one solve returns (coefficients in the user's units)."""
 
-    def __init__(self, beta, primal, dual, n_iter, curve, converged, message):
+    def __init__(self, beta, primal, dual, n_iter, curve, converged, message, floor=0.0):
         self.beta = beta
         self.primal = primal
         self.dual = dual
@@ -402,6 +403,7 @@ class _OutputFit:
         self.curve = curve
         self.converged = converged
         self.message = message
+        self.floor = floor  # the certificate's zero level, in the user's units
 
     @classmethod
     def from_record(cls, record, beta, factor, tol, max_iter):
@@ -418,7 +420,19 @@ class _OutputFit:
         return cls(beta=beta, primal=record.best_primal * factor,
                    dual=record.best_dual * factor, n_iter=max(record.n_iter, 1),
                    curve=[v * factor for v in record.curve], converged=converged,
-                   message=message)
+                   message=message, floor=record.floor * factor)
+
+
+def relative_gap(fits):
+    """The certified relative duality gap of one or several (summed) fits.
+
+    Measured as each certificate measures it: against the primal value, or
+    the fits' zero level when the optimum is (nearly) zero.
+    """
+    primal = sum(f.primal for f in fits)
+    dual = sum(f.dual for f in fits)
+    floor = max(sum(f.floor for f in fits), np.finfo(float).tiny)
+    return max(primal - dual, 0.0) / max(abs(primal), floor)
 
 
 class _OutputProblem:
@@ -655,8 +669,15 @@ class _Certificate:
         self.best_dual = -np.inf
         start_value = self.offer_primal(start)
         # Below this absolute size the objective counts as zero (an optimum
-        # at J = 0, such as separable data without a penalty).
-        self.floor = max(abs(start_value) * 1e-12, np.finfo(float).tiny)
+        # at J = 0: separable data or an interpolating fit without a
+        # penalty), measured against the larger of the start's value and the
+        # value of zero coefficients, so that a warm start near such an
+        # optimum does not shrink it. Rounding leaves primal and dual values
+        # some 1e-14 of that size apart, which a smaller floor would turn into
+        # a relative gap of 1 on an optimal fit.
+        zero_value = problem.primal_value(np.zeros_like(start))
+        self.floor = max(max(abs(start_value), abs(zero_value)) * _ZERO_OBJECTIVE,
+                         np.finfo(float).tiny)
         self.curve = []
         self.n_iter = 0
         self.reason = ""

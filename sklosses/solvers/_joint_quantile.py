@@ -51,6 +51,7 @@ from ._exact import (
     _rows_float64,
     _ScaledDesign,
     _solve_positive,
+    relative_gap,
 )
 from ._ipm import BoxQP, ConstraintOperator, interior_point
 
@@ -99,7 +100,7 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
     p = model.n_features
     x = model.params_for(fit.beta[:p], fit.beta[p:])
     value = objective.value(x)
-    gap = max(fit.primal - fit.dual, 0.0) / max(abs(fit.primal), np.finfo(float).tiny)
+    gap = relative_gap([fit])
     message = "" if fit.converged else (
         f"stopped after {fit.n_iter} interior-point iterations at a relative duality "
         f"gap of {gap:.2g} (tol={tol:g}); {fit.message}")
