@@ -136,7 +136,12 @@ def test_adversarial_data_stays_exact(record_globbing, case):
         y[:20] = -y[:20] * 300.0
     sw = np.ones(N)
     est = LossRegressor(loss=Quantile(0.4), alpha=0.0, solver="exact").fit(X, y)
-    assert len(record_globbing) == 1
+    if case == "leverage":
+        # The band, by rank of the residual, ignores leverage: the rows that
+        # decide the fit are globbed, the loop gives up, the full fit runs.
+        assert record_globbing == [False]
+    else:
+        assert len(record_globbing) == 1
     _check(est, X, y, sw, linprog_objective(X, y, sw, 0.4, 0.0, True))
 
 

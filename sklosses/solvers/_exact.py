@@ -217,13 +217,18 @@ class ExactSolver(BaseSolver):
                 return _OutputProblem(part_design, part_form, part_weight, penalty,
                                       verbose=self.verbose)
 
-            fit = _globbing.GlobbedFit(
+            globbed = _globbing.GlobbedFit(
                 design.X, form, weight, penalty, fit_intercept=design.fit_intercept,
                 make_problem=make_problem,
-            ).solve(start, self.tol, self.max_iter, full)
+            )
+            fit = globbed.solve(start, self.tol, self.max_iter, full)
             if fit is not None:
                 return fit
-        # Small data, or the reduced programs did not certify the full one.
+            # The reduced programs did not certify the full one: solve it,
+            # counting the iterations spent on them.
+            fit = full.solve(start, self.tol, self.max_iter)
+            fit.n_iter += globbed.n_iter
+            return fit
         return full.solve(start, self.tol, self.max_iter)
 
 
