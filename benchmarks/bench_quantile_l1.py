@@ -16,7 +16,8 @@ minutes per fit at these sizes: ``--anchor-rounds`` limits its rounds.
 Usage:
   OPENBLAS_NUM_THREADS=1 python benchmarks/bench_quantile_l1.py --n 10000 --alpha 1e-4
   OPENBLAS_NUM_THREADS=1 python benchmarks/bench_quantile_l1.py --n 10000 --alpha 0 --statsmodels
-  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_quantile_l1.py --n 1000000 --p 10 --no-highs --direct
+  OPENBLAS_NUM_THREADS=1 python benchmarks/bench_quantile_l1.py --n 1000000 --p 10 --no-highs \
+      --direct
 
 ``--direct`` adds our fit without the Portnoy-Koenker preprocessing (the
 full interior point), which "exact" applies from 10 000 rows on.
