@@ -44,7 +44,7 @@ MIN_ROWS = 10_000
 SUBSAMPLE_FACTOR = 0.5
 BAND_FACTOR = 4.0
 # Preprocessing stops paying when the subsample exceeds this share of n.
-_MAX_SHARE = 0.2
+_MAX_SHARE = 0.15
 # Wrongly globbed members beyond this share of the kept rows: enlarge the
 # subsample instead of putting them back.
 _MAX_WRONG_SHARE = 0.1
