@@ -97,7 +97,13 @@ class ExactSolver(BaseSolver):
     Interior-point methods need 15-50 iterations whatever the penalty
     strength; each costs a pass ``X^T diag(q) X`` and a Cholesky
     factorisation of a ``(p + 1) x (p + 1)`` matrix, so the method suits up
-    to a few thousand features.
+    to a few thousand features. On large dense data with few features, a
+    loss with one kink (quantile, absolute error) is solved through
+    Portnoy and Koenker's preprocessing (:mod:`sklosses.solvers._globbing`):
+    smaller programs on a subsample and on the rows near its fit, the
+    others merged into two pseudo-rows; the gap reported is still that of
+    the full objective, and the full program is solved when they do not
+    certify it.
 
     Parameters
     ----------
