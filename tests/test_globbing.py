@@ -46,8 +46,9 @@ def _data(seed=0, n=N, p=5, noise="t"):
 
 
 def objective(est, X, y, sw):
+    raw = X @ np.asarray(est.coef_).T + est.intercept_
     coef = np.ravel(est.coef_)
-    value = est.loss_(y, X @ coef + est.intercept_, sample_weight=sw)
+    value = est.loss_(y, raw, sample_weight=sw)
     return value + est.alpha * (est.l1_ratio * np.abs(coef).sum()
                                 + 0.5 * (1 - est.l1_ratio) * coef @ coef)
 
@@ -183,3 +184,25 @@ def test_wrong_globs_are_not_certified(monkeypatch):
     fit = globbed._solve_reduced(right_below | moved, right_above & ~moved, 10.0,
                                  direct.beta, 1e-8, 100, 1.0)
     assert globbed._full_gap(fit, right_below | moved, right_above & ~moved, full)[0] > 1e-4
+
+
+def test_l1_zeros_and_outputs_match_the_direct_fit(record_globbing, monkeypatch):
+    """Exact zeros of a strong L1 penalty, and two outputs (each preprocessed)."""
+    X, y = _data(seed=13, p=8)
+    y = y - X[:, 3:] @ np.linalg.lstsq(X[:, 3:], y, rcond=None)[0]  # 3 informative columns
+    Y = np.column_stack([y, 2 * y - X[:, 0]])
+    kwargs = dict(loss=Quantile(0.6), alpha=0.02, l1_ratio=1.0, solver="exact")
+    one = LossRegressor(**kwargs).fit(X, y)
+    two = LossRegressor(**kwargs).fit(X, Y)
+    assert record_globbing == [True, True, True]
+    monkeypatch.setattr(_globbing, "MIN_ROWS", 10**9)
+    one_direct = LossRegressor(tol=1e-10, **kwargs).fit(X, y)
+    two_direct = LossRegressor(tol=1e-10, **kwargs).fit(X, Y)
+    assert len(record_globbing) == 3
+    np.testing.assert_array_equal(one.coef_ == 0, one_direct.coef_ == 0)
+    assert np.count_nonzero(one.coef_) < X.shape[1]
+    _check(one, X, y, np.ones(N), objective(one_direct, X, y, np.ones(N)))
+    j_two = objective(two, X, Y, np.ones(N))
+    j_ref = objective(two_direct, X, Y, np.ones(N))
+    assert j_ref <= j_two <= j_ref * (1 + two.tol)
+    assert two.duality_gap_ >= (j_two - j_ref) / j_two - 1e-9
