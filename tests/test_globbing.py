@@ -170,7 +170,7 @@ def test_wrong_globs_are_not_certified(monkeypatch):
         return _OutputProblem(_ScaledDesign(X_part, part_weight, fit_intercept=True),
                               part_form, part_weight, penalty)
 
-    globbed = _globbing.GlobbedFit(X, form, w, penalty, fit_intercept=True,
+    globbed = _globbing.GlobbedFit(X, form, w, fit_intercept=True,
                                    make_problem=make_problem)
     full = make_problem(X, form, w)
     direct = full.solve(np.zeros(X.shape[1] + 1), 1e-10, 100)

@@ -224,7 +224,7 @@ class ExactSolver(BaseSolver):
                                       verbose=self.verbose)
 
             globbed = _globbing.GlobbedFit(
-                design.X, form, weight, penalty, fit_intercept=design.fit_intercept,
+                design.X, form, weight, fit_intercept=design.fit_intercept,
                 make_problem=make_problem,
             )
             fit = globbed.solve(start, self.tol, self.max_iter, full)

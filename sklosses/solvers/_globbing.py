@@ -55,7 +55,6 @@ _MAX_FIXES = 3
 _MAX_SUBSAMPLES = 2
 # The subsample fit only places the band; this gap is enough for that.
 _GUIDE_TOL = 1e-3
-_DEBUG = False
 # A glob's target lies this many mean absolute loss arguments beyond its
 # members' mean (on their side of the kink).
 _GLOB_SHIFT = 10.0
@@ -92,19 +91,17 @@ class GlobbedFit:
         The output's loss, for which :func:`applies` holds.
     weight : ndarray of shape (n_samples,)
         The loss term's weights (normalised, times the output's share).
-    penalty : ElasticNet
     fit_intercept : bool
     make_problem : callable
         ``make_problem(X, form, weight)`` -> the exact solver's program of
-        one output (an ``_OutputProblem``), for the subsample, the reduced
-        and the full data alike.
+        one output (an ``_OutputProblem``, with the output's penalty), for
+        the subsample, the reduced and the full data alike.
     """
 
-    def __init__(self, X, form, weight, penalty, *, fit_intercept, make_problem):
+    def __init__(self, X, form, weight, *, fit_intercept, make_problem):
         self.X = X
         self.form = form
         self.weight = weight
-        self.penalty = penalty
         self.fit_intercept = fit_intercept
         self.make_problem = make_problem
         self.knot = float(form.knots[0])
@@ -168,9 +165,6 @@ class GlobbedFit:
                     fit.primal, fit.dual, fit.n_iter = primal, dual, self.n_iter
                     fit.converged, fit.message = True, ""
                     return fit
-                if _DEBUG:
-                    print("glob", size, int(below.sum()), int(above.sum()), n_wrong, gap,
-                          fit.primal, fit.dual, primal, dual, fit.n_iter)
                 if n_wrong == 0:
                     return None  # the reduced solve itself stopped short
                 if n_wrong > _MAX_WRONG_SHARE * (n - below.sum() - above.sum()):
