@@ -53,6 +53,7 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import dposv
 
 from ..losses._piecewise import PiecewiseLinear
+from . import _globbing
 from ._base import BaseSolver, SolverResult
 from ._ipm import BoxQP, ConstraintOperator, interior_point
 
@@ -99,7 +100,13 @@ class ExactSolver(BaseSolver):
     Interior-point methods need 15-50 iterations whatever the penalty
     strength; each costs a pass ``X^T diag(q) X`` and a Cholesky
     factorisation of a ``(p + 1) x (p + 1)`` matrix, so the method suits up
-    to a few thousand features.
+    to a few thousand features. On large dense data with few features, a
+    loss with one kink (quantile, absolute error) is solved through
+    Portnoy and Koenker's preprocessing (:mod:`sklosses.solvers._globbing`):
+    smaller programs on a subsample and on the rows near its fit, the
+    others merged into two pseudo-rows; the gap reported is still that of
+    the full objective, and the full program is solved when they do not
+    certify it.
 
     Parameters
     ----------
@@ -186,8 +193,8 @@ class ExactSolver(BaseSolver):
                 value_at_first_knot=level.value_at_first_knot,
             )
             start = np.concatenate([W0[k], b0[k:k + 1] if b0 is not None else []])
-            fit = _OutputProblem(design, output_form, w * share, objective.penalty,
-                                 verbose=self.verbose).solve(start, self.tol, self.max_iter)
+            fit = self._solve_output(design, output_form, w * share, objective.penalty,
+                                     start)
             coefs.append(fit.beta[:design.n_features])
             intercepts.append(fit.beta[design.n_features:])
             fits.append(fit)
@@ -207,6 +214,29 @@ class ExactSolver(BaseSolver):
             loss_curve=_combined_curve([f.curve for f in fits], value),
             converged=converged, message=message, gap=gap,
         )
+
+    def _solve_output(self, design, form, weight, penalty, start):
+        """One output's fit: through reduced programs on large data, else directly."""
+        full = _OutputProblem(design, form, weight, penalty, verbose=self.verbose)
+        if _globbing.applies(design.X, form):
+            def make_problem(X, part_form, part_weight):
+                part_design = _ScaledDesign(X, part_weight, fit_intercept=design.fit_intercept)
+                return _OutputProblem(part_design, part_form, part_weight, penalty,
+                                      verbose=self.verbose)
+
+            globbed = _globbing.GlobbedFit(
+                design.X, form, weight, fit_intercept=design.fit_intercept,
+                make_problem=make_problem,
+            )
+            fit = globbed.solve(start, self.tol, self.max_iter, full)
+            if fit is not None:
+                return fit
+            # The reduced programs did not certify the full one: solve it,
+            # counting the iterations spent on them.
+            fit = full.solve(start, self.tol, self.max_iter)
+            fit.n_iter += globbed.n_iter
+            return fit
+        return full.solve(start, self.tol, self.max_iter)
 
 
 def _level_forms(loss, y):
@@ -404,6 +434,8 @@ class _OutputFit:
         self.converged = converged
         self.message = message
         self.floor = floor  # the certificate's zero level, in the user's units
+        # The dual point (per-sample theta) of ``dual``, where known.
+        self.dual_point = None
 
     @classmethod
     def from_record(cls, record, beta, factor, tol, max_iter):
@@ -417,10 +449,12 @@ class _OutputFit:
         converged = record.gap <= tol
         message = "" if converged else record.reason or (
             f"the iteration limit max_iter={max_iter} was reached")
-        return cls(beta=beta, primal=record.best_primal * factor,
-                   dual=record.best_dual * factor, n_iter=max(record.n_iter, 1),
-                   curve=[v * factor for v in record.curve], converged=converged,
-                   message=message, floor=record.floor * factor)
+        fit = cls(beta=beta, primal=record.best_primal * factor,
+                  dual=record.best_dual * factor, n_iter=max(record.n_iter, 1),
+                  curve=[v * factor for v in record.curve], converged=converged,
+                  message=message, floor=record.floor * factor)
+        fit.dual_point = record.best_theta
+        return fit
 
 
 def relative_gap(fits):
@@ -525,7 +559,7 @@ class _OutputProblem:
         return value
 
     def dual_value(self, iterate, b):
-        """Dual objective of a feasible dual point made from ``iterate``.
+        """``(D, theta)``: a feasible dual point made from ``iterate`` and its value.
 
         The iterate's ``theta`` is put in its box, moved onto the equality
         constraints of the unpenalised coefficients by the least-change step
@@ -551,6 +585,19 @@ class _OutputProblem:
             theta = np.clip(theta + d_theta * self.weight * op.rows_dot(full),
                             slopes[0], slopes[-1])
             v = op.at(theta)
+        return self.dual_value_of(theta, b, v)
+
+    def dual_value_of(self, theta, b, v=None):
+        """``(D, theta')``: the dual value of ``theta`` (in its box), made feasible.
+
+        ``theta'`` is ``theta`` shrunk towards 0 until the L1 constraints
+        hold; ``D`` subtracts the first-order effect ``|b_j| |v_j|`` of what
+        is left of the unpenalised constraints ``v_j = 0`` (rounding, when
+        ``theta`` was projected onto them). ``v`` is ``A^T W theta`` when
+        already known.
+        """
+        if v is None:
+            v = self.operator.at(theta)
         if self.l1_only.size:
             excess = float(np.max(np.abs(v[self.l1_only]) / self.l1[self.l1_only]))
             if excess > 1:
@@ -560,8 +607,9 @@ class _OutputProblem:
         if l2.size:
             beyond = np.maximum(np.abs(v[l2]) - self.l1[l2], 0.0)
             value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
+        free = self.free_index
         value -= float(np.abs(b[free]) @ np.abs(v[free]))
-        return float(value)
+        return float(value), theta
 
     def sparse_candidate(self, iterate, b):
         """``b`` with the coefficients that the optimum has at zero set to zero.
@@ -637,11 +685,15 @@ class _OutputProblem:
 
     # -- the solve -----------------------------------------------------------
 
-    def solve(self, beta0, tol, max_iter):
-        """Run the interior-point method from ``beta0`` (user units) to gap ``tol``."""
+    def solve(self, beta0, tol, max_iter, *, polish=True):
+        """Run the interior-point method from ``beta0`` (user units) to gap ``tol``.
+
+        ``polish=False`` stops as soon as the gap is below ``tol`` (a fit
+        that only guides a later one needs no digits beyond it).
+        """
         tol = max(float(tol), 4 * np.finfo(float).eps)
         start = self.to_scaled(beta0)
-        record = _Certificate(self, start, tol, self.verbose)
+        record = _Certificate(self, start, tol, self.verbose, polish=polish)
         # Start from the better of the given coefficients and a ridge fit.
         record.offer_primal(self.least_squares_guess())
         problem = self.box_qp()
@@ -660,13 +712,16 @@ class _Certificate:
     the best of each is kept, so the certified gap never increases.
     """
 
-    def __init__(self, problem, start, tol, verbose):
+    def __init__(self, problem, start, tol, verbose, *, polish=True):
         self.problem = problem
         self.tol = tol
         self.verbose = verbose
+        self.polish = polish
         self.best_primal = np.inf
         self.best_beta = None
         self.best_dual = -np.inf
+        # The dual point of best_dual, where the problem gives it.
+        self.best_theta = None
         start_value = self.offer_primal(start)
         # Below this absolute size the objective counts as zero (an optimum
         # at J = 0: separable data or an interpolating fit without a
@@ -720,11 +775,18 @@ class _Certificate:
             abs(self.best_primal), self.floor)
         if not (near or iterate.n_iter % 5 == 0):
             return False
-        self.best_dual = max(self.best_dual, self.problem.dual_value(iterate, b))
+        dual = self.problem.dual_value(iterate, b)
+        if isinstance(dual, tuple):  # (value, the dual point)
+            dual, theta = dual
+            if dual > self.best_dual:
+                self.best_theta = theta
+        self.best_dual = max(self.best_dual, dual)
         gap = self.gap
         if self.verbose:
             print(f"Interior point iteration {iterate.n_iter}: relative gap {gap:.3e}, "
                   f"mu {iterate.mu:.3e}")
+        if gap <= self.tol and not self.polish:
+            return True
         if gap <= self.tol:
             # Polish: the last interior-point iterations gain one to two digits
             # each for the price of one, and tie-free predictions (weights equal
