@@ -570,3 +570,13 @@ def test_auto_counts_one_block_per_independent_output():
     assert chosen("log_loss", 64, 10, 1797) is LBFGS  # softmax outputs are coupled
     assert chosen("squared_hinge", 64, 10, 5000) is LBFGS  # 2.1e8 of block work
     assert chosen("squared_hinge", 250, 3, 100) is LBFGS  # a block over 200
+
+
+def test_weighted_gram_on_few_nonzero_weights_is_the_full_product():
+    from sklosses.models._linear import weighted_gram  # noqa: PLC0415
+
+    d = np.where(RNG.uniform(size=200) < 0.1, RNG.uniform(0.5, 2.0, size=200), 0.0)
+    gram, cross, total = weighted_gram(X, d)
+    np.testing.assert_allclose(gram, X.T @ (X * d[:, None]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cross, X.T @ d, rtol=1e-12)
+    assert total == pytest.approx(d.sum())

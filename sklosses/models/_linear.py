@@ -174,6 +174,9 @@ class LinearModel(BaseModel):
 # Rows per block of X in weighted_gram: a block of X scaled by the weights is
 # a temporary copy, kept near 4 MB so the product never doubles X in memory.
 _GRAM_BLOCK_BYTES = 1 << 22
+# Below this share of non-zero weights, weighted_gram gathers those rows
+# first (a copy of n_active rows against a product over all n).
+_SPARSE_WEIGHTS = 0.5
 
 
 def weighted_gram(X, d):
@@ -209,6 +212,12 @@ def weighted_gram(X, d):
         return gram, cross, total
     if d.size and d[0] >= 0 and np.all(d == d[0]):
         return float(d[0]) * np.asarray(X.T @ X, dtype=np.float64), cross, total
+    active = d != 0
+    n_active = int(np.count_nonzero(active))
+    if n_active < _SPARSE_WEIGHTS * d.size:
+        # Rows without curvature add nothing: a margin loss's Hessian lives on
+        # the samples inside the margin, often a small share near the optimum.
+        X, d = X[active], d[active]
     gram = np.zeros((X.shape[1], X.shape[1]))
     block = max(1, _GRAM_BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
     nonnegative = bool(np.all(d >= 0))
