@@ -210,7 +210,9 @@ def weighted_gram(X, d):
             scaled = part.multiply(d[rows, None]).tocsr()
             gram += (part.T @ scaled).toarray()
         return gram, cross, total
-    if d.size and d[0] >= 0 and np.all(d == d[0]):
+    # Array methods, not np.all: the function's dispatch costs as much as the
+    # test on a Newton iteration's few hundred rows.
+    if d.size and d[0] >= 0 and (d == d[0]).all():
         return float(d[0]) * np.asarray(X.T @ X, dtype=np.float64), cross, total
     active = d != 0
     n_active = int(np.count_nonzero(active))
@@ -220,7 +222,7 @@ def weighted_gram(X, d):
         X, d = X[active], d[active]
     gram = np.zeros((X.shape[1], X.shape[1]))
     block = max(1, _GRAM_BLOCK_BYTES // max(1, X.shape[1] * X.itemsize))
-    nonnegative = bool(np.all(d >= 0))
+    nonnegative = bool((d >= 0).all())
     root = np.sqrt(d) if nonnegative else None
     for start in range(0, X.shape[0], block):
         rows = slice(start, start + block)
