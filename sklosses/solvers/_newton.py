@@ -10,7 +10,9 @@ all the arithmetic on the data; this module only combines numbers and small
 matrices):
 
 1. ``problem.gradient_hessian(z)`` (few parameters: the Hessian as a
-   matrix, solved by Cholesky) or ``problem.gradient_hessp(z)`` (many
+   matrix, solved by Cholesky), ``problem.gradient_hessian_blocks(z)``
+   (outputs that are independent problems: one matrix and one Cholesky per
+   output, :mod:`~sklosses.solvers._block_step`) or ``problem.gradient_hessp(z)`` (many
    parameters: Hessian-vector products, solved by preconditioned conjugate
    gradients);
 2. the Newton step :math:`\Delta = -H^{-1} g` and the Newton decrement
