@@ -717,6 +717,9 @@ class _LinearMap:
 
     def pull_back_hessian(self, hessian):
         """``M^T H M`` for a symmetric ``H`` (``M^T (M^T H)^T``)."""
+        if not self.fit_intercept:  # M is diagonal: one elementwise product
+            f = self.factor.ravel()
+            return f[:, None] * hessian * f[None, :]
         half = self._pull_back_columns(hessian)
         return self._pull_back_columns(np.ascontiguousarray(half.T))
 
