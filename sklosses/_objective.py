@@ -214,6 +214,43 @@ class Objective:
         matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
         return matrix
 
+    def gradient_hessian_blocks(self, params):
+        """Value, gradient and the Hessian's per-output blocks of the smooth part of J.
+
+        For a loss whose outputs are independent (``loss.outputs_independent``)
+        and a linear model, whose Hessian is block diagonal with one block
+        per output (:meth:`LinearModel.gauss_newton_blocks`).
+
+        Returns
+        -------
+        value : float
+        gradient : ndarray of shape (n_params,)
+        blocks : ndarray of shape (n_outputs, q, q), float64
+            Block ``k`` is the Hessian on
+            ``params[model.output_block_indices()[k]]``.
+        """
+        params, cache, value, grad, hessian = self._second_order_parts(params)
+        return value, grad, self._blocks(params, cache, hessian)
+
+    def hessian_blocks(self, params):
+        """The blocks of :meth:`gradient_hessian_blocks` alone (see :meth:`hessian`)."""
+        params = np.asarray(params, dtype=self.model.dtype)
+        raw, cache = self.model.forward(params, self.X)
+        loss_raw = raw.ravel() if self._ravel_raw else raw
+        _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
+        return self._blocks(params, cache, raw_hessian)
+
+    def _blocks(self, params, cache, raw_hessian):
+        model = self.model
+        blocks = model.gauss_newton_blocks(params, cache, raw_hessian)
+        w = self.weights_slice
+        ridge = self.penalty.smooth_hessian_diagonal(params[w])
+        ridge = np.broadcast_to(ridge, (model.n_weights,)).reshape(
+            model.n_outputs, model.n_features)
+        index = np.arange(model.n_features)
+        blocks[:, index, index] += ridge
+        return blocks
+
     def gradient_hessp(self, params):
         """Value, gradient and a Hessian-vector product of the smooth part of J.
 

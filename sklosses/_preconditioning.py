@@ -192,6 +192,25 @@ class ScaledProblem:
         return self._map.pull_back_hessian(np.asarray(hessian, dtype=np.float64)) \
             / self.value_scale
 
+    def gradient_hessian_blocks(self, z):
+        r"""Scaled smooth part, its gradient and its per-output Hessian blocks in ``z``.
+
+        For a linear model whose outputs are independent
+        (:meth:`Objective.gradient_hessian_blocks`): the map acts output by
+        output, so block ``k`` in ``z`` is :math:`M_k^\top H_k M_k / F`.
+        """
+        self._check_unbalanced()
+        value, grad, blocks = self.objective.gradient_hessian_blocks(self.to_params(z))
+        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
+        return float(value) / self.value_scale, grad / self.value_scale, \
+            self._map.pull_back_hessian_blocks(blocks) / self.value_scale
+
+    def hessian_blocks(self, z):
+        """The blocks of :meth:`gradient_hessian_blocks` alone."""
+        self._check_unbalanced()
+        blocks = self.objective.hessian_blocks(self.to_params(z))
+        return self._map.pull_back_hessian_blocks(blocks) / self.value_scale
+
     def gradient_hessp(self, z):
         r"""Scaled smooth part, its gradient and Hessian-vector products in ``z``.
 
@@ -721,8 +740,28 @@ class _LinearMap:
 
     def pull_back_hessian(self, hessian):
         """``M^T H M`` for a symmetric ``H`` (``M^T (M^T H)^T``)."""
+        if not self.fit_intercept:  # M is diagonal: one elementwise product
+            f = self.factor.ravel()
+            return f[:, None] * hessian * f[None, :]
         half = self._pull_back_columns(hessian)
         return self._pull_back_columns(np.ascontiguousarray(half.T))
+
+    def pull_back_hessian_blocks(self, blocks):
+        """``M_k^T H_k M_k`` for each output's block ``[W_k, b_k]`` (intercept last).
+
+        Within output ``k`` the map is ``W_kj = f_kj z_kj`` and
+        ``b_k = b_ref + sigma_k z_b - sum_j f_kj c_j z_kj``: ``M_k`` is
+        ``diag(f_k)`` bordered by the row ``(-f_k * c, sigma_k)``.
+        """
+        if not self.fit_intercept:  # M_k is diagonal
+            return self.factor[:, :, None] * blocks * self.factor[:, None, :]
+        p = self.n_features
+        M = np.zeros_like(blocks)
+        index = np.arange(p)
+        M[:, index, index] = self.factor
+        M[:, p, :p] = -self.factor * self.centre[None, :]
+        M[:, p, p] = self.sigma
+        return np.matmul(np.transpose(M, (0, 2, 1)), np.matmul(blocks, M))
 
     def pull_back_diagonal(self, diagonal, column):
         r"""The diagonal of ``M^T H M`` from that of ``H``.

@@ -403,3 +403,197 @@ def test_hessian_alone_is_the_one_with_the_gradient(y_, loss):
         slope = (problem.smooth_value_gradient(z + e)[1]
                  - problem.smooth_value_gradient(z - e)[1]) / (2 * step)
         np.testing.assert_allclose(alone[:, i], slope, rtol=1e-5, atol=1e-7)
+
+
+# --- one-vs-rest margin losses: one Newton block per output --------------------
+
+
+def _margin_parts(loss, u):
+    """phi(u), phi'(u), phi''(u) of the squared hinge or modified Huber, written out."""
+    t = np.maximum(1.0 - u, 0.0)
+    if loss == "squared_hinge":
+        return t * t, -2 * t, 2.0 * (t > 0)
+    quadratic = u >= -1
+    return (np.where(quadratic, t * t, -4 * u), np.where(quadratic, -2 * t, -4.0),
+            2.0 * (quadratic & (t > 0)))
+
+
+def _one_vs_rest_reference(loss, X_, y_, alpha, fit_intercept, sw=None, labels=None):
+    """Each class against the rest by scipy's trust-region Newton, to gtol=1e-12.
+
+    Returns the optimum of the joint objective (the sum over classes of the
+    weighted mean margin loss plus alpha/2 ||W||^2).
+    """
+    from scipy.optimize import minimize  # noqa: PLC0415
+
+    n = X_.shape[0]
+    w = np.ones(n) if sw is None else np.asarray(sw, float)
+    w = w / w.sum()
+    A = np.hstack([X_, np.ones((n, 1))]) if fit_intercept else np.asarray(X_, float)
+    ridge = np.full(A.shape[1], alpha)
+    if fit_intercept:
+        ridge[-1] = 0.0
+    total = 0.0
+    for label in np.unique(y_) if labels is None else labels:
+        s = np.where(y_ == label, 1.0, -1.0)
+
+        def parts(beta, s=s):
+            return _margin_parts(loss, s * (A @ beta))
+
+        def fun(beta, s=s):
+            return float(w @ parts(beta)[0] + 0.5 * ridge @ (beta * beta))
+
+        def jac(beta, s=s):
+            return A.T @ (w * s * parts(beta)[1]) + ridge * beta
+
+        def hess(beta):
+            return (A * (w * parts(beta)[2])[:, None]).T @ A + np.diag(ridge)
+
+        result = minimize(fun, np.zeros(A.shape[1]), jac=jac, hess=hess,
+                          method="trust-exact", options={"gtol": 1e-12, "maxiter": 5000})
+        total += result.fun
+    return total
+
+
+def _one_vs_rest_value(est, loss, X_, y_, alpha, sw=None):
+    n = X_.shape[0]
+    w = np.ones(n) if sw is None else np.asarray(sw, float)
+    raw = np.asarray(X_, float) @ est.coef_.T.astype(float) + est.intercept_.astype(float)
+    signs = np.where(y_[:, None] == est.classes_[None, :], 1.0, -1.0)
+    per_row = _margin_parts(loss, signs * raw)[0].sum(axis=1)
+    return float(w @ per_row / w.sum() + 0.5 * alpha * np.sum(est.coef_.astype(float) ** 2))
+
+
+def _wine_digits(name, standardise):
+    from sklearn.datasets import load_digits, load_wine  # noqa: PLC0415
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+
+    X_, y_ = (load_wine if name == "wine" else load_digits)(return_X_y=True)
+    return (StandardScaler().fit_transform(X_) if standardise else X_), y_
+
+
+_JUST_ABOVE_TOL = pytest.mark.xfail(
+    strict=True, reason="ends 1.3e-4 above the optimum at tol=1e-4: both tests are met "
+    "(decrement 9.9e-5 of J), but the semismooth Newton model of a piecewise quadratic "
+    "underestimates the gap on raw pixel counts")
+
+
+@pytest.mark.parametrize("loss, case", [
+    *[(loss, case) for loss in ("squared_hinge", "modified_huber")
+      for case in ("wine-raw", "wine-std", "wine-std-intercept", "wine-raw-weighted",
+                   "digits-std")],
+    ("squared_hinge", "digits-std-intercept"),
+    ("modified_huber", "digits-std-intercept"),
+    pytest.param("squared_hinge", "digits-raw", marks=_JUST_ABOVE_TOL),
+])
+def test_one_vs_rest_newton_reaches_the_per_class_optimum(loss, case):
+    name, preparation = case.split("-", 1)
+    X_, y_ = _wine_digits(name, "std" in preparation)
+    fit_intercept = "intercept" in preparation
+    sw = (np.random.default_rng(3).uniform(0.2, 3.0, size=X_.shape[0])
+          if "weighted" in preparation else None)
+    alpha = 1.0 / X_.shape[0]
+    j_star = _one_vs_rest_reference(loss, X_, y_, alpha, fit_intercept, sw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        default = LossClassifier(loss=loss, alpha=alpha, fit_intercept=fit_intercept).fit(
+            X_, y_, sample_weight=sw)
+        tight = LossClassifier(loss=loss, alpha=alpha, fit_intercept=fit_intercept,
+                               solver="newton", tol=1e-8, max_iter=5000).fit(
+                                   X_, y_, sample_weight=sw)
+    gap = (_one_vs_rest_value(default, loss, X_, y_, alpha, sw) - j_star) / j_star
+    assert gap <= 1e-4  # within the default tol
+    tight_gap = (_one_vs_rest_value(tight, loss, X_, y_, alpha, sw) - j_star) / j_star
+    assert abs(tight_gap) <= 1e-8
+
+
+def test_one_vs_rest_squared_hinge_digits_default_is_within_1e_6():
+    # Issue 12's setting (bench_hinge_svc.py): standardised digits, no intercept.
+    X_, y_ = _wine_digits("digits", True)
+    alpha = 1.0 / X_.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = LossClassifier(loss="squared_hinge", alpha=alpha, fit_intercept=False).fit(X_, y_)
+    j_star = _one_vs_rest_reference("squared_hinge", X_, y_, alpha, False)
+    gap = (_one_vs_rest_value(est, "squared_hinge", X_, y_, alpha) - j_star) / j_star
+    assert gap <= 1e-6
+
+
+def test_output_blocks_are_the_scaled_hessians_diagonal_blocks():
+    from sklosses._preconditioning import ScaledProblem  # noqa: PLC0415
+
+    X_ = X * [1.0, 100.0, 0.01, 3.0, 1.0] + [5.0, -300.0, 1.0, 0.0, 2.0]
+    sw = RNG.uniform(0.2, 3.0, size=X_.shape[0])
+    for fit_intercept in (True, False):
+        model = LinearModel(5, 3, fit_intercept=fit_intercept)
+        objective = Objective(resolve_loss("squared_hinge"), model, L2(0.1), X_, CLASSES, sw)
+        problem = ScaledProblem(objective, np.zeros(model.n_params), balance_outputs=False)
+        z = 0.3 * np.random.default_rng(2).normal(size=model.n_params)
+        value, grad, full = problem.gradient_hessian(z)
+        value_b, grad_b, blocks = problem.gradient_hessian_blocks(z)
+        assert value_b == pytest.approx(value, rel=1e-14)
+        np.testing.assert_allclose(grad_b, grad, rtol=1e-12, atol=1e-14)
+        indices = model.output_block_indices()
+        assembled = np.zeros_like(full)
+        for block, index in zip(blocks, indices):
+            assembled[np.ix_(index, index)] = block
+        np.testing.assert_allclose(assembled, full, rtol=1e-10,
+                                   atol=1e-12 * np.abs(full).max())
+        np.testing.assert_allclose(problem.hessian_blocks(z), blocks, rtol=1e-12, atol=0)
+
+
+def test_one_vs_rest_float32_reaches_the_optimum():
+    X_, y_ = _wine_digits("wine", True)
+    alpha = 1.0 / X_.shape[0]
+    j_star = _one_vs_rest_reference("squared_hinge", X_, y_, alpha, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        f32 = LossClassifier(loss="squared_hinge", alpha=alpha).fit(X_.astype(np.float32), y_)
+    assert f32.coef_.dtype == np.float32
+    gap = (_one_vs_rest_value(f32, "squared_hinge", X_, y_, alpha) - j_star) / j_star
+    assert gap <= 1e-4
+
+
+def test_auto_counts_one_block_per_independent_output():
+    def chosen(loss, n_features, n_classes, n_samples):
+        model = LinearModel(n_features, n_classes)
+        objective = Objective(resolve_loss(loss), model, L2(1.0),
+                              np.zeros((n_samples, n_features)),
+                              np.arange(n_samples) % n_classes)
+        return type(NewtonOrLBFGS().choose(objective))
+
+    # digits: 10 blocks of 65, n K (p + 1)^2 = 7.6e7 <= 1e8, where the whole
+    # matrix (650 parameters) is over the limit.
+    assert chosen("squared_hinge", 64, 10, 1797) is Newton
+    assert chosen("modified_huber", 64, 10, 1797) is Newton
+    assert chosen("log_loss", 64, 10, 1797) is LBFGS  # softmax outputs are coupled
+    assert chosen("squared_hinge", 64, 10, 5000) is LBFGS  # 2.1e8 of block work
+    assert chosen("squared_hinge", 250, 3, 100) is LBFGS  # a block over 200
+
+
+def test_weighted_gram_on_few_nonzero_weights_is_the_full_product():
+    from sklosses.models._linear import weighted_gram  # noqa: PLC0415
+
+    d = np.where(RNG.uniform(size=200) < 0.1, RNG.uniform(0.5, 2.0, size=200), 0.0)
+    gram, cross, total = weighted_gram(X, d)
+    np.testing.assert_allclose(gram, X.T @ (X * d[:, None]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cross, X.T @ d, rtol=1e-12)
+    assert total == pytest.approx(d.sum())
+
+
+def test_binary_squared_hinge_after_the_lbfgs_hand_back_reaches_the_optimum():
+    # Raw digits, class 0 against the rest (nearly separable, J* a small share
+    # of the best constant's loss): Newton hands over to L-BFGS and back; it
+    # used to stop at the first short step on the gradient alone, 49% above J*.
+    X_, digits = _wine_digits("digits", False)
+    y_ = (digits == 0).astype(int)
+    alpha = 1.0 / X_.shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = LossClassifier(loss="squared_hinge", alpha=alpha, fit_intercept=False,
+                             solver="newton").fit(X_, y_)
+    j_star = _one_vs_rest_reference("squared_hinge", X_, y_, alpha, False, labels=[1])
+    margins = np.where(y_ == 1, 1.0, -1.0) * (X_ @ est.coef_.ravel())
+    value = float(np.mean(np.maximum(1 - margins, 0) ** 2)
+                  + 0.5 * alpha * np.sum(est.coef_ ** 2))
+    assert (value - j_star) / j_star <= 1e-4

@@ -102,6 +102,13 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         joined (the linear model's cache-blocked evaluation). False unless a
         loss declares it: one whose rows share a fitted quantity (a scale
         estimated jointly) must not be split.
+    outputs_independent : bool
+        Whether the loss of a row is a sum of one function per raw output
+        column, each of that column alone (one-vs-rest margin losses), so
+        that the Hessian on raw predictions is diagonal across outputs and a
+        linear model's problem splits into one independent problem per
+        output: Newton then factorises one ``(p + 1)``-square block per
+        output instead of the whole matrix. False unless a loss declares it.
     task : {"regression", "classification"}
         Which estimator accepts the loss.
     """
@@ -115,6 +122,7 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
     optimum_at_infinity = False
     is_convex = True
     rows_independent = False
+    outputs_independent = False
     task = "regression"
 
     def __call__(self, y_true, y_pred, sample_weight=None):

@@ -1205,6 +1205,8 @@ class SquaredHinge(_MarginLoss):
         return float(self.margin) * _balance(w_pos, w_neg)
 
     gradient_hessian = _margin_gradient_hessian
+    # One-vs-rest columns: K separate binary problems (diagonal raw Hessian).
+    outputs_independent = True
 
     def _margin_second_derivatives(self, u):
         t = np.maximum(u.dtype.type(self.margin) - u, 0)
@@ -1273,6 +1275,8 @@ class ModifiedHuber(_MarginLoss):
         return prob / total
 
     gradient_hessian = _margin_gradient_hessian
+    # One-vs-rest columns: K separate binary problems (diagonal raw Hessian).
+    outputs_independent = True
 
     def _margin_second_derivatives(self, u):
         quadratic = u >= -1
@@ -1318,6 +1322,8 @@ class Exponential(_MarginLoss):
         return 0.5 * log_ratio
 
     gradient_hessian = _margin_gradient_hessian
+    # One-vs-rest columns: K separate binary problems (diagonal raw Hessian).
+    outputs_independent = True
 
     def _margin_second_derivatives(self, u):
         with np.errstate(over="ignore"):

@@ -1,7 +1,7 @@
 """Solves with a Hessian matrix: equilibrated Cholesky, pseudo-inverse, damping."""
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, get_lapack_funcs
+from scipy.linalg import LinAlgError, get_lapack_funcs
 
 # A reciprocal condition number below this marks the (equilibrated) Hessian
 # as singular, solved by its pseudo-inverse instead of Cholesky.
@@ -79,20 +79,19 @@ class Factor:
         while True:
             trial = scaled.copy()
             trial[index, index] += jitter
-            try:
-                self.cholesky = cho_factor(trial, lower=False, check_finite=False)
+            factor = _cholesky(trial)
+            if factor is not None:
+                self.cholesky = factor
                 return
-            except LinAlgError:
-                if jitter > 1e12:
-                    raise
-                jitter *= 100.0
+            if jitter > 1e12:
+                raise LinAlgError("the damped Hessian has no Cholesky factorisation")
+            jitter *= 100.0
 
     def _try_cholesky(self, matrix):
-        try:
-            factor = cho_factor(matrix, lower=False, check_finite=False)
-        except LinAlgError:
+        factor = _cholesky(matrix)
+        if factor is None:
             return False
-        if _reciprocal_condition(factor[0], matrix) <= self.singular:
+        if _reciprocal_condition(factor, matrix) <= self.singular:
             return False
         self.cholesky = factor
         return True
@@ -101,7 +100,7 @@ class Factor:
         """``H^{-1} rhs`` (pseudo-inverse on a singular Hessian)."""
         b = self.scale * rhs
         if self.cholesky is not None:
-            out = cho_solve(self.cholesky, b, check_finite=False)
+            out = _cholesky_solve(self.cholesky, b)
         else:
             values, vectors = self.eigen
             out = vectors @ ((vectors.T @ b) / values)
@@ -111,11 +110,30 @@ class Factor:
         return out
 
 
+# LAPACK's routines called directly: scipy.linalg's cho_factor and cho_solve
+# add checks and conversions that cost more than the factorisation itself on
+# the small matrices of a Newton iteration (measured: 30 x 30, several times).
+_POTRF, _POTRS, _POCON = get_lapack_funcs(("potrf", "potrs", "pocon"), dtype=np.float64)
+
+
+def _cholesky(matrix):
+    """The upper Cholesky factor of a float64 ``matrix``, or None if not positive definite."""
+    upper, info = _POTRF(matrix, lower=False, clean=True, overwrite_a=False)
+    return upper if info == 0 else None
+
+
+def _cholesky_solve(upper, rhs):
+    """``A^{-1} rhs`` from the upper Cholesky factor of ``A``."""
+    out, info = _POTRS(upper, rhs, lower=False, overwrite_b=False)
+    if info != 0:
+        raise ValueError(f"LAPACK potrs failed (info={info})")
+    return out
+
+
 def _reciprocal_condition(upper, matrix):
     """LAPACK's estimate of ``1 / cond_1(matrix)`` from its Cholesky factor."""
     anorm = float(np.abs(matrix).sum(axis=0).max())
-    pocon = get_lapack_funcs("pocon", (upper,))
-    rcond, info = pocon(upper, anorm, uplo="U")
+    rcond, info = _POCON(upper, anorm, uplo="U")
     return float(rcond) if info == 0 else 0.0
 
 
