@@ -93,3 +93,27 @@ class BaseSolver(metaclass=ABCMeta):
     @abstractmethod
     def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0`` and return a :class:`SolverResult`."""
+
+
+class WrappingSolver(BaseSolver):
+    """A solver that runs another one, ``inner``, with a step of its own around it.
+
+    It declares the inner solver's name and capabilities as its own, so the
+    checks of the solver contract and the estimator's messages see the solver
+    the user chose.
+
+    Parameters
+    ----------
+    inner : BaseSolver
+        The solver that does the minimisation; its ``max_iter``, ``tol`` and
+        ``verbose`` are the wrapper's.
+    """
+
+    _CAPABILITIES = ("name", "handles_nonsmooth_loss", "handles_nonsmooth_penalty",
+                     "is_minibatch", "linear_only", "required_loss_methods")
+
+    def __init__(self, inner):
+        super().__init__(max_iter=inner.max_iter, tol=inner.tol, verbose=inner.verbose)
+        self.inner = inner
+        for capability in self._CAPABILITIES:
+            setattr(self, capability, getattr(inner, capability))

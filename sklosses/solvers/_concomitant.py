@@ -7,10 +7,10 @@ the scale at the solution: this wrapper runs the solver, then asks the loss
 for the optimal scale at the parameters found (``loss.fit_scale``).
 """
 
-from ._base import BaseSolver
+from ._base import WrappingSolver
 
 
-class ConcomitantScale(BaseSolver):
+class ConcomitantScale(WrappingSolver):
     """Run ``inner`` and set the loss's ``scale_`` at the solution.
 
     Every capability (``name``, ``is_minibatch``, the declared needs) is the
@@ -37,13 +37,6 @@ class ConcomitantScale(BaseSolver):
     >>> bool(0 < loss.scale_ < 0.5)
     True
     """
-
-    def __init__(self, inner):
-        super().__init__(max_iter=inner.max_iter, tol=inner.tol, verbose=inner.verbose)
-        self.inner = inner
-        for capability in ("name", "handles_nonsmooth_loss", "handles_nonsmooth_penalty",
-                           "is_minibatch", "linear_only", "required_loss_methods"):
-            setattr(self, capability, getattr(inner, capability))
 
     def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0`` with the inner solver, then fit the scale.

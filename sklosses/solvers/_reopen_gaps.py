@@ -19,7 +19,7 @@ import numpy as np
 
 from .._preconditioning import output_scales
 from ..models._monotone import LocationShiftModel, _softplus_inverse
-from ._base import BaseSolver, SolverResult
+from ._base import SolverResult, WrappingSolver
 
 # A gap below this fraction of the target's spread counts as collapsed.
 _COLLAPSED = 1e-3
@@ -27,7 +27,7 @@ _COLLAPSED = 1e-3
 _TRIAL_GAPS = (1e-3, 1e-2, 1e-1, 1.0)
 
 
-class ReopenCollapsedGaps(BaseSolver):
+class ReopenCollapsedGaps(WrappingSolver):
     """Run ``inner``; reopen gaps a location-shift fit collapsed, and run again.
 
     Any other model is passed to ``inner`` unchanged. Every capability
@@ -42,12 +42,8 @@ class ReopenCollapsedGaps(BaseSolver):
     """
 
     def __init__(self, inner, *, max_rounds=3):
-        super().__init__(max_iter=inner.max_iter, tol=inner.tol, verbose=inner.verbose)
-        self.inner = inner
+        super().__init__(inner)
         self.max_rounds = max_rounds
-        for capability in ("name", "handles_nonsmooth_loss", "handles_nonsmooth_penalty",
-                           "is_minibatch", "linear_only", "required_loss_methods"):
-            setattr(self, capability, getattr(inner, capability))
 
     def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0``.
