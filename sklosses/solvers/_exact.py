@@ -469,7 +469,42 @@ def relative_gap(fits):
     return max(primal - dual, 0.0) / max(abs(primal), floor)
 
 
-class _OutputProblem:
+class _ScaledPenalty:
+    """The penalty of a scaled exact program: per-column L1 and L2 weights.
+
+    Both programs (one output, :class:`_OutputProblem`; the joint quantile
+    levels) penalise the first ``p`` of their ``n_columns`` scaled
+    coefficients (the weights, not the intercepts or offsets), with the
+    strengths of ``J`` carried into the scaled units: ``n`` for the weights
+    of mean one, ``design.inv_scale`` for the columns and ``unit`` once more
+    for the quadratic part.
+    """
+
+    def _set_penalty(self, penalty, design, n_columns):
+        p = design.n_features
+        l1 = self.n * penalty.l1_strength * design.inv_scale
+        l2 = self.n * self.unit * penalty.l2_strength * design.inv_scale ** 2
+        self.l1 = np.zeros(n_columns)
+        self.l2 = np.zeros(n_columns)
+        self.l1[:p], self.l2[:p] = l1, l2
+        penalised = np.arange(p)
+        self.l1_index = penalised[l1 > 0]
+        self.l2_index = penalised[l2 > 0]
+        # Coefficients whose dual constraint is an equality, and L1-only ones.
+        self.free_index = np.flatnonzero((self.l1 == 0) & (self.l2 == 0))
+        self.l1_only = np.flatnonzero((self.l1 > 0) & (self.l2 == 0))
+
+    def _penalty_value(self, b):
+        """The scaled penalty at scaled coefficients ``b``."""
+        value = 0.0
+        if self.l1_index.size:
+            value += float(self.l1 @ np.abs(b))
+        if self.l2_index.size:
+            value += 0.5 * float(self.l2 @ (b * b))
+        return value
+
+
+class _OutputProblem(_ScaledPenalty):
     """The scaled dual QP of one output and its certificate.
 
     Parameters
@@ -500,17 +535,7 @@ class _OutputProblem:
         # Weights of mean one: the scaled objective is n / unit times J.
         self.n = n
         self.weight = weight * n
-        p = design.n_features
-        penalised = np.arange(p)
-        l1 = n * penalty.l1_strength * design.inv_scale
-        l2 = n * self.unit * penalty.l2_strength * design.inv_scale ** 2
-        self.l1 = np.zeros(design.n_columns)
-        self.l2 = np.zeros(design.n_columns)
-        self.l1[:p], self.l2[:p] = l1, l2
-        self.l1_index = penalised[l1 > 0]
-        self.l2_index = penalised[l2 > 0]
-        self.free_index = np.flatnonzero((self.l1 == 0) & (self.l2 == 0))
-        self.l1_only = np.flatnonzero((self.l1 > 0) & (self.l2 == 0))
+        self._set_penalty(penalty, design, design.n_columns)
         slopes = np.asarray(self.form.slopes)
         self.deltas = np.diff(slopes)
         self.operator = _DualConstraints(design, np.asarray(form.scale, dtype=float),
@@ -552,11 +577,7 @@ class _OutputProblem:
     def primal_value(self, b):
         """Scaled objective at scaled coefficients ``b``."""
         value = float(self.weight @ self.form.phi(self.form.argument(self.design.dot(b))))
-        if self.l1_index.size:
-            value += float(self.l1 @ np.abs(b))
-        if self.l2_index.size:
-            value += 0.5 * float(self.l2 @ (b * b))
-        return value
+        return value + self._penalty_value(b)
 
     def dual_value(self, iterate, b):
         """``(D, theta)``: a feasible dual point made from ``iterate`` and its value.

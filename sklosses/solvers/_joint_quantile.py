@@ -50,6 +50,7 @@ from ._exact import (
     _OutputFit,
     _rows_float64,
     _ScaledDesign,
+    _ScaledPenalty,
     _solve_positive,
     relative_gap,
 )
@@ -141,7 +142,7 @@ def ordered_offsets(residual, weight, levels, *, fit_intercept):
     return offsets
 
 
-class _JointProblem:
+class _JointProblem(_ScaledPenalty):
     """The scaled dual QP of the location-shift levels and its certificate.
 
     Scaled as the single-level problem: columns of ``X`` to unit weighted
@@ -182,17 +183,9 @@ class _JointProblem:
         # Levels with an offset row: all, or 2..K (level 1's offset is 0).
         self.offset_levels = np.arange(K) if fit_intercept else np.arange(1, K)
         self.n_columns = p + self.offset_levels.size
-        l1 = n * penalty.l1_strength * self.design.inv_scale
-        l2 = n * self.unit * penalty.l2_strength * self.design.inv_scale ** 2
-        self.l1 = np.zeros(self.n_columns)
-        self.l2 = np.zeros(self.n_columns)
-        self.l1[:p], self.l2[:p] = l1, l2
-        penalised = np.arange(p)
-        self.l1_index = penalised[l1 > 0]
-        self.l2_index = penalised[l2 > 0]
-        # Rows whose dual constraint is an equality (or the offsets' <= 0).
-        self.free_index = np.flatnonzero((self.l1 == 0) & (self.l2 == 0))
-        self.l1_only = np.flatnonzero((self.l1 > 0) & (self.l2 == 0))
+        # Rows whose dual constraint is an equality are the unpenalised
+        # coefficients' (the offsets' is <= 0 without an intercept).
+        self._set_penalty(penalty, self.design, self.n_columns)
         self.operator = _JointConstraints(self.design, self.weight, K, self.offset_levels,
                                           self.l1_index, self.l2_index)
 
@@ -251,11 +244,7 @@ class _JointProblem:
         pinball = t * self.levels
         pinball -= np.minimum(t, 0.0, out=t)
         value = float(self.weight @ (pinball @ self.operator.ones))
-        if self.l1_index.size:
-            value += float(self.l1 @ np.abs(b))
-        if self.l2_index.size:
-            value += 0.5 * float(self.l2 @ (b * b))
-        return value
+        return value + self._penalty_value(b)
 
     def dual_value(self, iterate, b):
         """Dual objective of a feasible dual point made from ``iterate``: the better of two.
