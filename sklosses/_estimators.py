@@ -296,9 +296,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _same_settings(self, settings):
         fitted = getattr(self, "_fitted_settings", None)
-        if fitted is None or fitted.keys() != settings.keys():
-            return False
-        return all(_same_value(fitted[key], settings[key]) for key in fitted)
+        return fitted is not None and same_settings(fitted, settings)
 
     def _refuse_changed_settings(self, loss):
         """Refuse a ``partial_fit`` whose loss or architecture changed since fitting.
@@ -704,6 +702,11 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         # feed positive targets; False for every real target (Tweedie power <= 0).
         tags.target_tags.positive_only = domain.positive_only
         return tags
+
+
+def same_settings(a, b):
+    """Whether two ``_settings`` dicts (architecture, features, outputs, classes) agree."""
+    return a.keys() == b.keys() and all(_same_value(a[key], b[key]) for key in a)
 
 
 def _same_value(a, b):

@@ -48,6 +48,7 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
+from ._estimators import same_settings
 from ._objective import Objective
 from ._resolve import resolve_loss, resolve_model, resolve_penalty
 from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
@@ -287,16 +288,19 @@ def warm_start_refit(estimator, outcomes, index, X, y, sample_weight):
         return estimator.fit(X, y, sample_weight=sample_weight)
     groups = []  # folds fitted with the same model and classes
     for outcome in starts:
-        estimator._fitted_settings = outcome["start"]["settings"]
-        for group in groups:
-            if estimator._same_settings(group[0]["start"]["settings"]):
-                group.append(outcome)
-                break
-        else:
+        settings = outcome["start"]["settings"]
+        group = next((g for g in groups
+                      if same_settings(g[0]["start"]["settings"], settings)), None)
+        if group is None:
             groups.append([outcome])
-    n_classes = [len(np.atleast_1d(g[0]["start"]["settings"]["classes"]))
-                 if g[0]["start"]["settings"]["classes"] is not None else 0 for g in groups]
-    chosen = groups[max(range(len(groups)), key=lambda k: (n_classes[k], len(groups[k])))]
+        else:
+            group.append(outcome)
+
+    def most_classes_then_folds(group):
+        classes = group[0]["start"]["settings"]["classes"]
+        return (0 if classes is None else len(classes), len(group))
+
+    chosen = max(groups, key=most_classes_then_folds)
     first = chosen[0]["start"]
     estimator._fitted_settings = first["settings"]
     estimator.__dict__.update(estimator._fitted_attributes(
