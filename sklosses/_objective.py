@@ -191,11 +191,7 @@ class Objective:
             exact Hessian for a linear model) plus the penalty's.
         """
         params, cache, value, grad, hessian = self._second_order_parts(params)
-        matrix = self.model.gauss_newton_matrix(params, cache, hessian)
-        w = self.weights_slice
-        index = np.arange(w.start, w.stop)
-        matrix[index, index] += self.penalty.smooth_hessian_diagonal(params[w])
-        return value, grad, matrix
+        return value, grad, self._matrix(params, cache, hessian)
 
     def hessian(self, params):
         """The Hessian of :meth:`gradient_hessian` alone, without the value.
@@ -204,10 +200,18 @@ class Objective:
         (from its line search): the loss's value and the backward pass are
         skipped.
         """
+        return self._matrix(*self._raw_hessian(params))
+
+    def _raw_hessian(self, params):
+        """``(params, cache, raw Hessian)``: one forward pass, the loss's curvature."""
         params = np.asarray(params, dtype=self.model.dtype)
         raw, cache = self.model.forward(params, self.X)
         loss_raw = raw.ravel() if self._ravel_raw else raw
         _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
+        return params, cache, raw_hessian
+
+    def _matrix(self, params, cache, raw_hessian):
+        """The Gauss-Newton matrix of ``raw_hessian`` plus the penalty's Hessian."""
         matrix = self.model.gauss_newton_matrix(params, cache, raw_hessian)
         w = self.weights_slice
         index = np.arange(w.start, w.stop)
@@ -234,11 +238,7 @@ class Objective:
 
     def hessian_blocks(self, params):
         """The blocks of :meth:`gradient_hessian_blocks` alone (see :meth:`hessian`)."""
-        params = np.asarray(params, dtype=self.model.dtype)
-        raw, cache = self.model.forward(params, self.X)
-        loss_raw = raw.ravel() if self._ravel_raw else raw
-        _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
-        return self._blocks(params, cache, raw_hessian)
+        return self._blocks(*self._raw_hessian(params))
 
     def _blocks(self, params, cache, raw_hessian):
         model = self.model
