@@ -200,7 +200,8 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             )
         penalty = resolve_penalty(self.alpha, self.l1_ratio)
         objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
-        solver = self._solver(loss, penalty, X, incremental=incremental)
+        solver = self._solver(loss, penalty, X, incremental=incremental,
+                              n_outputs=model.n_outputs)
         if resume:
             x0 = self._flat_params()
         elif incremental:
@@ -243,7 +244,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self._after_fit(result, objective, solver)
         return self
 
-    def _solver(self, loss, penalty, X, *, incremental):
+    def _solver(self, loss, penalty, X, *, incremental, n_outputs=None):
         """The solver of this fit; ``partial_fit`` always has a minibatch one."""
         if incremental:
             return resolve_solver(
@@ -257,7 +258,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
             self.solver, loss, penalty,
             max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
             hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-            n_samples=X.shape[0], n_features=X.shape[1],
+            n_samples=X.shape[0], n_features=X.shape[1], n_outputs=n_outputs,
             **self._minibatch_options(),
         )
 

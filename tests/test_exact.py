@@ -234,8 +234,13 @@ def test_auto_chooses_exact_for_linear_piecewise_losses():
                          hidden_layer_sizes=(8,), **kwargs)
     assert not isinstance(mlp, ExactSolver)
     crammer = resolve_solver("auto", Hinge(multiclass="crammer_singer"),
-                             resolve_penalty(1e-4, 0.0), **kwargs)
-    assert not isinstance(crammer, ExactSolver)
+                             resolve_penalty(1e-4, 0.0), n_outputs=10, **kwargs)
+    assert isinstance(crammer, ExactSolver)
+    # Beyond the work budget n (K (p + 1))^2 the smoothing path is kept.
+    large = resolve_solver("auto", Hinge(multiclass="crammer_singer"),
+                           resolve_penalty(1e-4, 0.0), max_iter=100, tol=1e-4, verbose=0,
+                           n_samples=1_000_000, n_features=20, n_outputs=10)
+    assert not isinstance(large, ExactSolver)
 
 
 def test_exact_refuses_what_it_cannot_fit():
@@ -244,9 +249,6 @@ def test_exact_refuses_what_it_cannot_fit():
         LossRegressor(loss="squared_error", solver="exact").fit(X, y)
     with pytest.raises(ValueError, match="this solver fits linear models only"):
         LossRegressor(loss="quantile", hidden_layer_sizes=(4,), solver="exact").fit(X, y)
-    labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
-    with pytest.raises(ValueError, match="has no piecewise-linear form"):
-        LossClassifier(loss=Hinge(multiclass="crammer_singer"), solver="exact").fit(X, labels)
 
 
 def test_float32_input_stays_float32_and_reaches_the_optimum():

@@ -313,11 +313,6 @@ ERRORS = [
     ("exact_smooth_loss", lambda: LossRegressor(solver="exact").fit(X, Y),
      ValueError, "solver='exact' cannot fit loss SquaredError(): the loss does not define "
      "piecewise_linear(), which this solver calls."),
-    ("exact_crammer_singer",
-     lambda: LossClassifier(loss=Hinge(multiclass="crammer_singer"), solver="exact").fit(
-         X, np.arange(30) % 3),
-     ValueError, "Hinge(multiclass='crammer_singer') has no piecewise-linear form of one "
-     "margin per raw column, which solver='exact' needs"),
     # -- lists of quantile / expectile levels --------------------------------
     ("levels_not_increasing", lambda: LossRegressor(loss=Quantile([0.5, 0.1])).fit(X, Y),
      ValueError, "requires strictly increasing levels"),

@@ -30,7 +30,7 @@ from ._base import (
 from ._domain import ClassIndices
 from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
 from ._link import IdentityLink, LogitLink
-from ._piecewise import PiecewiseLinear
+from ._piecewise import MaxOfClassMargins, PiecewiseLinear
 
 __all__ = [
     "LogLoss",
@@ -995,10 +995,10 @@ class Hinge(_MarginLoss):
     def piecewise_linear(self, y_true):
         """This loss as data for exact solvers: ``max(0, margin - u)`` of the margin.
 
-        Binary and one-vs-rest only: the argument is the margin ``u = s z``
-        with the label sign ``s = +-1`` of each raw column, and one-vs-rest
-        sums the columns. Crammer-Singer couples the columns of a sample
-        and has no such form.
+        Binary and one-vs-rest: the argument is the margin ``u = s z`` with
+        the label sign ``s = +-1`` of each raw column, and one-vs-rest sums
+        the columns. Crammer-Singer couples the columns of a sample: it is
+        the largest of the classes' margins, declared as such.
 
         Parameters
         ----------
@@ -1007,23 +1007,17 @@ class Hinge(_MarginLoss):
 
         Returns
         -------
-        form : PiecewiseLinear
-            One knot at ``margin`` with slopes -1 and 0.
-
-        Raises
-        ------
-        ValueError
-            For ``multiclass="crammer_singer"`` on more than two classes.
+        form : PiecewiseLinear or MaxOfClassMargins
+            One knot at ``margin`` with slopes -1 and 0; for
+            ``multiclass="crammer_singer"`` on more than two classes, a
+            :class:`~sklosses.losses._piecewise.MaxOfClassMargins`.
         """
         self._check_params()
         y = np.asarray(y_true)
         n_outputs = self._n_raw_outputs_for(y)
         if n_outputs and self.multiclass == "crammer_singer":
-            raise ValueError(
-                "Hinge(multiclass='crammer_singer') has no piecewise-linear form of one "
-                "margin per raw column, which solver='exact' needs: use solver='lbfgs' "
-                "(smoothing continuation) for it, or multiclass='ovr'."
-            )
+            return MaxOfClassMargins(margin=float(self.margin), labels=_labels(y),
+                                     n_classes=n_outputs)
         signs = _ovr_signs(y, n_outputs, float) if n_outputs else _binary_signs(y, float)
         return PiecewiseLinear(knots=(float(self.margin),), slopes=(-1.0, 0.0),
                                offset=np.zeros_like(signs), scale=signs, combine="sum")

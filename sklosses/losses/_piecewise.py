@@ -6,6 +6,10 @@ each linear piece (``slopes``), and the affine map from a raw prediction to
 the scalar argument of that piecewise-linear function. A loss that has such a
 form returns it from its ``piecewise_linear(y_true)`` method; the solver reads
 the form and never the loss's class.
+
+A loss that couples the raw columns of a sample (Crammer and Singer's
+multiclass hinge, a maximum over the classes) has no form of one argument
+per column; it declares :class:`MaxOfClassMargins` instead.
 """
 
 from dataclasses import dataclass
@@ -13,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["PiecewiseLinear"]
+__all__ = ["MaxOfClassMargins", "PiecewiseLinear"]
 
 
 @dataclass(frozen=True)
@@ -148,3 +152,48 @@ class PiecewiseLinear:
         if values.ndim == 1:
             return values
         return values.mean(axis=1) if self.combine == "mean" else values.sum(axis=1)
+
+
+@dataclass(frozen=True)
+class MaxOfClassMargins:
+    r"""A multiclass loss as the largest of its classes' margins (Crammer-Singer).
+
+    For sample :math:`i` of class :math:`y_i` with raw predictions
+    :math:`z_{i1}, \dots, z_{iK}`, the loss is
+
+    .. math::
+        \ell_i = \max_k \big(m [k \ne y_i] + z_{ik} - z_{iy_i}\big)
+              = \max\big(0,\; m + \max_{k \ne y_i} z_{ik} - z_{iy_i}\big),
+
+    a convex piecewise-linear function of the whole row (its pieces are the
+    classes), which an exact solver turns into a linear program with one
+    simplex of dual variables per sample.
+
+    Parameters
+    ----------
+    margin : float
+        The margin :math:`m > 0`.
+    labels : ndarray of shape (n_samples,)
+        Class indices :math:`y_i` in ``0 .. n_classes - 1``.
+    n_classes : int
+        Number of classes :math:`K > 2` (raw columns).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklosses.losses._piecewise import MaxOfClassMargins
+    >>> form = MaxOfClassMargins(margin=1.0, labels=np.array([0, 2]), n_classes=3)
+    >>> form.pointwise(np.array([[2.0, 0.5, 0.0], [0.0, 0.0, 0.5]]))
+    array([0. , 0.5])
+    """
+
+    margin: float
+    labels: np.ndarray
+    n_classes: int
+
+    def pointwise(self, raw):
+        """Per-sample loss of raw predictions of shape (n_samples, n_classes)."""
+        rows = np.arange(raw.shape[0])
+        values = raw + self.margin
+        values[rows, self.labels] -= self.margin
+        return values.max(axis=1) - raw[rows, self.labels]

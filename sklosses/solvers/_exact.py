@@ -52,7 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dposv
 
-from ..losses._piecewise import PiecewiseLinear
+from ..losses._piecewise import MaxOfClassMargins, PiecewiseLinear
 from . import _globbing
 from ._base import BaseSolver, SolverResult
 from ._ipm import BoxQP, ConstraintOperator, interior_point
@@ -171,6 +171,12 @@ class ExactSolver(BaseSolver):
                                           verbose=self.verbose)
         form = levels[0] if levels is not None else objective.loss.piecewise_linear(
             objective.y)
+        if isinstance(form, MaxOfClassMargins):
+            from ._crammer_singer import fit_crammer_singer  # noqa: PLC0415
+
+            # The classes' columns are coupled: one program for all of them.
+            return fit_crammer_singer(objective, x0, form, tol=self.tol,
+                                      max_iter=self.max_iter, verbose=self.verbose)
         weight = objective._normalised_weight
         keep = weight > 0
         X = _rows_float64(objective.X, keep)
@@ -306,6 +312,21 @@ class _ScaledDesign:
         out = np.asarray(self.X.T @ u).ravel() * self.inv_scale
         if self.fit_intercept:
             out = np.append(out, u.sum())
+        return out
+
+    def dot_columns(self, B):
+        """``[X, 1] S^-1 B`` for a matrix ``B`` of shape (n_columns, K)."""
+        p = self.n_features
+        out = np.asarray(self.X @ (B[:p] * self.inv_scale[:, None]))
+        if self.fit_intercept:
+            out = out + B[p]
+        return out
+
+    def tdot_columns(self, U):
+        """``S^-1 [X, 1]^T U`` for a matrix ``U`` of shape (n_samples, K)."""
+        out = np.asarray(self.X.T @ U) * self.inv_scale[:, None]
+        if self.fit_intercept:
+            out = np.vstack([out, U.sum(axis=0)])
         return out
 
     def gram(self, q):
@@ -480,16 +501,17 @@ class _ScaledPenalty:
     for the quadratic part.
     """
 
-    def _set_penalty(self, penalty, design, n_columns):
+    def _set_penalty(self, penalty, design, n_columns, copies=1):
+        """Set the weights; ``copies`` blocks of ``n_columns`` (one per class) when > 1."""
         p = design.n_features
         l1 = self.n * penalty.l1_strength * design.inv_scale
         l2 = self.n * self.unit * penalty.l2_strength * design.inv_scale ** 2
         self.l1 = np.zeros(n_columns)
         self.l2 = np.zeros(n_columns)
         self.l1[:p], self.l2[:p] = l1, l2
-        penalised = np.arange(p)
-        self.l1_index = penalised[l1 > 0]
-        self.l2_index = penalised[l2 > 0]
+        self.l1, self.l2 = np.tile(self.l1, copies), np.tile(self.l2, copies)
+        self.l1_index = np.flatnonzero(self.l1 > 0)
+        self.l2_index = np.flatnonzero(self.l2 > 0)
         # Coefficients whose dual constraint is an equality, and L1-only ones.
         self.free_index = np.flatnonzero((self.l1 == 0) & (self.l2 == 0))
         self.l1_only = np.flatnonzero((self.l1 > 0) & (self.l2 == 0))
@@ -784,8 +806,12 @@ class _Certificate:
         if gap <= max(self.tol, self.gap):
             self.best_primal, self.best_beta = value, b
 
+    def coefficients(self, iterate):
+        """The scaled coefficients an iterate's multipliers stand for (``-y``)."""
+        return -iterate.y
+
     def __call__(self, iterate):
-        b = -iterate.y
+        b = self.coefficients(iterate)
         self.n_iter = iterate.n_iter
         if iterate.n_iter > 0:
             self.offer_primal(b)

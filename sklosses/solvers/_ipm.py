@@ -42,7 +42,8 @@ class ConstraintOperator(metaclass=ABCMeta):
     """The equality-constraint matrix ``B = [B_b, B_f]`` as an operator.
 
     The interior-point method only multiplies by ``B`` and its transpose and
-    asks for ``B diag(D) B^T``; it never needs ``B`` as a matrix.
+    solves with ``B diag(D) B^T`` (:meth:`normal_system`); it never needs
+    ``B`` as a matrix.
     """
 
     @abstractmethod
@@ -53,9 +54,52 @@ class ConstraintOperator(metaclass=ABCMeta):
     def apply_transpose(self, y):
         """``(B_b^T y, B_f^T y)``."""
 
-    @abstractmethod
     def normal_matrix(self, d_box, d_free):
-        """``B_b diag(d_box) B_b^T + B_f diag(d_free) B_f^T``, dense and square."""
+        """``B_b diag(d_box) B_b^T + B_f diag(d_free) B_f^T``, dense and square.
+
+        Operators that override :meth:`normal_system` need not define it.
+        """
+        raise NotImplementedError
+
+    def normal_system(self, d_box, d_free):
+        """``B diag(D) B^T``, factorised: a :class:`CholeskySystem`, or None if singular.
+
+        The default forms :meth:`normal_matrix` and factorises it. An operator
+        with many constraints of a special structure overrides this with its
+        own elimination (an object with the same ``solve``, ``times`` and
+        ``matrix``).
+        """
+        return CholeskySystem.of(self.normal_matrix(d_box, d_free))
+
+
+class CholeskySystem:
+    """A normal matrix and its Cholesky factor.
+
+    Attributes
+    ----------
+    matrix : ndarray of shape (n_constraints, n_constraints)
+        ``B D B^T``; monitors use it to project a dual point onto the
+        constraints. A system that eliminates part of the constraints holds
+        the Schur complement on the others here.
+    """
+
+    def __init__(self, matrix, factor):
+        self.matrix = matrix
+        self.factor = factor
+
+    @classmethod
+    def of(cls, matrix):
+        """The system of ``matrix``; None when it cannot be factorised."""
+        factor = _factorise(matrix)
+        return None if factor is None else cls(matrix, factor)
+
+    def solve(self, rhs):
+        """``(B D B^T)^-1 rhs``."""
+        return dpotrs(self.factor, rhs, lower=0)[0]
+
+    def times(self, v):
+        """``(B D B^T) v``."""
+        return self.matrix @ v
 
 
 @dataclass
@@ -88,9 +132,10 @@ class BoxQP:
 class Iterate:
     """An interior-point iterate, as passed to the monitor.
 
-    ``d_box`` and ``factor`` are the scaling and the factorised normal matrix
-    of the step that produced it (None before the first step), which a
-    monitor may reuse to project a dual point onto the constraints.
+    ``d_box`` and ``normal`` are the scaling and the normal matrix (see
+    :attr:`CholeskySystem.matrix`) of the step that produced it (None before
+    the first step), which a monitor may reuse to project a dual point onto
+    the constraints.
     """
 
     x_box: np.ndarray
@@ -179,12 +224,11 @@ def interior_point(problem, y0, *, max_iter, monitor, x_box0=None):
         inv_gaps, inv_slack = 1.0 / gaps, 1.0 / slack
         ratios = slack * inv_gaps  # [s / (x - l), t / (u - x)]
         d_box = 1.0 / (ratios[:n_box] + ratios[n_box:])
-        normal = op.normal_matrix(d_box, d_free)
-        factor = _factorise(normal)
-        if factor is None:
+        system = op.normal_system(d_box, d_free)
+        if system is None:
             return iterate, False
         newton = _NewtonSystem(
-            op=op, factor=factor, normal=normal, ratios=ratios, d_box=d_box,
+            op=op, system=system, ratios=ratios, d_box=d_box,
             d_free=d_free, r_primal=d - b_x,
             rho_box=t_box - c + slack[:n_box] - slack[n_box:],
             rho_free=t_free - h * x_free,
@@ -214,7 +258,7 @@ def interior_point(problem, y0, *, max_iter, monitor, x_box0=None):
         b_x = b_x + step_p * step.b_dx
         slack = slack + step_d * step.d_slack
         iterate = Iterate(x_box, x_free, y, n_iter + 1, mu, n_box=n_box, d_box=d_box,
-                          normal=normal)
+                          normal=system.matrix)
     return iterate, False
 
 
@@ -244,8 +288,7 @@ class _NewtonSystem:
     """
 
     op: ConstraintOperator
-    factor: np.ndarray
-    normal: np.ndarray
+    system: CholeskySystem
     ratios: np.ndarray  # [s / (x - l), t / (u - x)]
     d_box: np.ndarray
     d_free: np.ndarray
@@ -273,14 +316,14 @@ class _NewtonSystem:
         n = self.n_box
         rho_box = self.rho_box + targets[:n] - targets[n:]
         b_d_rho = self.op.apply(self.d_box * rho_box, self.d_rho_free)
-        dy = dpotrs(self.factor, self.r_primal - b_d_rho, lower=0)[0]
+        dy = self.system.solve(self.r_primal - b_d_rho)
         tb, tf = self.op.apply_transpose(dy)
         dx_box = self.d_box * (rho_box + tb)
         d_gaps = np.concatenate([dx_box, -dx_box])
         return _Direction(
             dx_box=dx_box, dx_free=self.d_rho_free + self.d_free * tf if full else None,
             dy=dy, d_gaps=d_gaps, d_slack=targets - self.ratios * d_gaps, t_box=tb,
-            t_free=tf, b_dx=b_d_rho + self.normal @ dy if full else None,
+            t_free=tf, b_dx=b_d_rho + self.system.times(dy) if full else None,
         )
 
 
