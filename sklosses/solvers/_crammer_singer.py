@@ -56,6 +56,7 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
+    off_constraints,
     relative_gap,
 )
 from ._ipm import BoxQP, ConstraintOperator, _factorise, interior_point
@@ -273,6 +274,8 @@ class _CrammerSingerProblem(_ScaledPenalty):
             beyond = np.maximum(np.abs(G[l2]) - self.l1[l2], 0.0)
             value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
         free_all = self.free_index
+        if off_constraints(G[free_all], self.n):
+            return -np.inf
         value -= float(np.abs(b[free_all]) @ np.abs(G[free_all]))
         return value
 

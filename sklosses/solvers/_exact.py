@@ -63,6 +63,18 @@ _STALL_ITERATIONS = 8
 # An objective below this share of the value at zero coefficients (or at
 # the start) counts as zero in the relative duality gap (_Certificate.floor).
 _ZERO_OBJECTIVE = 1e-9
+# A dual point bounds the optimum only on the equality constraints of the
+# unpenalised coefficients; rounding leaves them violated by ~1e-16 of their
+# scale (n, in the scaled units), whose first-order effect |b_j| |v_j| is
+# subtracted. A point further off (the first iterate, before any Newton
+# system projected onto them, or one that a clip to its boxes moved) bounds
+# nothing: its value minus |b_j| |v_j| bounds J(b), not J*.
+_FEASIBLE_RESIDUAL = 1e-9
+
+
+def off_constraints(residual, n):
+    """Whether the unpenalised constraints' ``residual`` is beyond rounding (scale ``n``)."""
+    return residual.size > 0 and float(np.max(np.abs(residual))) > _FEASIBLE_RESIDUAL * n
 # With an unbounded flat piece (the hinge's), the start puts each sample's
 # theta this fraction of the way from the middle of its box to 0, see
 # _OutputProblem.box_start.
@@ -651,6 +663,8 @@ class _OutputProblem(_ScaledPenalty):
             beyond = np.maximum(np.abs(v[l2]) - self.l1[l2], 0.0)
             value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
         free = self.free_index
+        if off_constraints(v[free], self.n):
+            return -np.inf, theta
         value -= float(np.abs(b[free]) @ np.abs(v[free]))
         return float(value), theta
 

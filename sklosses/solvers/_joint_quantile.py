@@ -52,6 +52,7 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
+    off_constraints,
     relative_gap,
 )
 from ._ipm import BoxQP, ConstraintOperator, interior_point
@@ -300,10 +301,12 @@ class _JointProblem(_ScaledPenalty):
             beyond = np.maximum(np.abs(v[l2]) - self.l1[l2], 0.0)
             value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
         free_w = free[free < self.p]
-        value -= float(np.abs(b[free_w]) @ np.abs(v[free_w]))
         m_rows = m[self.offset_levels]
         if not self.fit_intercept:
             m_rows = np.maximum(m_rows, 0.0)
+        if off_constraints(np.concatenate([v[free_w], m_rows]), self.n):
+            return -np.inf
+        value -= float(np.abs(b[free_w]) @ np.abs(v[free_w]))
         value -= float(np.abs(b[self.p:]) @ np.abs(m_rows))
         return value
 
