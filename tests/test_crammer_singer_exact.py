@@ -183,11 +183,12 @@ def test_float32_input_stays_float32():
 
 
 @pytest.mark.parametrize("name, standardise", [("iris", False), ("wine", False),
-                                               ("wine", True)])
+                                               ("wine", True), ("digits", True)])
 def test_default_fit_on_real_data_is_certified_and_beats_linear_svc(name, standardise):
     # Real data with raw features (wine's columns span 0.1 to 1700), C = 1, no
     # intercept as LinearSVC(multi_class="crammer_singer", fit_intercept=False).
-    X, y = (load_iris if name == "iris" else load_wine)(return_X_y=True)
+    X, y = {"iris": load_iris, "wine": load_wine, "digits": load_digits}[name](
+        return_X_y=True)
     if standardise:
         X = StandardScaler().fit_transform(X)
     n = X.shape[0]
@@ -195,7 +196,8 @@ def test_default_fit_on_real_data_is_certified_and_beats_linear_svc(name, standa
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est = LossClassifier(loss=CS, alpha=alpha, fit_intercept=False).fit(X, y)
-    assert est.duality_gap_ <= 1e-4
+    # Issue 12's bar for the margin losses: within 1e-6 at default settings.
+    assert est.duality_gap_ <= 1e-6
     ones = np.ones(n)
     ours = objective(est, X, y, ones, alpha, 0.0)
     with warnings.catch_warnings():
@@ -208,20 +210,6 @@ def test_default_fit_on_real_data_is_certified_and_beats_linear_svc(name, standa
     # value bounds from above.
     assert ours <= theirs * (1 + 1e-8)
     assert (ours - min(ours, theirs)) / ours <= est.duality_gap_
-
-
-def test_digits_default_matches_the_certificate():
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    alpha = 1.0 / X.shape[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        est = LossClassifier(loss=CS, alpha=alpha, fit_intercept=False).fit(X, y)
-    tight = LossClassifier(loss=CS, alpha=alpha, fit_intercept=False, solver="exact",
-                           tol=1e-10).fit(X, y)
-    ones = np.ones(X.shape[0])
-    gap = (objective(est, X, y, ones, alpha, 0.0) - objective(tight, X, y, ones, alpha, 0.0))
-    assert gap / objective(est, X, y, ones, alpha, 0.0) <= 1e-6
 
 
 def test_extreme_class_weights_are_fitted_exactly():

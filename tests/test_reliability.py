@@ -31,7 +31,7 @@ from sklosses import (
     PenaltyDominatesWarning,
     make_loss,
 )
-from sklosses.losses import Focal, GradientCheckWarning, Hinge, Huber, Quantile, Tweedie
+from sklosses.losses import Focal, GradientCheckWarning, Huber, Quantile, Tweedie
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "input_validation.rst"
 

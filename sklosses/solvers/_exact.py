@@ -99,7 +99,10 @@ class ExactSolver(BaseSolver):
     ``X``. Each output is solved on its own (their objectives decouple),
     except the levels of a location-shift model of quantiles (a list of
     levels with ``noncrossing="monotone"``), which share their slope and are
-    one program (:mod:`sklosses.solvers._joint_quantile`).
+    one program (:mod:`sklosses.solvers._joint_quantile`), and the classes
+    of the Crammer-Singer hinge (the loss declares
+    ``MaxOfClassMargins``), one program whose normal matrix has
+    ``K (p + 1)`` rows (:mod:`sklosses.solvers._crammer_singer`).
 
     The fit stops when the relative duality gap ``(J - D) / |J|`` between the
     objective ``J`` at the coefficients and the dual objective ``D`` of a
@@ -505,8 +508,9 @@ def relative_gap(fits):
 class _ScaledPenalty:
     """The penalty of a scaled exact program: per-column L1 and L2 weights.
 
-    Both programs (one output, :class:`_OutputProblem`; the joint quantile
-    levels) penalise the first ``p`` of their ``n_columns`` scaled
+    The programs (one output, :class:`_OutputProblem`; the joint quantile
+    levels; the Crammer-Singer classes, one block of ``n_columns`` per
+    class) penalise the first ``p`` of their ``n_columns`` scaled
     coefficients (the weights, not the intercepts or offsets), with the
     strengths of ``J`` carried into the scaled units: ``n`` for the weights
     of mean one, ``design.inv_scale`` for the columns and ``unit`` once more
