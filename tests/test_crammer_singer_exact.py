@@ -222,3 +222,33 @@ def test_extreme_class_weights_are_fitted_exactly():
     sw = np.array([class_weight[c] for c in y])
     expected = reference_value(X, y, sw, 0.0, 0.0, K=4, fit_intercept=True)
     assert objective(est, X, y, sw, 0.0, 0.0) == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("fit_intercept, alpha, l1_ratio", [(True, 0.0, 0.0),
+                                                             (False, 0.05, 0.5)])
+def test_eliminated_normal_system_equals_the_assembled_one(fit_intercept, alpha, l1_ratio):
+    # The Schur-complement solve and product against B diag(D) B^T written out
+    # from the operator's own products with unit vectors.
+    from sklosses.penalties import ElasticNet  # noqa: PLC0415
+    from sklosses.solvers._crammer_singer import _CrammerSingerProblem  # noqa: PLC0415
+
+    X, y, sw = _data(seed=7, n=12, p=3, K=3)
+    problem = _CrammerSingerProblem(X, y, 3, 1.0, sw / sw.sum(), ElasticNet(alpha, l1_ratio),
+                                    fit_intercept=fit_intercept)
+    qp = problem.box_qp()
+    op = qp.operator
+    n_box, n_free = qp.cost.size, qp.curvature.size
+    columns = [op.apply(e, np.zeros(n_free)) for e in np.eye(n_box)]
+    columns += [op.apply(np.zeros(n_box), e) for e in np.eye(n_free)]
+    B = np.array(columns).T
+    rng = np.random.default_rng(0)
+    d_box, d_free = rng.uniform(0.01, 5.0, n_box), rng.uniform(0.01, 5.0, n_free)
+    normal = B @ np.diag(np.concatenate([d_box, d_free])) @ B.T
+    system = op.normal_system(d_box, d_free)
+    v = rng.normal(size=normal.shape[0])
+    np.testing.assert_allclose(system.times(v), normal @ v, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(system.solve(normal @ v), v, rtol=1e-7, atol=1e-8)
+    # apply_transpose is the transpose of apply.
+    t_box, t_free = op.apply_transpose(v)
+    np.testing.assert_allclose(np.concatenate([t_box, t_free]), B.T @ v, rtol=1e-12,
+                               atol=1e-12)
