@@ -5,8 +5,9 @@
 which is ``n C`` times our objective ``mean_i loss + alpha/2 ||W||^2`` at
 ``alpha = 1 / (C n)``; both run without an intercept, so the objectives are
 the same. Ours at its defaults (``solver="auto"``: the exact interior-point
-program up to its work budget, ``tol=1e-4``) and with ``solver="lbfgs"``
-(the smoothing path, the previous default); LinearSVC at its defaults
+program on fewer than 5000 samples, else the smoothing path; ``tol=1e-4``),
+with ``solver="exact"`` and with ``solver="lbfgs"`` (the smoothing path, the
+previous default); LinearSVC at its defaults
 (``tol=1e-4``; Keerthi et al.'s dual coordinate descent). Every fit is
 judged by ``objective`` below against J*, the lower of ours at
 ``tol=1e-10`` and LinearSVC at ``tol=1e-8``. Fits alternate in one process,
@@ -59,6 +60,8 @@ def fitters(X, y, alpha):
     return {
         "sklosses auto": lambda: LossClassifier(loss=CS, alpha=alpha,
                                                 fit_intercept=False).fit(X, y),
+        "sklosses exact": lambda: LossClassifier(loss=CS, alpha=alpha, fit_intercept=False,
+                                                 solver="exact").fit(X, y),
         "sklosses lbfgs": lambda: LossClassifier(loss=CS, alpha=alpha, fit_intercept=False,
                                                  solver="lbfgs").fit(X, y),
         "LinearSVC": lambda: LinearSVC(C=C, multi_class="crammer_singer",

@@ -236,11 +236,13 @@ def test_auto_chooses_exact_for_linear_piecewise_losses():
     crammer = resolve_solver("auto", Hinge(multiclass="crammer_singer"),
                              resolve_penalty(1e-4, 0.0), n_outputs=10, **kwargs)
     assert isinstance(crammer, ExactSolver)
-    # Beyond the work budget n (K (p + 1))^2 the smoothing path is kept.
-    large = resolve_solver("auto", Hinge(multiclass="crammer_singer"),
-                           resolve_penalty(1e-4, 0.0), max_iter=100, tol=1e-4, verbose=0,
-                           n_samples=1_000_000, n_features=20, n_outputs=10)
-    assert not isinstance(large, ExactSolver)
+    # From 5000 samples, or beyond 1000 coefficients, the smoothing path is kept.
+    for n_samples, n_features in ((5000, 20), (1000, 100)):
+        large = resolve_solver("auto", Hinge(multiclass="crammer_singer"),
+                               resolve_penalty(1e-4, 0.0), max_iter=100, tol=1e-4,
+                               verbose=0, n_samples=n_samples, n_features=n_features,
+                               n_outputs=10)
+        assert not isinstance(large, ExactSolver)
 
 
 def test_exact_refuses_what_it_cannot_fit():
