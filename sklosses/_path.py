@@ -49,8 +49,18 @@ import numpy as np
 from sklearn.base import clone
 
 from ._estimators import same_settings
+from ._lagged_hessian import LaggedFeatureHessian
 from ._objective import Objective
-from ._resolve import resolve_loss, resolve_model, resolve_penalty
+from ._preconditioning import ScaledProblem
+from ._resolve import (
+    FitProblem,
+    resolve_loss,
+    resolve_model,
+    resolve_penalty,
+    solver_incompatibility,
+)
+from .models import LinearModel
+from .solvers._newton import Newton
 from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
 
 # The grid spans alpha_max down to alpha_max * _GRID_RATIO (API.md section 6).
@@ -365,9 +375,27 @@ def _path_solver(est, X, y, sample_weight):
                   and est.solver in _FULL_BATCH)
     if full_batch and quadratic_path_applies(est.loss_, est._model, X):
         return _QuadraticPoints(est, X, y, sample_weight)
+    if full_batch and est.l1_ratio > 0 and working_set_applies(est):
+        return _WorkingSetPoints(est, X, y, sample_weight)
     if full_batch and est.l1_ratio > 0 and est.solver != "newton":
         return _StrongRule(est, X, y, sample_weight)
     return _WarmFits(est, X, y, sample_weight)
+
+
+def working_set_applies(est):
+    """Whether the path points of fitted ``est`` go to :class:`_WorkingSetPoints`.
+
+    A convex loss with a Hessian (``gradient_hessian``, so that Newton can
+    fit it) on a plain linear model, without a scale fitted with the model
+    (Huber's ``scale="joint"`` is a joint problem in the scale, fitted by
+    its own solver, and keeps the strong rule).
+    """
+    loss = est.loss_
+    if (type(est._model) is not LinearModel or not getattr(loss, "is_convex", False)
+            or getattr(loss, "has_joint_scale", False)):
+        return False
+    problem = FitProblem(loss=loss, penalty=resolve_penalty(1.0, est.l1_ratio))
+    return solver_incompatibility("newton", problem) is None
 
 
 def _data_inputs(est, X, y, sample_weight):
@@ -411,6 +439,55 @@ class _QuadraticPoints(_WarmFits):
         est.__dict__.update(est._fitted_attributes(
             params, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
         est.n_iter_ = self.solver.n_iter_
+
+
+class _WorkingSetPoints(_WarmFits):
+    """Each point by working-set proximal Newton from the previous solution.
+
+    The points share one fold's data as the estimator's ``fit`` sees it and
+    one set of column moments (``ScaledProblem(like=...)``): a point costs
+    the working set's Hessians (usually one to three, ``n |W|^2`` each) and
+    one gradient per line-search step, with no validation, column pass or
+    screening of its own. The solver stops on the full problem's tests
+    (:mod:`~sklosses.solvers._working_set`), so a point is the optimum a
+    cold fit at that alpha reaches within ``tol``; one that does not
+    converge warns as its ``fit`` would.
+    """
+
+    params_only = True  # no fitted state beyond the parameters (no joint scale)
+
+    def __init__(self, est, X, y, sample_weight):
+        super().__init__(est, X, y, sample_weight)
+        self.data = _data_inputs(est, X, y, sample_weight)
+        self.solver = Newton(max_iter=est.max_iter, tol=est.tol)
+        self._problem = None
+        objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), *self.data)
+        # The working set's Hessian blocks carry over from one alpha to the next.
+        self._lagged = (LaggedFeatureHessian(objective)
+                        if LaggedFeatureHessian.applies(objective) else None)
+
+    def fit(self, alpha_old, alpha_new):
+        est = self.est
+        objective = Objective(est.loss_, est._model,
+                              resolve_penalty(alpha_new, est.l1_ratio), *self.data)
+        x0 = est._flat_params().astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            problem = ScaledProblem(objective, x0, balance_outputs=False,
+                                    first_evaluation=False, like=self._problem)
+        if self._problem is not None and est.l1_ratio == 1.0:
+            # Without an L2 part the smooth part and its variables do not
+            # change with alpha: the previous point's last gradient is this
+            # one's first.
+            problem.start_from(self._problem, x0)
+        self._problem = problem
+        with np.errstate(under="ignore"):
+            result = self.solver.solve_scaled(problem, x0, lagged_hessian=self._lagged)
+        est._check_result(result, est.loss_, self.solver)
+        if not result.converged:
+            est._warn_not_converged(result, est.loss_, self.solver)
+        est.__dict__.update(est._fitted_attributes(
+            result.x, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
+        est.n_iter_ = int(result.n_iter)
 
 
 class _StrongRule(_WarmFits):
