@@ -25,10 +25,16 @@ constant model (weights zero, intercepts at ``loss.init_raw``):
   fitted weights scale with the target for the robust losses), so the grid
   follows the data rather than its units.
 
-Along an L1 / elastic-net path of a linear model, each point after the
-first is fitted on the features the sequential strong rule keeps, then
-checked against the KKT conditions on all of them (:class:`_StrongRule`),
-so early points, where few weights are active, touch few columns.
+Along an L1 / elastic-net path of a linear model whose loss has a Hessian
+(``gradient_hessian``: log loss, Huber with a fixed scale, Poisson, ...),
+each point after the first is a working-set proximal Newton fit from the
+previous one (:class:`_WorkingSetPoints`), which keeps the previous
+point's curvature, its column moments and its last gradient: usually one
+or two evaluations per point and no new Hessian. Other L1 paths (no
+Hessian, or Huber's joint scale) fit each point on the features the
+sequential strong rule keeps, then check the KKT conditions on all of them
+(:class:`_StrongRule`), so early points, where few weights are active,
+touch few columns.
 
 Along any path of a linear model whose loss is quadratic in the raw
 prediction (squared error, squared log error: ``loss.has_constant_hessian``)
@@ -388,10 +394,13 @@ def working_set_applies(est):
     A convex loss with a Hessian (``gradient_hessian``, so that Newton can
     fit it) on a plain linear model, without a scale fitted with the model
     (Huber's ``scale="joint"`` is a joint problem in the scale, fitted by
-    its own solver, and keeps the strong rule).
+    its own solver, and keeps the strong rule), and ``solver`` ``"auto"``
+    or ``"newton"``: a solver named otherwise is what the user asked to see
+    along the path.
     """
     loss = est.loss_
-    if (type(est._model) is not LinearModel or not getattr(loss, "is_convex", False)
+    if (est.solver not in ("auto", "newton") or type(est._model) is not LinearModel
+            or not getattr(loss, "is_convex", False)
             or getattr(loss, "has_joint_scale", False)):
         return False
     problem = FitProblem(loss=loss, penalty=resolve_penalty(1.0, est.l1_ratio))

@@ -203,6 +203,29 @@ def test_every_working_set_path_point_is_the_cold_optimum(est, task, tol, excess
         assert J_path <= J_cold + excess * abs(J_cold)
 
 
+def test_sparse_path_equals_the_dense_path():
+    import scipy.sparse as sp
+
+    X, y = make_classification(n_samples=300, n_features=20, n_informative=5,
+                               random_state=8)
+    X[np.abs(X) < 0.8] = 0.0
+    est = LossClassifier(l1_ratio=0.9, tol=1e-9)
+    train, test = next(iter(KFold(3, shuffle=True, random_state=0).split(X)))
+    alphas = alpha_grid(est, X[train], y[train], l1_ratio=0.9, n_alphas=8)
+    dense = fit_path(est, X, y, None, train, test, alphas, LossClassifier.score)
+    sparse = fit_path(est, sp.csr_matrix(X), y, None, train, test, alphas,
+                      LossClassifier.score)
+    for a, b in zip(dense["params"], sparse["params"]):
+        np.testing.assert_allclose(a, b, atol=1e-6 * np.abs(a).max())
+
+
+def test_a_named_first_order_solver_keeps_its_path():
+    X, y = make_classification(n_samples=200, n_features=10, random_state=9)
+    est = LossClassifier(l1_ratio=1.0, solver="lbfgs").fit(X, y)
+    assert not path_module.working_set_applies(est)
+    assert path_module.working_set_applies(clone(est).set_params(solver="auto").fit(X, y))
+
+
 def test_path_points_reuse_the_hessian(monkeypatch):
     X, y = make_classification(n_samples=2000, n_features=40, n_informative=8,
                                random_state=6)

@@ -74,12 +74,19 @@ class Newton(BaseSolver):
     residual that tightens as the fit converges (Eisenstat-Walker).
 
     With an L1 part (lasso, elastic net), proximal Newton: each step
-    minimises the quadratic model of the smooth part plus the L1 norm by
-    coordinate descent on a working set
-    (:func:`~sklosses.solvers._cd.proximal_newton_direction`), and the fit
-    stops when that model promises a decrease of at most ``tol * |J|`` and
-    the minimum-norm subgradient is at most ``tol`` (in the scaled
-    variables, where the L1 part is a weighted L1 norm).
+    minimises the quadratic model of the smooth part plus the L1 norm, and
+    the fit stops when that model promises a decrease of at most
+    ``tol * |J|`` and the minimum-norm subgradient is at most ``tol`` (in
+    the scaled variables, where the L1 part is a weighted L1 norm). On a
+    linear model the Hessian is formed on a working set of features only
+    (the non-zero weights and the worst violators, grown until the full
+    problem's test passes) and kept from one iteration to the next while
+    the steps contract (:mod:`~sklosses.solvers._working_set`); elsewhere
+    the model is minimised by coordinate descent on the full Hessian
+    (:func:`~sklosses.solvers._cd.proximal_newton_direction`). Measured on
+    cold fits of L1 logistic (n=5000, p=200, one thread), the working set
+    took 1.5-4x L-BFGS's time, so ``solver="auto"`` keeps L-BFGS there;
+    its gain is on regularisation paths (:mod:`sklosses._path`).
 
     Both search along the step with Armijo backtracking (quadratic
     interpolation, safeguarded), which globalises the method; when the

@@ -1,37 +1,40 @@
 r"""Proximal Newton on a working set of features, for L1 / elastic-net linear fits.
 
-Each iteration, at the variables ``z`` of a
-:class:`~sklosses._preconditioning.ScaledProblem` (where the L1 part is a
-weighted L1 norm ``l1 @ |z|``):
+The fit works on a :class:`~sklosses._preconditioning.ScaledProblem`, where
+the L1 part is a weighted L1 norm ``l1 @ |z|``, in two nested loops.
 
-1. the full gradient ``g`` of the smooth part (one forward and one backward
-   pass, ``2 n p``) gives every coordinate's violation of the optimality
-   conditions: the minimum-norm subgradient, ``|g_j + l1_j sign z_j|`` on a
-   non-zero weight, ``max(|g_j| - l1_j, 0)`` on a zero one, ``|g_j|`` on an
-   intercept;
-2. the working set is every feature with a non-zero weight plus the worst
-   violators among the others, as many again (at least ``_MIN_NEW``): a
-   feature whose weights are zero and satisfy ``|g_j| <= l1_j`` stays out;
-3. the Hessian is formed on the working set alone
-   (:meth:`~sklosses._preconditioning.ScaledProblem.hessian_features`,
-   ``n |W|^2`` work instead of ``n p^2``), the proximal Newton step on it
-   by coordinate descent
-   (:func:`~sklosses.solvers._cd.proximal_newton_direction`), and an Armijo
-   search along that step on the full objective returns the next ``z``
-   with its full gradient, so step 1 of the next iteration costs nothing
-   more.
+Outer loop, on the full problem: the gradient ``g`` of the smooth part (one
+pass over ``X``) gives every coordinate's violation of the optimality
+conditions, its minimum-norm subgradient (``|g_j + l1_j sign z_j|`` on a
+non-zero weight, ``max(|g_j| - l1_j, 0)`` on a zero one, ``|g_j|`` on an
+intercept). The fit stops when the largest is at most ``tol`` (the test of
+:func:`~sklosses.solvers._stopping.stopping_verdict`) and the last model
+decrease on the working set is at most ``tol * |J|`` (the decrement test of
+:class:`~sklosses.solvers._newton.Newton`; the coordinates outside it are
+zero and satisfy their condition, so the full model's decrease there is of
+second order). Otherwise the working set is every feature with a non-zero
+weight plus the worst violators among the others, as many again and at
+least ``_MIN_NEW``; a small one (at most ``_RESTRICT_SHARE`` of the
+features) is solved on a copy of its columns
+(:meth:`~sklosses._preconditioning.ScaledProblem.restricted`), a larger one
+on the full problem.
 
-The fit stops on the full problem: the largest violation over every
-coordinate (the minimum-norm subgradient, the test of
-:func:`~sklosses.solvers._stopping.stopping_verdict`) is at most ``tol``, and
-the proximal Newton model on the working set promises a decrease of at most
-``tol * |J|`` (the decrement test of :class:`~sklosses.solvers._newton.Newton`;
-coordinates outside it are zero and satisfy their optimality condition, so
-the model's decrease there is of second order). The working set grows by
-itself: a violator left out keeps the subgradient test from passing until it
-joins. Started from a neighbouring solution (the previous alpha of a path),
-the working set is right from the first iteration and the fit takes one to
-three Hessians of the active set's size.
+Inner loop, proximal Newton on that problem: the Hessian on its own working
+set (:meth:`~sklosses._preconditioning.ScaledProblem.hessian_features`,
+``n |W|^2`` work instead of ``n p^2``, or served lagged, below), the exact
+minimiser of the proximal Newton model by feature-sign search
+(:func:`model_step`), and an Armijo search on the objective; it ends when
+that problem's own tests pass, then takes the last step when it lowers J
+(unless the model promises less than a hundredth of ``tol``).
+
+A :class:`~sklosses._lagged_hessian.LaggedFeatureHessian` keeps the
+curvature weights of its last refresh and serves every later block from
+them (a chord method): it is refreshed only when a step has to be
+shortened, finds no decrease, or contracts the largest violation too slowly
+for the cost of a new block (:func:`_refresh_pays`). A regularisation path
+holds one from one alpha to the next: started from the neighbouring
+solution, a point then usually costs one or two steps, each one evaluation,
+and no Hessian at all.
 
 This is the working-set strategy of glmnet and skglm's ``ProxNewton``
 (Bertrand et al., 2022), on the project's scaled problem and stopping test.
