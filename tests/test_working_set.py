@@ -222,8 +222,12 @@ def test_sparse_path_equals_the_dense_path():
 def test_a_named_first_order_solver_keeps_its_path():
     X, y = make_classification(n_samples=200, n_features=10, random_state=9)
     est = LossClassifier(l1_ratio=1.0, solver="lbfgs").fit(X, y)
-    assert not path_module.working_set_applies(est)
-    assert path_module.working_set_applies(clone(est).set_params(solver="auto").fit(X, y))
+    assert not path_module.working_set_applies(est, X)
+    assert path_module.working_set_applies(clone(est).set_params(solver="auto").fit(X, y), X)
+    # Wide data keep the strong rule.
+    wide = np.hstack([X] * 30)[:100]
+    assert not path_module.working_set_applies(
+        clone(est).set_params(solver="auto").fit(wide, y[:100]), wide)
 
 
 def test_path_points_reuse_the_hessian(monkeypatch):
