@@ -202,6 +202,56 @@ class Objective:
         """
         return self._matrix(*self._raw_hessian(params))
 
+    def hessian_features(self, params, features, block=None):
+        """The Hessian of :meth:`hessian` on the parameters of some features only.
+
+        For a linear model (``model.feature_indices``): the block on the
+        weights of the columns ``features`` (every output) and the
+        intercepts, in the order of ``model.feature_indices(features)``,
+        formed from those columns alone (``n |features|^2`` work, not
+        ``n p^2``). ``block``, the data term's block formed elsewhere (at a
+        lagged point, :mod:`sklosses._lagged_hessian`), takes the place of
+        the formed one; the penalty's part is added at ``params``.
+        """
+        if block is None:
+            params, cache, raw_hessian = self._raw_hessian(params)
+            block = self.model.gauss_newton_matrix(params, cache, raw_hessian,
+                                                   features=features)
+        params = np.asarray(params, dtype=self.model.dtype)
+        w = self.weights_slice
+        ridge = np.broadcast_to(self.penalty.smooth_hessian_diagonal(params[w]),
+                                (self.model.n_weights,))
+        weights = self.model.feature_indices(features)
+        weights = weights[weights < w.stop]
+        index = np.arange(weights.size)
+        block[index, index] += ridge[weights]
+        return block
+
+    def curvature_weights(self, params):
+        """The loss's second derivative per sample at ``params`` (a single output).
+
+        Normalised sample weights included: the data term's Hessian of a
+        linear model is ``X^T diag(d) X`` (bordered for the intercept).
+        """
+        _, _, raw_hessian = self._raw_hessian(params)
+        return np.asarray(raw_hessian.entry(0, 0), dtype=np.float64)
+
+    def on_columns(self, features):
+        """The same objective for a linear model on the columns ``features`` of ``X``.
+
+        A copy of those columns: a working-set solver evaluates it at
+        ``n |features|`` cost per pass instead of ``n p``. The
+        parameters are the weights of those columns and the intercepts.
+        """
+        model = self.model
+        sub_model = type(model)(len(features), model.n_outputs,
+                                fit_intercept=model.fit_intercept, dtype=model.dtype)
+        if isinstance(self.X, np.ndarray):
+            X = np.take(self.X, features, axis=1)  # a C-ordered copy
+        else:
+            X = self.X[:, features]
+        return Objective(self.loss, sub_model, self.penalty, X, self.y, self.sample_weight)
+
     def _raw_hessian(self, params):
         """``(params, cache, raw Hessian)``: one forward pass, the loss's curvature."""
         params = np.asarray(params, dtype=self.model.dtype)

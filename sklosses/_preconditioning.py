@@ -79,6 +79,12 @@ class ScaledProblem:
         when its weights are zero (:class:`~sklosses._start_evaluation.StartEvaluation`),
         for a solver whose first call is :meth:`smooth_value_gradient` there.
         Newton, which starts with :meth:`gradient_hessian`, asks for False.
+    like : ScaledProblem, optional
+        A scaled problem of the same data, loss and model (another penalty:
+        the next point of a regularisation path): its factor :math:`F` and
+        column moments are reused instead of another pass over ``X``, so
+        the variables and the stopping test are those a fresh one would
+        have. Only with ``balance_outputs=False``.
 
     Attributes
     ----------
@@ -116,25 +122,35 @@ class ScaledProblem:
     True
     """
 
-    def __init__(self, objective, x0, *, balance_outputs=True, first_evaluation=True):
+    def __init__(self, objective, x0, *, balance_outputs=True, first_evaluation=True,
+                 like=None):
         self.objective = objective
         x0 = np.asarray(x0, dtype=np.float64)
         self._balance = None
         model = getattr(objective, "model", None)
         if balance_outputs and isinstance(model, LinearModel) \
                 and _l1_strength(objective.penalty) is not None:
+            if like is not None:
+                raise ValueError("ScaledProblem(like=...) needs balance_outputs=False")
             self._balance = _OutputBalance.if_separable(objective, x0)
         # The first evaluation, at a start without weights, shares the column pass.
         start = (StartEvaluation.if_applicable(objective, x0)
-                 if first_evaluation and self._balance is None else None)
-        self.value_scale = _value_scale(objective, x0, start)
+                 if first_evaluation and self._balance is None and like is None else None)
+        self.value_scale = (like.value_scale if like is not None
+                            else _value_scale(objective, x0, start))
+        # The column moments (centres, spreads) of a linear map: another
+        # penalty on the same data reuses them (``like``).
+        self._columns = None if like is None else like._columns
+        # Columns of the original problem, for one made by restricted().
+        self._parent_columns = None
         self.weights_slice = objective.weights_slice
         self.dtype = np.dtype(model.dtype) if model is not None else np.dtype(np.float64)
         # Weight of each output's share of J in the scaled objective.
         n_outputs = model.n_outputs if model is not None else 1
         output_weights = (self._balance.weights if self._balance is not None
                           else np.full(n_outputs, 1.0 / self.value_scale))
-        self._map = _affine_map(objective, x0, output_weights, start)
+        self._map = _affine_map(objective, x0, output_weights, start, self._columns)
+        self._columns = getattr(self._map, "columns", None)
         self.l1_weights = self._scaled_l1_weights()
         self._start = None
         if start is not None and start.grad is not None:
@@ -168,8 +184,27 @@ class ScaledProblem:
             value, grad = self._balance.smooth_value_gradient(params)
             return value, self._map.pull_back(grad)
         value, grad = self.objective.smooth_value_gradient(params)
-        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64))
-        return float(value) / self.value_scale, grad / self.value_scale
+        grad = self._map.pull_back(np.asarray(grad, dtype=np.float64)) / self.value_scale
+        value = float(value) / self.value_scale
+        self._last = (params, value, grad.copy())
+        return value, grad
+
+    def start_from(self, other, x0):
+        """Take ``other``'s last evaluation as this problem's at ``x0``, if it was there.
+
+        For the next point of an L1 path (``other`` an earlier problem of
+        the same data, loss, model and variables, whose penalty has no L2
+        part: the same smooth function in the same units): its last
+        :meth:`smooth_value_gradient` call, at the parameters ``x0``, is
+        this problem's first, without another pass over the data. The
+        intercepts' reference (``x0``) does not enter the gradient in ``z``.
+        Returns whether it was taken.
+        """
+        last = getattr(other, "_last", None)
+        if last is None or not np.array_equal(last[0], np.asarray(x0, dtype=np.float64)):
+            return False
+        self._start = (self.to_variables(x0), last[1], last[2])
+        return True
 
     def gradient_hessian(self, z):
         r"""Scaled smooth part, its gradient and its Hessian with respect to ``z``.
@@ -191,6 +226,70 @@ class ScaledProblem:
         hessian = self.objective.hessian(self.to_params(z))
         return self._map.pull_back_hessian(np.asarray(hessian, dtype=np.float64)) \
             / self.value_scale
+
+    @property
+    def has_feature_hessian(self):
+        """Whether :meth:`hessian_features` is available (a plain linear model's map)."""
+        return (self._balance is None and isinstance(self._map, _LinearMap)
+                and type(self.objective.model) is LinearModel)
+
+    def feature_indices(self, features):
+        """Indices in ``z`` of the weights of the columns ``features``, then the intercepts."""
+        return self.objective.model.feature_indices(features)
+
+    def hessian_features(self, z, features, lagged=None):
+        r"""The Hessian of :meth:`hessian` on :meth:`feature_indices` alone.
+
+        The map ties a weight only to itself and its output's intercept, so
+        that block is :math:`M_S^\top H_S M_S / F` with :math:`H_S` the
+        objective's block (:meth:`Objective.hessian_features`) and
+        :math:`M_S` the map on those columns: ``n |features|^2`` work.
+        With ``lagged`` (a
+        :class:`~sklosses._lagged_hessian.LaggedFeatureHessian` on the data
+        of the problem this one was :meth:`restricted` from, or of this
+        one), the data term's block at its last refresh instead.
+        """
+        block = None
+        if lagged is not None:
+            block = lagged.block(self._in_parent(features))
+        hessian = self.objective.hessian_features(self.to_params(z), features, block)
+        return self._map.restricted(features).pull_back_hessian(
+            np.asarray(hessian, dtype=np.float64)) / self.value_scale
+
+    def refresh_lagged(self, lagged, z, features):
+        """Refresh ``lagged`` at ``z`` (this problem's curvature weights) on ``features``."""
+        lagged.refresh(self.objective.curvature_weights(self.to_params(z)),
+                       self._in_parent(features))
+
+    def prioritise(self, lagged, closeness):
+        """Pass each feature's ``closeness`` to entering to ``lagged`` (in its columns)."""
+        if self._parent_columns is None:
+            lagged.priority = closeness
+        elif lagged.priority is not None:
+            lagged.priority[self._parent_columns] = closeness
+
+    def _in_parent(self, features):
+        return features if self._parent_columns is None else self._parent_columns[features]
+
+    def restricted(self, features):
+        """This problem on the columns ``features`` alone (other weights held at zero).
+
+        The same factor :math:`F` and change of variables (the map on those
+        columns), on a copy of those columns
+        (:meth:`Objective.on_columns`): its variables are
+        ``z[feature_indices(features)]``, and it equals this problem
+        wherever the other weights are zero.
+        """
+        sub = object.__new__(ScaledProblem)
+        sub.__dict__.update(self.__dict__)
+        sub.objective = self.objective.on_columns(features)
+        sub._map = self._map.restricted(features)
+        sub.weights_slice = sub.objective.weights_slice
+        sub.l1_weights = self.l1_weights[self.feature_indices(features)]
+        sub._start = sub._last = None
+        sub._columns = None  # its column moments are those of a subset
+        sub._parent_columns = np.asarray(self._in_parent(features), dtype=np.intp)
+        return sub
 
     def gradient_hessian_blocks(self, z):
         r"""Scaled smooth part, its gradient and its per-output Hessian blocks in ``z``.
@@ -394,9 +493,10 @@ def _l1_strength(penalty):
     return None if strength is None else float(strength)
 
 
-def _affine_map(objective, x0, output_weights, start=None):
+def _affine_map(objective, x0, output_weights, start=None, columns=None):
     """The change of variables for ``objective`` (identity unless linear,
-    location-shift or MLP)."""
+    location-shift or MLP); ``columns``, the ``(centre, spread)`` of an
+    earlier map on the same data, saves the column pass."""
     model = getattr(objective, "model", None)
     if model is None:  # a bare objective (tests, custom callers): scale J only
         return _IdentityMap(x0.size, objective.weights_slice.stop)
@@ -410,12 +510,15 @@ def _affine_map(objective, x0, output_weights, start=None):
                             model.n_weights)
     if not isinstance(model, (LinearModel, LocationShiftModel)):
         return _IdentityMap(model.n_params, model.n_weights)
-    centre, scale, products = column_centres_and_scales(
-        objective.X, objective._normalised_weight, centred=model.fit_intercept,
-        extra=None if start is None else start.grad_raw,
-    )
-    if start is not None:
-        start.finish(products)
+    if columns is None:
+        centre, scale, products = column_centres_and_scales(
+            objective.X, objective._normalised_weight, centred=model.fit_intercept,
+            extra=None if start is None else start.grad_raw,
+        )
+        if start is not None:
+            start.finish(products)
+    else:
+        centre, scale = columns
     sigma = output_scales(objective)
     if isinstance(model, LocationShiftModel):
         return _LocationShiftMap(model, centre, scale, sigma, x0, objective.penalty,
@@ -427,7 +530,9 @@ def _affine_map(objective, x0, output_weights, start=None):
     # curvatures stay of order 1 (the optimum still does not move).
     ridge = getattr(objective.penalty, "l2_strength", 0.0)
     effective = np.sqrt(scale[None, :] ** 2 + ridge * (output_weights * sigma**2)[:, None])
-    return _LinearMap(model, centre, effective, sigma, x0)
+    linear_map = _LinearMap(model, centre, effective, sigma, x0)
+    linear_map.columns = (centre, scale)
+    return linear_map
 
 
 # Rows per block of the column moments: float64 blocks of about 4 MB, so
@@ -745,6 +850,17 @@ class _LinearMap:
             return f[:, None] * hessian * f[None, :]
         half = self._pull_back_columns(hessian)
         return self._pull_back_columns(np.ascontiguousarray(half.T))
+
+    def restricted(self, features):
+        """The map of the columns ``features`` alone (their weights and the intercepts)."""
+        block = object.__new__(_LinearMap)
+        block.__dict__.update(self.__dict__)
+        block.n_features = len(features)
+        block.n_weights = self.n_outputs * block.n_features
+        block.n_params = block.n_weights + (self.n_outputs if self.fit_intercept else 0)
+        block.centre = self.centre[features]
+        block.factor = self.factor[:, features]
+        return block
 
     def pull_back_hessian_blocks(self, blocks):
         """``M_k^T H_k M_k`` for each output's block ``[W_k, b_k]`` (intercept last).

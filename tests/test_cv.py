@@ -451,6 +451,9 @@ def test_strong_rule_path_equals_the_unscreened_path(task, monkeypatch):
     grid = alpha_grid(est, X, y, l1_ratio=est.l1_ratio, n_alphas=12)
     fitted = []
     original = path._StrongRule.fit
+    # The strong rule serves the losses without a Hessian; these have one
+    # and would take the working-set Newton path (tests/test_working_set.py).
+    monkeypatch.setattr(path, "working_set_applies", lambda est, X: False)
     monkeypatch.setattr(path._StrongRule, "fit",
                         lambda self, *a: fitted.append(1) or original(self, *a))
     screened = fit_path(est, X, y, None, train, test, grid, score)

@@ -97,10 +97,23 @@ class LinearModel(BaseModel):
     def jvp(self, params, cache, vector):
         return self.forward(np.asarray(vector, dtype=self.dtype), cache)[0]
 
-    def gauss_newton_matrix(self, params, cache, hessian):
+    def gauss_newton_matrix(self, params, cache, hessian, features=None):
+        """The Gauss-Newton matrix, or its block on some features' parameters.
+
+        ``features`` (sorted column indices of ``X``) restricts it to the
+        parameters :meth:`feature_indices` lists: the weights of those
+        columns for every output, then the intercepts. The block costs
+        ``n |features|^2`` work instead of ``n p^2`` (a working-set Newton
+        step, :mod:`sklosses.solvers._working_set`).
+        """
         X = cache
-        n_out, p, n_w = self.n_outputs, self.n_features, self.n_weights
-        out = np.zeros((self.n_params, self.n_params))
+        n_out = self.n_outputs
+        if features is not None:
+            X = X[:, features]
+        p = X.shape[1]
+        n_w = n_out * p
+        size = n_w + (n_out if self.fit_intercept else 0)
+        out = np.zeros((size, size))
         if hessian.is_diagonal:
             pairs = [(k, k) for k in range(n_out)]
         else:
@@ -146,6 +159,15 @@ class LinearModel(BaseModel):
                 blocks[k, :p, p] = blocks[k, p, :p] = cross
                 blocks[k, p, p] = total
         return blocks
+
+    def feature_indices(self, features):
+        """Flat indices of the weights of ``features`` (every output), then the intercepts."""
+        features = np.asarray(features, dtype=np.intp)
+        p, n_w = self.n_features, self.n_weights
+        weights = (np.arange(self.n_outputs)[:, None] * p + features[None, :]).ravel()
+        if not self.fit_intercept:
+            return weights
+        return np.concatenate([weights, n_w + np.arange(self.n_outputs)])
 
     def output_block_indices(self):
         """Flat indices of each output's ``[W_k, b_k]``, shape (n_outputs, q)."""

@@ -217,11 +217,13 @@ def _objective(H, ridge, g, lam, z):
     return float(0.5 * z @ (H @ z) + 0.5 * ridge @ (z * z) + g @ z + lam @ np.abs(z))
 
 
-def _feature_sign_search(H, ridge, g, lam, z0, max_iter=None):
+def _feature_sign_search(H, ridge, g, lam, z0, max_iter=None, enter=1):
     """Minimise ``z'Hz/2 + ridge.z^2/2 + g'z + lam.|z|`` from ``z0``.
 
     Coordinates with ``lam == 0`` are free (always in the active set, no
-    sign); the others enter when they violate ``|grad_j| <= lam_j``.
+    sign); the others enter when they violate ``|grad_j| <= lam_j``, the
+    ``enter`` worst at a time (each with the sign that lowers the objective,
+    so the step towards the new system's solution still descends).
     Returns the optimum (None when it could not be certified) and the number
     of linear solves.
     """
@@ -245,9 +247,14 @@ def _feature_sign_search(H, ridge, g, lam, z0, max_iter=None):
             # Optimal on the active set: done, or let the worst violator in
             # with the sign that lowers the objective.
             violation = np.where(active, -np.inf, np.abs(grad) - lam - eps)
-            j = int(np.argmax(violation))
-            if active.all() or violation[j] <= 0:
+            if active.all() or violation.max() <= 0:
                 return z, solves
+            if enter == 1:
+                j = np.array([int(np.argmax(violation))])
+            else:
+                j = np.flatnonzero(violation > 0)
+                if j.size > enter:
+                    j = j[np.argpartition(-violation[j], enter - 1)[:enter]]
             sign[j] = -np.sign(grad[j])
             active[j] = True
             index = np.flatnonzero(active)
