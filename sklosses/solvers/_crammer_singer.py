@@ -56,7 +56,6 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
-    off_constraints,
     relative_gap,
 )
 from ._ipm import BoxQP, ConstraintOperator, _factorise, interior_point
@@ -68,6 +67,9 @@ _BLOCK_ENTRIES = 2**21
 # over the others): at a small penalty most samples are beyond the margin,
 # where alpha is the vertex of the own class.
 _OWN_CLASS_START = 0.5
+# Margins this close (relative) count as a tie in the vertex dual point: the
+# sample keeps the iterate's weights over its classes.
+_TIE = 1e-9
 
 
 def fit_crammer_singer(objective, x0, form, *, tol, max_iter, verbose=0):
@@ -101,14 +103,20 @@ def fit_crammer_singer(objective, x0, form, *, tol, max_iter, verbose=0):
     X = _rows_float64(objective.X, keep)
     w = weight[keep].astype(float)
     labels = np.asarray(form.labels)[keep]
-    problem = _CrammerSingerProblem(X, labels, form.n_classes, float(form.margin), w,
+    # The last class is the reference whose unpenalised coefficients are fixed
+    # at 0: the heaviest one, since a class of nearly no weight there leaves
+    # the shift that only it sees nearly singular in the Newton systems.
+    order = np.argsort(np.bincount(labels, weights=w, minlength=form.n_classes), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    problem = _CrammerSingerProblem(X, rank[labels], form.n_classes, float(form.margin), w,
                                     objective.penalty, fit_intercept=model.fit_intercept,
                                     verbose=verbose)
     W0, b0 = model.unpack(np.asarray(x0, dtype=float))
     start = np.hstack([W0, b0[:, None]]) if b0 is not None else W0
-    fit = problem.solve(start, tol, max_iter)
+    fit = problem.solve(start[order], tol, max_iter)
     p = problem.design.n_features
-    coefficients = fit.beta  # (K, q) in the user's units
+    coefficients = fit.beta[rank]  # (K, q) in the user's units, the user's class order
     x = np.concatenate([coefficients[:, :p].ravel()]
                        + ([coefficients[:, p]] if model.fit_intercept else []))
     value = objective.value(x)
@@ -143,8 +151,8 @@ class _CrammerSingerProblem(_ScaledPenalty):
         self._set_penalty(penalty, self.design, q, copies=n_classes)
         # The last class's unpenalised coefficients are fixed at 0 (their
         # equalities follow from the others'); rows are the kept ones.
-        dropped = self.free_index[self.free_index >= (n_classes - 1) * q]
-        self.rows = np.setdiff1d(np.arange(n_classes * q), dropped)
+        self.dropped = self.free_index[self.free_index >= (n_classes - 1) * q]
+        self.rows = np.setdiff1d(np.arange(n_classes * q), self.dropped)
         self.indicator = np.zeros((self.n, n_classes))
         self.indicator[np.arange(self.n), labels] = 1.0
         self.operator = _ClassConstraints(self.design, self.weight, n_classes, self.rows,
@@ -194,10 +202,16 @@ class _CrammerSingerProblem(_ScaledPenalty):
         scaled = np.asarray(coefficients, dtype=float).copy()
         scaled[:, : self.design.n_features] *= self.design.column_scale
         scaled /= self.unit
-        b = scaled.ravel()
-        free_last = self.free_index[self.free_index >= (self.K - 1) * self.q]
-        columns = free_last - (self.K - 1) * self.q
-        b[columns[None, :] + self.q * np.arange(self.K)[:, None]] -= b[free_last]
+        return self._reference_at_zero(scaled.ravel())
+
+    def _reference_at_zero(self, b):
+        """``b`` shifted, per unpenalised column, so that the last class's entry is 0.
+
+        The loss sees only differences between classes and no penalty
+        touches these columns, so the objective does not change.
+        """
+        columns = self.dropped - (self.K - 1) * self.q
+        b[columns[None, :] + self.q * np.arange(self.K)[:, None]] -= b[self.dropped]
         return b
 
     def from_scaled(self, b):
@@ -231,16 +245,18 @@ class _CrammerSingerProblem(_ScaledPenalty):
         moved onto the unpenalised coefficients' equalities by the
         least-change step in the metric of the last Newton system, put back
         on its simplex, and drawn towards the vertex of the own class (which
-        keeps the simplex) until the L1 constraints hold; the first-order
-        effect of the ~1e-16 violations left by rounding is subtracted.
+        keeps the simplex) until the L1 constraints hold. What is left of the
+        equalities counts as in the other exact programs
+        (``_ScaledPenalty._feasibility_correction``): a point too far off
+        them gives no bound.
         """
         alpha = self.operator.alpha(iterate.x_box)
         value = self._feasible_dual_value(alpha, iterate, b)
         if iterate.normal is not None:
             scores = self.raw(b) + 1.0 - self.indicator
             top = scores.max(axis=1)
-            tied = np.sum(scores >= top[:, None] - 1e-9 * np.maximum(np.abs(top), 1.0)[:, None],
-                          axis=1) > 1
+            near_top = top - _TIE * np.maximum(np.abs(top), 1.0)
+            tied = np.sum(scores >= near_top[:, None], axis=1) > 1
             vertex = (scores == top[:, None]).astype(float)
             vertex /= vertex.sum(axis=1, keepdims=True)
             vertex[tied] = alpha[tied]
@@ -251,7 +267,7 @@ class _CrammerSingerProblem(_ScaledPenalty):
         """The dual value of ``alpha`` (rows in their simplex) made feasible, a lower bound."""
         op = self.operator
         alpha = _onto_simplex(alpha)
-        free = np.searchsorted(self.rows, self.free_index[self.free_index < (self.K - 1) * self.q])
+        free = np.searchsorted(self.rows, np.setdiff1d(self.free_index, self.dropped))
         if free.size and iterate.normal is not None:
             residual = op.class_images(self.weight[:, None] * (alpha - self.indicator))[self.rows]
             block = iterate.normal[np.ix_(free, free)]
@@ -262,22 +278,16 @@ class _CrammerSingerProblem(_ScaledPenalty):
             step[free] = lam
             alpha = _onto_simplex(alpha + op.least_change(iterate.d_box, step))
         G = op.class_images(self.weight[:, None] * (alpha - self.indicator))
-        if self.l1_only.size:
-            excess = float(np.max(np.abs(G[self.l1_only]) / self.l1[self.l1_only]))
-            if excess > 1:
-                alpha = self.indicator + (alpha - self.indicator) / excess
-                G = G / excess
+        excess = self._l1_excess(G)
+        if excess > 1:
+            # Towards the own class's vertex, which keeps every simplex.
+            alpha = self.indicator + (alpha - self.indicator) / excess
+            G = G / excess
         own = alpha[np.arange(self.n), self.labels]
-        value = float(self.weight @ (1.0 - own))
-        l2 = self.l2_index
-        if l2.size:
-            beyond = np.maximum(np.abs(G[l2]) - self.l1[l2], 0.0)
-            value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
-        free_all = self.free_index
-        if off_constraints(G[free_all], self.n):
-            return -np.inf
-        value -= float(np.abs(b[free_all]) @ np.abs(G[free_all]))
-        return value
+        value = float(self.weight @ (1.0 - own)) - self._l2_conjugate(G)
+        free = self.free_index
+        correction = self._feasibility_correction(b[free], G[free], value)
+        return -np.inf if correction is None else value - correction
 
     def sparse_candidate(self, iterate, b):
         """``b`` with the coefficients that the optimum has at zero set to zero.
@@ -309,11 +319,7 @@ class _CrammerSingerProblem(_ScaledPenalty):
         solution = _solve_positive(gram, rhs)
         if solution is None:
             return None
-        b = solution.T.ravel()
-        free_last = self.free_index[self.free_index >= (self.K - 1) * self.q]
-        columns = free_last - (self.K - 1) * self.q
-        b[columns[None, :] + self.q * np.arange(self.K)[:, None]] -= b[free_last]
-        return b
+        return self._reference_at_zero(solution.T.ravel())
 
     # -- the solve -----------------------------------------------------------
 
@@ -443,19 +449,18 @@ class _ClassConstraints(ConstraintOperator):
         design = self.design
         full = np.empty((K * q, K * q))
         # Off-diagonal blocks: -sum_i w_i^2 D_ik D_il / e_i x_i x_i^T, one
-        # product of the n x (K q) matrix of rows scaled by w D_k / sqrt(e).
+        # product of the n x (K q) matrix of rows scaled by w D_k / sqrt(e)
+        # (its diagonal blocks are then replaced).
         scale = (self.weight / np.sqrt(e))[:, None] * D
-        if sp.issparse(design.X):
-            V = sp.hstack([self._scaled_rows_sparse(scale[:, k]) for k in range(K)]).tocsr()
-            full[:] = -(V.T @ V).toarray()
-        else:
-            full[:] = 0.0
-            step = max(1, _BLOCK_ENTRIES // (K * q))
-            for start in range(0, n, step):
-                block = slice(start, start + step)
-                rows = self._scaled_rows_dense(block)
-                V = (rows[:, None, :] * scale[block, :, None]).reshape(-1, K * q)
-                full -= V.T @ V
+        full[:] = 0.0
+        # By blocks of rows, dense also for sparse X: the product is dense
+        # anyway, and a sparse one of K stacked copies cost more.
+        step = max(1, _BLOCK_ENTRIES // (K * q))
+        for start in range(0, n, step):
+            block = slice(start, start + step)
+            rows = self._scaled_rows(block)
+            V = (rows[:, None, :] * scale[block, :, None]).reshape(-1, K * q)
+            full -= V.T @ V
         # Diagonal blocks: sum_i w_i^2 D_ik (e_i - D_ik) / e_i x_i x_i^T, with
         # e - D_k summed from the other classes where D_k dominates.
         others = e[:, None] - D
@@ -468,21 +473,13 @@ class _ClassConstraints(ConstraintOperator):
             full[block, block] = design.gram(self.weight_squared * D[:, k] * others[:, k] / e)
         return full[np.ix_(self.rows, self.rows)]
 
-    def _scaled_rows_dense(self, block):
+    def _scaled_rows(self, block):
         """Rows ``block`` of ``[X, 1] S^-1`` as a dense array."""
         design = self.design
-        rows = design.X[block] * design.inv_scale
+        rows = design.X[block]
+        rows = (rows.toarray() if sp.issparse(rows) else rows) * design.inv_scale
         if design.fit_intercept:
             rows = np.hstack([rows, np.ones((rows.shape[0], 1))])
-        return rows
-
-    def _scaled_rows_sparse(self, row_scale):
-        """``diag(row_scale) [X, 1] S^-1`` as a sparse matrix."""
-        design = self.design
-        rows = sp.csr_matrix(design.X.multiply(row_scale[:, None]).multiply(
-            design.inv_scale[None, :]))
-        if design.fit_intercept:
-            rows = sp.hstack([rows, sp.csr_matrix(row_scale[:, None])])
         return rows
 
 

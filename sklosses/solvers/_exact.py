@@ -64,17 +64,16 @@ _STALL_ITERATIONS = 8
 # the start) counts as zero in the relative duality gap (_Certificate.floor).
 _ZERO_OBJECTIVE = 1e-9
 # A dual point bounds the optimum only on the equality constraints of the
-# unpenalised coefficients; rounding leaves them violated by ~1e-16 of their
-# scale (n, in the scaled units), whose first-order effect |b_j| |v_j| is
-# subtracted. A point further off (the first iterate, before any Newton
-# system projected onto them, or one that a clip to its boxes moved) bounds
-# nothing: its value minus |b_j| |v_j| bounds J(b), not J*.
+# unpenalised coefficients. What is left of them, ``v_j``, changes the bound
+# by ``v_j (b*_j - b_j)`` with the optimum ``b*`` unknown; ``|b_j| |v_j|`` is
+# subtracted in its place, which is sound only when it is negligible. So a
+# point counts only when the residual is at most _FEASIBLE_RESIDUAL of its
+# scale (n, in the scaled units) and that term at most _CORRECTION_SHARE of
+# the objective's size (see _ScaledPenalty._feasibility_correction): the
+# first iterate, before any Newton system projected onto the constraints, or
+# a point that a clip to its boxes moved, bounds nothing.
 _FEASIBLE_RESIDUAL = 1e-9
-
-
-def off_constraints(residual, n):
-    """Whether the unpenalised constraints' ``residual`` is beyond rounding (scale ``n``)."""
-    return residual.size > 0 and float(np.max(np.abs(residual))) > _FEASIBLE_RESIDUAL * n
+_CORRECTION_SHARE = 1e-6
 # With an unbounded flat piece (the hinge's), the start puts each sample's
 # theta this fraction of the way from the middle of its box to 0, see
 # _OutputProblem.box_start.
@@ -541,6 +540,42 @@ class _ScaledPenalty:
             value += 0.5 * float(self.l2 @ (b * b))
         return value
 
+    # -- the penalty's part of a dual value ------------------------------------
+    # A dual point's image v (one entry per coefficient) enters the dual value
+    # through the penalty's conjugate: it must lie in [-l1, l1] for L1-only
+    # coefficients, costs (|v| - l1)_+^2 / (2 l2) with an L2 part, and must be
+    # 0 for unpenalised ones.
+
+    def _l1_excess(self, v):
+        """The factor ``>= 1`` by which ``v`` must shrink to meet the L1-only bounds."""
+        if not self.l1_only.size:
+            return 1.0
+        return max(float(np.max(np.abs(v[self.l1_only]) / self.l1[self.l1_only])), 1.0)
+
+    def _l2_conjugate(self, v):
+        """``sum_j (|v_j| - l1_j)_+^2 / (2 l2_j)`` over the L2-penalised coefficients."""
+        l2 = self.l2_index
+        if not l2.size:
+            return 0.0
+        beyond = np.maximum(np.abs(v[l2]) - self.l1[l2], 0.0)
+        return 0.5 * float(beyond @ (beyond / self.l2[l2]))
+
+    def _feasibility_correction(self, b, v, value):
+        """``|b| . |v|`` over the unpenalised rows of ``v``, or None if the point bounds nothing.
+
+        ``v`` holds the residuals of the unpenalised coefficients' equalities
+        and ``b`` those coefficients; ``value`` is the dual value before the
+        correction, which sets the objective's size (see _CORRECTION_SHARE).
+        """
+        if not v.size:
+            return 0.0
+        if float(np.max(np.abs(v))) > _FEASIBLE_RESIDUAL * self.n:
+            return None
+        correction = float(np.abs(b) @ np.abs(v))
+        if correction > _CORRECTION_SHARE * max(abs(value), _ZERO_OBJECTIVE * self.n):
+            return None
+        return correction
+
 
 class _OutputProblem(_ScaledPenalty):
     """The scaled dual QP of one output and its certificate.
@@ -624,9 +659,10 @@ class _OutputProblem(_ScaledPenalty):
         constraints of the unpenalised coefficients by the least-change step
         in the metric of the last Newton system (which leaves samples at a
         kink of the loss in place), put back in its box, and shrunk towards
-        0 (inside every box) until the L1 constraints hold. Rounding leaves
-        the unpenalised constraints violated by ~1e-16; their first-order
-        effect on the bound, ``|b_j| |v_j|``, is subtracted.
+        0 (inside every box) until the L1 constraints hold. What is left of
+        the unpenalised constraints ``v_j`` is subtracted as ``|b_j| |v_j|``,
+        or, when that is not negligible, the point gives no bound
+        (``-inf``; see :meth:`_ScaledPenalty._feasibility_correction`).
         """
         slopes = self.form.slopes
         op = self.operator
@@ -657,20 +693,16 @@ class _OutputProblem(_ScaledPenalty):
         """
         if v is None:
             v = self.operator.at(theta)
-        if self.l1_only.size:
-            excess = float(np.max(np.abs(v[self.l1_only]) / self.l1[self.l1_only]))
-            if excess > 1:
-                theta, v = theta / excess, v / excess
-        value = self.weight @ (theta * self.form.offset - self.form.conjugate(theta))
-        l2 = self.l2_index
-        if l2.size:
-            beyond = np.maximum(np.abs(v[l2]) - self.l1[l2], 0.0)
-            value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
+        excess = self._l1_excess(v)
+        if excess > 1:
+            theta, v = theta / excess, v / excess
+        value = float(self.weight @ (theta * self.form.offset - self.form.conjugate(theta)))
+        value -= self._l2_conjugate(v)
         free = self.free_index
-        if off_constraints(v[free], self.n):
+        correction = self._feasibility_correction(b[free], v[free], value)
+        if correction is None:
             return -np.inf, theta
-        value -= float(np.abs(b[free]) @ np.abs(v[free]))
-        return float(value), theta
+        return value - correction, theta
 
     def sparse_candidate(self, iterate, b):
         """``b`` with the coefficients that the optimum has at zero set to zero.
@@ -859,6 +891,10 @@ class _Certificate:
             self._polish += 1
             target = max(_POLISH_FACTOR * self.tol, _POLISH_FLOOR)
             return gap <= target or self._polish > _POLISH_ITERATIONS
+        if not np.isfinite(gap):
+            # No dual point has counted yet (see _FEASIBLE_RESIDUAL): that is
+            # no evidence of a stall.
+            return False
         if gap < 0.9 * self._best_gap_seen:
             self._best_gap_seen, self._stalled = gap, 0
         else:

@@ -52,7 +52,6 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
-    off_constraints,
     relative_gap,
 )
 from ._ipm import BoxQP, ConstraintOperator, interior_point
@@ -258,8 +257,9 @@ class _JointProblem(_ScaledPenalty):
         moved onto the equality constraints (and the offsets' inequalities,
         with their slacks) by the least-change step in the metric of the
         last Newton system, put back in its box, shrunk towards 0 until the
-        L1 constraints hold; the first-order effect of the ~1e-16
-        violations left by rounding is subtracted.
+        L1 constraints hold; what is left of the equalities is subtracted
+        as ``|b_j| |v_j|``, or the point gives no bound when that is not
+        negligible (``_ScaledPenalty._feasibility_correction``).
         """
         op = self.operator
         low = self.levels - 1.0
@@ -291,24 +291,18 @@ class _JointProblem(_ScaledPenalty):
             theta = np.clip(theta + op.z_block(iterate.d_box) * op.rows_times(full), low,
                             self.levels)
             v, m = op.images(theta)
-        if self.l1_only.size:
-            excess = float(np.max(np.abs(v[self.l1_only]) / self.l1[self.l1_only]))
-            if excess > 1:
-                theta, v, m = theta / excess, v / excess, m / excess
+        excess = self._l1_excess(v)
+        if excess > 1:
+            theta, v, m = theta / excess, v / excess, m / excess
         value = float((self.weight * self.g) @ theta.sum(axis=1))
-        l2 = self.l2_index
-        if l2.size:
-            beyond = np.maximum(np.abs(v[l2]) - self.l1[l2], 0.0)
-            value -= 0.5 * float(beyond @ (beyond / self.l2[l2]))
+        value -= self._l2_conjugate(v)
         free_w = free[free < self.p]
         m_rows = m[self.offset_levels]
         if not self.fit_intercept:
             m_rows = np.maximum(m_rows, 0.0)
-        if off_constraints(np.concatenate([v[free_w], m_rows]), self.n):
-            return -np.inf
-        value -= float(np.abs(b[free_w]) @ np.abs(v[free_w]))
-        value -= float(np.abs(b[self.p:]) @ np.abs(m_rows))
-        return value
+        correction = self._feasibility_correction(
+            np.concatenate([b[free_w], b[self.p:]]), np.concatenate([v[free_w], m_rows]), value)
+        return -np.inf if correction is None else value - correction
 
     def sparse_candidate(self, iterate, b):
         """``b`` with the L1-penalised weights the optimum has at zero set to zero.
