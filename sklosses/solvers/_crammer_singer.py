@@ -296,13 +296,7 @@ class _CrammerSingerProblem(_ScaledPenalty):
         """
         if not self.l1_index.size:
             return None
-        v1 = iterate.x_box[self.n * self.K:]
-        inside = np.abs(v1) < (1 - 1e-3) * self.l1[self.l1_index]
-        if not np.any(inside):
-            return None
-        candidate = b.copy()
-        candidate[self.l1_index[inside]] = 0.0
-        return candidate
+        return self._zero_where_inside(iterate.x_box[self.n * self.K:], b)
 
     def least_squares_guess(self):
         """A ridge fit of the centred class indicators ``[k = y] - 1 / K`` (scaled).

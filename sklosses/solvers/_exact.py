@@ -540,6 +540,19 @@ class _ScaledPenalty:
             value += 0.5 * float(self.l2 @ (b * b))
         return value
 
+    def _zero_where_inside(self, v1, b):
+        """``b`` with the L1-penalised coefficients whose dual ``v1`` is inside its box at 0.
+
+        Complementarity: a coefficient that is zero at the optimum has its
+        ``v_1`` strictly inside ``[-l1, l1]``. None when there is none.
+        """
+        inside = np.abs(v1) < (1 - 1e-3) * self.l1[self.l1_index]
+        if not np.any(inside):
+            return None
+        candidate = b.copy()
+        candidate[self.l1_index[inside]] = 0.0
+        return candidate
+
     # -- the penalty's part of a dual value ------------------------------------
     # A dual point's image v (one entry per coefficient) enters the dual value
     # through the penalty's conjugate: it must lie in [-l1, l1] for L1-only
@@ -714,13 +727,7 @@ class _OutputProblem(_ScaledPenalty):
         """
         if not self.l1_index.size:
             return None
-        v1 = iterate.x_box[self.n * len(self.deltas):]
-        inside = np.abs(v1) < (1 - 1e-3) * self.l1[self.l1_index]
-        if not np.any(inside):
-            return None
-        candidate = b.copy()
-        candidate[self.l1_index[inside]] = 0.0
-        return candidate
+        return self._zero_where_inside(iterate.x_box[self.n * len(self.deltas):], b)
 
     def flat_argument(self):
         """An argument where the loss is smallest: its zero-slope piece's middle, or its kink.

@@ -312,12 +312,7 @@ class _JointProblem(_ScaledPenalty):
         """
         if not self.l1_index.size:
             return None
-        v1 = self.operator.l1_part(iterate.x_box)
-        inside = np.abs(v1) < (1 - 1e-3) * self.l1[self.l1_index]
-        if not np.any(inside):
-            return None
-        candidate = b.copy()
-        candidate[self.l1_index[inside]] = 0.0
+        candidate = self._zero_where_inside(self.operator.l1_part(iterate.x_box), b)
         return self.with_ordered_offsets(candidate)
 
     def least_squares_guess(self):
