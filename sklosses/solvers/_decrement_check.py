@@ -60,8 +60,9 @@ def relative_decrement(scaled, z, value, first_value):
         the gradient of the smooth part plus the L1 part's
         :math:`\lambda_j \operatorname{sign}(z_j)`. It is the decrease a
         Newton step on those variables promises, the objective's distance to
-        the optimum to second order. None when the Hessian is not available
-        or costs more than :data:`MAX_WORK`.
+        the optimum to second order; weights that step would carry across
+        zero are held at zero instead (the kink takes that decrease back).
+        None when the Hessian is not available.
     """
     if not scaled.offers_hessian:
         return None
@@ -72,12 +73,17 @@ def relative_decrement(scaled, z, value, first_value):
     free[penalised] = z[penalised] != 0
     if hessian_is_cheap(scaled):
         _, grad, hessian = scaled.gradient_hessian(z)
-        g = (grad + l1 * np.sign(z))[free]
-        if not g.size:
-            return 0.0
-        # Least squares: without a ridge the Hessian may be singular (collinear
-        # columns); the minimum-norm step is then the one the quadratic model has.
-        step = np.linalg.lstsq(hessian[np.ix_(free, free)], g, rcond=None)[0]
+        g = grad + l1 * np.sign(z)
+        step = np.zeros(n_params)
+        step[free] = _free_set_step(hessian, g, free)
+        # The Newton move is -step. One that carries a weight across zero
+        # promises a decrease that the kink of |z_j| takes back: those weights
+        # go to zero instead (the model's active set), the others move.
+        crossing = penalised & free & (z * step > 0) & (np.abs(step) > np.abs(z))
+        if crossing.any():
+            free &= ~crossing
+            step[:] = 0.0
+            step[free] = _free_set_step(hessian, g, free)
         decrement = 0.5 * float(g @ step)
     else:
         _, grad, hessp = scaled.gradient_hessp(z)
@@ -87,6 +93,14 @@ def relative_decrement(scaled, z, value, first_value):
         return None
     floor = max(np.finfo(float).eps * abs(float(first_value)), np.finfo(float).tiny)
     return max(decrement, 0.0) / max(abs(float(value)), floor)
+
+
+def _free_set_step(hessian, gradient, free):
+    """``H_FF^+ g_F``: least squares, as without a ridge ``H`` may be singular
+    (collinear columns); the minimum-norm step is the quadratic model's."""
+    if not free.any():
+        return np.zeros(0)
+    return np.linalg.lstsq(hessian[np.ix_(free, free)], gradient[free], rcond=None)[0]
 
 
 def _conjugate_gradient_product(hessp, g, free):
