@@ -167,3 +167,30 @@ def test_multinomial_log_loss_on_raw_digits_is_near_the_optimum_or_warns():
         return e.loss_(y, proba) + e.alpha / 2 * np.sum(e.coef_**2)
 
     assert warned or J(est) <= J(ref) * (1 + TOL)
+
+
+# -- 3. Known and left: losses whose curvature vanishes on whole zones ---------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ends 1.2e-3 above the optimum without a warning: modified Huber's "
+    "generalised Hessian is 0 where margins exceed 1 or fall below -1, so the "
+    "Newton decrement that checks L-BFGS's end point underestimates the gap "
+    "on raw iris columns without an intercept (as for Huber in its linear zone)"))
+def test_l1_modified_huber_on_raw_iris_without_intercept_reaches_the_optimum():
+    from sklearn.datasets import load_iris
+
+    from sklosses import LossClassifier
+
+    X, y = load_iris(return_X_y=True)
+    options = dict(loss="modified_huber", alpha=1e-4, l1_ratio=1.0, fit_intercept=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = LossClassifier(**options).fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    ref = LossClassifier(**options, solver="proximal", tol=1e-10, max_iter=20_000).fit(X, y)
+
+    def J(e):
+        # one-vs-rest margin loss on decision values, summed over the classes
+        return e.loss_(y, e.decision_function(X)) + e.alpha * np.abs(e.coef_).sum()
+
+    assert warned or J(est) <= J(ref) * (1 + TOL)
