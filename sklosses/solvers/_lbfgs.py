@@ -210,7 +210,8 @@ class LBFGS(BaseSolver):
         for _ in range(_MAX_TIGHTENINGS + 1):
             largest = _largest_projected_gradient(problem, result)
             decrement = relative_decrement(problem.scaled, problem.to_params(result.x),
-                                           result.fun, problem.guard.first)
+                                           result.fun, problem.guard.first,
+                                           enough=_decrement_tol(self.tol))
             if (decrement is None or decrement <= _decrement_tol(self.tol)
                     or n_iter >= self.max_iter or not cheap):
                 break
