@@ -194,3 +194,30 @@ def test_l1_modified_huber_on_raw_iris_without_intercept_reaches_the_optimum():
         return e.loss_(y, e.decision_function(X)) + e.alpha * np.abs(e.coef_).sum()
 
     assert warned or J(est) <= J(ref) * (1 + TOL)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Newton (one-vs-rest blocks) stops with both tests met at J = 4.6e-6 where "
+    "the optimum is 8.6e-9 (wine, features x 1e3: separable, the optimum a tiny "
+    "share of the best constant's loss); the semismooth Newton model of the "
+    "squared hinge underestimates the gap, as on raw digits (solvers/_newton.py)"))
+def test_squared_hinge_on_separable_wine_in_thousandths_reaches_the_optimum():
+    from sklearn.datasets import load_wine
+
+    from sklosses import LossClassifier
+
+    X, y = load_wine(return_X_y=True)
+    X = X * 1e3
+    options = dict(loss="squared_hinge", alpha=1e-4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = LossClassifier(**options).fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = LossClassifier(**options, solver="newton", tol=1e-9, max_iter=100).fit(X, y)
+
+    def J(e):
+        return e.loss_(y, e.decision_function(X)) + e.alpha / 2 * np.sum(e.coef_**2)
+
+    assert warned or J(est) <= J(ref) * (1 + TOL)
