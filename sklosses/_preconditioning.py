@@ -167,6 +167,18 @@ class ScaledProblem:
         """The objective's loss, for error messages."""
         return self.objective.loss
 
+    @property
+    def offers_hessian(self):
+        """Whether :meth:`gradient_hessian` can be called.
+
+        It needs a linear model, a loss with second derivatives
+        (``gradient_hessian``) and no per-output balance (whose weights the
+        objective's Hessian lacks).
+        """
+        return (self._balance is None
+                and isinstance(getattr(self.objective, "model", None), LinearModel)
+                and callable(getattr(self.objective.loss, "gradient_hessian", None)))
+
     def to_params(self, z):
         """Parameters :math:`\\theta` of the variables ``z``."""
         return self._map.to_params(np.asarray(z, dtype=np.float64))

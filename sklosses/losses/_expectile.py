@@ -1,9 +1,11 @@
 """Expectile loss: asymmetric squared error, one level or several."""
 
+from functools import partial
+
 import numpy as np
 
 from ._levels import _LevelsMixin
-from ._regression import _positive_weights, _RegressionLoss
+from ._regression import _elementwise_gradient_hessian, _positive_weights, _RegressionLoss
 
 __all__ = ["Expectile"]
 
@@ -101,6 +103,36 @@ class Expectile(_LevelsMixin, _RegressionLoss):
         weight = np.where(d > 0, 1 - tau, tau + 0 * d)
         wd = weight * d
         return wd * d, 2 * wd
+
+    @property
+    def gradient_hessian(self):
+        """Gradient and diagonal Hessian with respect to ``raw`` (one level only).
+
+        The loss is piecewise quadratic: its second derivative
+        ``2 |tau - 1{r < 0}|`` is at least ``2 min(tau, 1 - tau) > 0``, so
+        Newton's steps are iteratively reweighted least squares, the classical
+        fit of Newey and Powell, and ``solver="auto"`` chooses Newton as for
+        every smooth loss with second derivatives. A list of levels is fitted
+        by the non-crossing location-shift model, which gives no Gauss-Newton
+        matrix, so this attribute then does not exist and L-BFGS fits it.
+
+        Returns
+        -------
+        gradient_hessian : callable
+            ``gradient_hessian(y_true, raw, sample_weight=None)`` returning
+            the gradient shaped like ``raw`` and an ``ElementwiseHessian``.
+        """
+        if self.n_levels >= 2:
+            raise AttributeError(
+                "gradient_hessian: a list of expectile levels is fitted by the "
+                "location-shift model, which has no Gauss-Newton matrix")
+        return partial(_elementwise_gradient_hessian, self)
+
+    def _second_derivatives(self, y, raw):
+        tau = self._levels_for(raw.dtype)
+        d = raw - y
+        weight = np.where(d > 0, 1 - tau, tau + 0 * d)
+        return 2 * weight * d, 2 * weight
 
     def _init_raw(self, y_true, sample_weight):
         if self.n_levels >= 2:
