@@ -112,7 +112,13 @@ def _conjugate_gradient_product(hessp, g, free, enough):
 
     Each step raises ``g @ x_k`` towards ``g @ H_FF^{-1} g`` (CG minimises the
     quadratic model over growing Krylov spaces), so any stop gives a lower
-    bound: CG stops once it passes ``enough`` or the residual fell 10-fold.
+    bound: CG stops once it passes ``enough`` or the squared residual fell
+    10-fold. Each step costs two passes over the data; on well-conditioned
+    fits at their optimum (multinomial n=1e5, p=50, K=10; Poisson n=1e5,
+    p=50) the first step already cut it 20-25-fold, where a 100-fold cut
+    took two more steps (multinomial 0.78x against 0.91x LogisticRegression's
+    time, one thread), and the fits the check exists for (raw digits) passed
+    ``enough`` at the first step.
     """
     full = np.zeros(free.size)
 
@@ -124,7 +130,7 @@ def _conjugate_gradient_product(hessp, g, free, enough):
     r = g.copy()
     d = r.copy()
     rr = float(r @ r)
-    stop = 1e-2 * rr
+    stop = 1e-1 * rr
     for _ in range(CG_ITERATIONS):
         if rr <= stop or g @ x > enough:
             break
