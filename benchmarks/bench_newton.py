@@ -14,11 +14,13 @@ both packages); the anchors minimise the same one:
 
 Fits alternate in one process on the same data, several rounds; the table
 gives medians, the ratio ours / anchor and the relative objective gap
-``(J - J_best) / |J_best|`` of each fit. Run single-threaded
-(``OPENBLAS_NUM_THREADS=1``); the figures in the README come from a shared,
-loaded machine.
+``(J - J_best) / |J_best|`` of each fit. Single-threaded by default
+(threadpoolctl: BLAS and OpenMP, whose threads scikit-learn's loss kernels
+use: with ``OPENBLAS_NUM_THREADS=1`` alone they still ran on two threads,
+which on this shared box made them up to three times slower under a busy
+neighbour and flattered the ratios); ``--threads 0`` leaves the defaults.
 
-Usage: python benchmarks/bench_newton.py [--problem NAME] [--rounds 3]
+Usage: python benchmarks/bench_newton.py [--problem NAME] [--rounds 3] [--threads 1]
 """
 
 import argparse
@@ -29,6 +31,7 @@ import warnings
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.linear_model import GammaRegressor, LogisticRegression, PoissonRegressor, Ridge
+from threadpoolctl import threadpool_limits
 
 from sklosses import LossClassifier, LossRegressor
 
@@ -147,10 +150,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problem", choices=sorted(PROBLEMS), action="append")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS and OpenMP threads (0: the defaults)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    for name in args.problem or PROBLEMS:
-        run(name, args.rounds)
+    with threadpool_limits(args.threads or None):
+        for name in args.problem or PROBLEMS:
+            run(name, args.rounds)
 
 
 if __name__ == "__main__":
