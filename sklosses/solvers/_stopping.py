@@ -22,6 +22,8 @@ into ``(converged, message)``:
 
 import math
 
+import numpy as np
+
 # Why a solver stopped, other than its gradient test.
 ITERATION_LIMIT = "iteration limit"
 STALLED = "stalled"
@@ -81,3 +83,36 @@ def stopping_verdict(*, gradient, tol, reason, improved, max_iter):
                        "smooth loss, 'exact' for a piecewise-linear one)")
     return False, (f"the objective stopped decreasing at rounding level; {where}. "
                    "Loosen tol, or fit in float64")
+
+
+# The Newton decrement counts as the gap where the full step's decrease is
+# its prediction to within this share of it: the curvature met along the
+# step is then within [1/2, 3/2] of the model's. And the rounding of J allowed
+# for, in units of the objective's machine epsilon times |J| (in float32 it
+# exceeds the decrease at tol=1e-4, so the check passes as before there).
+MODEL_AGREEMENT = 0.5
+_ROUNDING = 1e3
+
+
+def model_predicts(value, new_value, predicted, dtype):
+    """Whether J fell from ``value`` to ``new_value`` by ``predicted``, to within half of it.
+
+    A second-order solver's model decrease bounds the distance to the
+    optimum only where its full step confirms the model (Newton's polish,
+    the working set's last step). Up to the rounding of J in ``dtype``.
+
+    Parameters
+    ----------
+    value, new_value : float
+        The objective before and after the full step.
+    predicted : float
+        The decrease the quadratic model predicts for that step (>= 0).
+    dtype : numpy dtype
+        The objective's precision.
+
+    Returns
+    -------
+    bool
+    """
+    rounding = _ROUNDING * np.finfo(dtype).eps * abs(value)
+    return abs(value - new_value - predicted) <= MODEL_AGREEMENT * predicted + rounding
