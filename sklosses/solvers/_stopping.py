@@ -82,7 +82,8 @@ def stopping_verdict(*, gradient, tol, reason, improved, max_iter):
                        "Loosen tol, or choose another solver (solver='newton' for a "
                        "smooth loss, 'exact' for a piecewise-linear one)")
     return False, (f"the objective stopped decreasing at rounding level; {where}. "
-                   "Loosen tol, or fit in float64")
+                   "Loosen tol, pass float64 data if it is float32, or choose another "
+                   "solver (solver='proximal' with an L1 part)")
 
 
 # The Newton decrement counts as the gap where the full step's decrease is
