@@ -57,7 +57,7 @@ from ._stopping import (
     model_predicts,
     stopping_verdict,
 )
-from ._working_set import working_set_proximal_newton
+from ._working_set import violations, working_set_proximal_newton
 
 # Armijo's sufficient decrease constant and the most backtracking steps.
 _ARMIJO = 1e-4
@@ -602,10 +602,7 @@ class Newton(BaseSolver):
 
 def _largest_subgradient(grad, z, l1):
     """Largest entry of the minimum-norm subgradient of ``g + l1 |z|`` (elementwise)."""
-    at_zero = z == 0
-    sub = np.where(at_zero, np.sign(grad) * np.maximum(np.abs(grad) - l1, 0.0),
-                   grad + l1 * np.sign(z))
-    return float(np.max(np.abs(sub), initial=0.0))
+    return float(np.max(violations(grad, z, l1), initial=0.0))
 
 
 def _previous_factor_step(problem, step_rule, z, value, grad):

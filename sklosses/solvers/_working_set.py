@@ -71,7 +71,7 @@ _RESTRICT_SHARE = 0.2
 _TINY = np.finfo(float).tiny
 # Once the model decrease is below this share of tol, the converged fit
 # skips its last (polishing) step, an evaluation for a gain far below tol.
-_POLISH_BELOW = 1e-2
+_POLISH_SHARE = 1e-2
 # Ridge added to the working-set model, relative to its largest curvature.
 _JITTER = 1e-10
 # The cost of a fresh Hessian block in evaluations (see _refresh_pays): BLAS-3
@@ -339,7 +339,7 @@ def _proximal_newton(problem, z, value, grad, *, tol, budget, verbose, lagged, f
         gap = -decrease / max(abs(value), floor)
         lagging = lagged is not None and not lagged.is_fresh
         if largest <= tol and gap <= tol:
-            if gap <= _POLISH_BELOW * tol:
+            if gap <= _POLISH_SHARE * tol:
                 break  # what the step could still gain is far below tol
             # The last step, when it lowers J (Newton's polish): J then ends
             # about gap**2 rather than gap above its optimum.
