@@ -57,6 +57,14 @@ def _fit_quietly(est, X, y, sample_weight=None):
         return est.fit(X, y, sample_weight=sample_weight)
 
 
+def _fit_and_warned(est, X, y):
+    """Fit at its settings; ``(est, warned)``: whether it said it did not converge."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return est, any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
 # -- 1. L-BFGS-B stalls under the L1 split far from the optimum ---------------
 # scipy's L-BFGS-B stopped on a relative decrease at rounding level with a
 # scaled gradient between tol and sqrt(tol), which the verdict counted as
@@ -156,10 +164,7 @@ def test_multinomial_log_loss_on_raw_digits_is_near_the_optimum_or_warns():
     from sklosses import LossClassifier
 
     X, y = load_digits(return_X_y=True)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = LossClassifier().fit(X, y)
-    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    est, warned = _fit_and_warned(LossClassifier(), X, y)
     ref = LossClassifier(solver="newton", tol=1e-10, max_iter=200).fit(X, y)
 
     def J(e):
@@ -183,10 +188,7 @@ def test_l1_modified_huber_on_raw_iris_without_intercept_reaches_the_optimum():
 
     X, y = load_iris(return_X_y=True)
     options = dict(loss="modified_huber", alpha=1e-4, l1_ratio=1.0, fit_intercept=False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = LossClassifier(**options).fit(X, y)
-    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    est, warned = _fit_and_warned(LossClassifier(**options), X, y)
     ref = LossClassifier(**options, solver="proximal", tol=1e-10, max_iter=20_000).fit(X, y)
 
     def J(e):
@@ -209,10 +211,7 @@ def test_squared_hinge_on_separable_wine_in_thousandths_reaches_the_optimum():
     X, y = load_wine(return_X_y=True)
     X = X * 1e3
     options = dict(loss="squared_hinge", alpha=1e-4)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = LossClassifier(**options).fit(X, y)
-    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    est, warned = _fit_and_warned(LossClassifier(**options), X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ref = LossClassifier(**options, solver="newton", tol=1e-9, max_iter=100).fit(X, y)

@@ -426,16 +426,16 @@ class _ClassConstraints(ConstraintOperator):
     def normal_system(self, d_box, d_free):
         D = self.alpha(d_box)
         e = D @ self.ones
+        # The penalties' free and box variables add to the diagonal only.
+        penalty = np.zeros(self.n_rows)
+        penalty[self.l1_rows] += d_box[self.n_alpha:]
+        penalty[self.l2_rows] += d_free
         schur = self._schur(D, e)
-        diagonal = np.einsum("ii->i", schur)  # a writable view
-        if self.l1_rows.size:
-            diagonal[self.l1_rows] += d_box[self.n_alpha:]
-        if self.l2_rows.size:
-            diagonal[self.l2_rows] += d_free
+        np.einsum("ii->i", schur)[:] += penalty
         factor = _factorise(schur)
         if factor is None:
             return None
-        return _EliminatedSystem(self, schur, factor, D, e, d_box, d_free)
+        return _EliminatedSystem(self, schur, factor, D, e, penalty)
 
     def _schur(self, D, e):
         """The Schur complement on the kept coefficient rows (no penalty terms)."""
@@ -484,18 +484,13 @@ class _EliminatedSystem:
     the penalties' terms); ``solve`` and ``times`` act on the whole system.
     """
 
-    def __init__(self, op, matrix, factor, D, e, d_box, d_free):
+    def __init__(self, op, matrix, factor, D, e, penalty):
         self.op = op
         self.matrix = matrix
         self.factor = factor
         self.D = D
         self.e = e
-        penalty = np.zeros(op.n_rows)
-        if op.l1_rows.size:
-            penalty[op.l1_rows] += d_box[op.n_alpha:]
-        if op.l2_rows.size:
-            penalty[op.l2_rows] += d_free
-        self.penalty = penalty
+        self.penalty = penalty  # the penalties' part of the diagonal
 
     def _cross(self, u):
         """``C u``: the coefficient rows of the samples' columns, ``-G(w D u)``."""
