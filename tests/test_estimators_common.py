@@ -119,7 +119,15 @@ def expected_failures(estimator):
     """Checks expected to fail, each with its reason."""
     loss = estimator.loss
     failures = {}
-    if estimator.l1_ratio > 0 and estimator.alpha > 0:
+    is_mlp = len(estimator.hidden_layer_sizes) > 0
+    name = loss if isinstance(loss, str) else getattr(loss, "name", None)
+    # The exact solver ends on the optimum itself where it is unique (its
+    # crossover solves the optimal partition's linear system), whatever the
+    # penalty: hinge and epsilon-insensitive fits, which "auto" gives it on
+    # the check's small data, and the Crammer-Singer hinge's own program.
+    exact = (not is_mlp and estimator.solver in ("auto", "exact")
+             and (name in ("hinge", "epsilon_insensitive") or type(loss).__name__ == "Hinge"))
+    if estimator.l1_ratio > 0 and estimator.alpha > 0 and not exact:
         failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_L1
         failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_L1
     if getattr(estimator, "class_weight", None) == "balanced":
@@ -129,27 +137,21 @@ def expected_failures(estimator):
     if estimator.early_stopping:
         failures["check_sample_weight_equivalence_on_dense_data"] = HELD_OUT_ROWS
         failures["check_sample_weight_equivalence_on_sparse_data"] = HELD_OUT_ROWS
-    is_mlp = len(estimator.hidden_layer_sizes) > 0
     if is_mlp:
         failures["check_sample_weight_equivalence_on_dense_data"] = NON_CONVEX
         failures["check_sample_weight_equivalence_on_sparse_data"] = NON_CONVEX
-    # Linear fits with an L2 penalty alone whose solver goes past tol pass: the
-    # exact solver polishes its certified gap (hinge, epsilon-insensitive) and
-    # Newton, which "auto" takes on the check's small data, converges
-    # quadratically (squared hinge, modified Huber); hinge objects too (the
-    # Crammer-Singer hinge has its own exact program). Other margin fits keep
-    # the flat margin optimum.
-    past_tol = {"hinge": ("auto", "exact"), "epsilon_insensitive": ("auto", "exact"),
-                "squared_hinge": ("auto", "newton"), "modified_huber": ("auto", "newton")}
-    name = loss if isinstance(loss, str) else getattr(loss, "name", None)
-    reaches_optimum = (not is_mlp and estimator.l1_ratio == 0
-                       and estimator.solver in past_tol.get(name, ()))
+    # Linear fits whose solver goes past tol pass: the exact solver (above)
+    # and Newton with an L2 penalty alone, which "auto" takes on the check's
+    # small data and which converges quadratically (squared hinge, modified
+    # Huber). Other margin fits keep the flat margin optimum.
+    newton = (not is_mlp and estimator.l1_ratio == 0 and estimator.solver in ("auto", "newton")
+              and name in ("squared_hinge", "modified_huber"))
     margin = loss in ("hinge", "squared_hinge", "modified_huber") or type(
         loss).__name__ == "Hinge"
-    if margin and not is_mlp and not reaches_optimum:
+    if margin and not is_mlp and not (exact or newton):
         failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_OPTIMUM
         failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_OPTIMUM
-    if loss == "epsilon_insensitive" and not reaches_optimum:
+    if loss == "epsilon_insensitive" and not exact:
         failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_TUBE
         failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_TUBE
     if is_regressor(estimator):

@@ -55,6 +55,7 @@ from scipy.linalg.lapack import dposv
 from ..losses._piecewise import MaxOfClassMargins, PiecewiseLinear
 from . import _globbing
 from ._base import BaseSolver, SolverResult
+from ._crossover import crossover
 from ._ipm import BoxQP, ConstraintOperator, interior_point
 
 # Iterations without a 10 % smaller certified gap after which the method has
@@ -86,6 +87,10 @@ _FLAT_START = 0.6
 _POLISH_ITERATIONS = 4
 _POLISH_FACTOR = 1e-6
 _POLISH_FLOOR = 1e-9
+# The crossover's optimum may exceed the interior point's best value by
+# rounding alone (the two are equal at the optimum); by this share of the
+# objective at most.
+_CROSSOVER_ROUNDING = 1e-12
 
 
 class ExactSolver(BaseSolver):
@@ -222,13 +227,17 @@ class ExactSolver(BaseSolver):
         # The outputs' primal values, in float64, give the gap; the objective's
         # own value (in the model's dtype, maybe float32) ends the curve.
         value = objective.value(x)
-        gap = relative_gap(fits)
+        gap = relative_gap(fits, returned_value(objective, x))
         converged = all(f.converged for f in fits)
         message = "" if converged else (
             f"stopped after {max(f.n_iter for f in fits)} interior-point iterations at a "
             f"relative duality gap of {gap:.2g} (tol={self.tol:g}); "
             + "; ".join(f.message for f in fits if not f.converged)
         )
+        if converged and gap > self.tol:
+            converged = False
+            message = (f"relative duality gap {gap:.2g} (tol={self.tol:g}): "
+                       + rounding_message(fits, value, x))
         return SolverResult(
             x=x, n_iter=max(1, sum(f.n_iter for f in fits)),
             loss_curve=_combined_curve([f.curve for f in fits], value),
@@ -343,6 +352,15 @@ class _ScaledDesign:
             out = np.vstack([out, U.sum(axis=0)])
         return out
 
+    def rows_transposed(self, rows):
+        """``S^-1 [X, 1]^T`` restricted to ``rows``: shape (n_columns, len(rows)), dense."""
+        X = self.X[rows]
+        X = X.toarray() if sp.issparse(X) else np.asarray(X)
+        out = (X * self.inv_scale).T
+        if self.fit_intercept:
+            out = np.vstack([out, np.ones(len(rows))])
+        return out
+
     def gram(self, q):
         """``S^-1 [X, 1]^T diag(q) [X, 1] S^-1``."""
         p, X = self.n_features, self.X
@@ -433,6 +451,22 @@ class _DualConstraints(ConstraintOperator):
             box = np.concatenate([box, -y[self.l1_index]])
         return box, -y[self.l2_index]
 
+    def columns(self, box_index):
+        m = self.design.n_columns
+        is_z = box_index < self.n_z
+        z_index = box_index[is_z]
+        n_pieces = len(self.deltas)
+        samples, pieces = np.divmod(z_index, n_pieces)
+        box = np.zeros((m, box_index.size))
+        box[:, is_z] = self.design.rows_transposed(samples) * (
+            self.neg_signed_weight[samples] * self.deltas[pieces])
+        l1_rows = np.arange(m)[self.l1_index][box_index[~is_z] - self.n_z]
+        box[l1_rows, np.flatnonzero(~is_z)] = -1.0
+        l2_rows = np.arange(m)[self.l2_index]
+        free = np.zeros((m, l2_rows.size))
+        free[l2_rows, np.arange(l2_rows.size)] = -1.0
+        return box, free
+
     def normal_matrix(self, d_box, d_free):
         out = self.design.gram(self.gram_weight * self.per_sample(d_box, self.deltas_squared))
         diagonal = np.einsum("ii->i", out)  # a writable view
@@ -492,16 +526,43 @@ class _OutputFit:
         return fit
 
 
-def relative_gap(fits):
+def relative_gap(fits, value=None):
     """The certified relative duality gap of one or several (summed) fits.
 
     Measured as each certificate measures it: against the primal value, or
-    the fits' zero level when the optimum is (nearly) zero.
+    the fits' zero level when the optimum is (nearly) zero. ``value`` is the
+    objective of the coefficients returned, evaluated in float64 where it
+    can be: where it exceeds the programs' primal value (coefficients so
+    large that their objective is rounding, an optimum at infinity) the gap
+    is measured from it, so that it bounds what the user gets.
     """
     primal = sum(f.primal for f in fits)
+    if value is not None and np.isfinite(value):
+        primal = max(primal, float(value))
     dual = sum(f.dual for f in fits)
     floor = max(sum(f.floor for f in fits), np.finfo(float).tiny)
     return max(primal - dual, 0.0) / max(abs(primal), floor)
+
+
+def returned_value(objective, x):
+    """``J`` at the returned parameters in float64, or None for a float32 model.
+
+    A float32 objective is rounded at 1e-7 relative, far above the gap it
+    would be compared with.
+    """
+    if objective.model.dtype != np.float64:
+        return None
+    return objective.value(x)
+
+
+def rounding_message(fits, value, coefficients):
+    """Why a certified program's coefficients miss ``tol``: their objective is rounding."""
+    primal = sum(f.primal for f in fits)
+    return (f"the fitted coefficients' objective is {value:.6g} where the program's "
+            f"value is {primal:.6g}: its coefficients reach "
+            f"{float(np.max(np.abs(coefficients), initial=0.0)):.3g}, so large that "
+            "float64 cannot evaluate them (separable data with no penalty has its "
+            "optimum at infinity); use alpha > 0")
 
 
 class _ScaledPenalty:
@@ -799,6 +860,8 @@ class _OutputProblem(_ScaledPenalty):
         problem = self.box_qp()
         last, _ = interior_point(problem, -record.best_beta, max_iter=max_iter,
                                  monitor=record, x_box0=self.box_start(problem))
+        if polish and record.gap <= tol:
+            record.offer_crossover(self, problem, last)
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
         # Units: the scaled objective is n / unit times this output's J.
         return _OutputFit.from_record(record, self.from_scaled(record.best_beta),
@@ -853,6 +916,22 @@ class _Certificate:
         if value < self.best_primal:
             self.best_primal, self.best_beta = value, b.copy()
         return value
+
+    def offer_crossover(self, problem, qp, iterate):
+        """Take the crossover's exact optimum (see :mod:`._crossover`) where it checks.
+
+        It replaces the best point when its objective is no larger, to
+        rounding; its own dual point, exactly feasible, tightens the bound.
+        """
+        y = crossover(qp, iterate)
+        if y is None:
+            return
+        b = -y
+        value = problem.primal_value(b)
+        if not value <= self.best_primal + _CROSSOVER_ROUNDING * max(abs(self.best_primal),
+                                                                      self.floor):
+            return
+        self.best_primal, self.best_beta = value, b
 
     def prefer_sparse(self, b):
         """Take the sparser coefficients ``b`` if the certified gap stays within tol."""

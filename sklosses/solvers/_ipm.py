@@ -71,6 +71,14 @@ class ConstraintOperator(metaclass=ABCMeta):
         """
         return CholeskySystem.of(self.normal_matrix(d_box, d_free))
 
+    def columns(self, box_index):
+        """``(B_b[:, box_index], B_f)`` as dense arrays, or None where not given.
+
+        Used by the crossover (:mod:`sklosses.solvers._crossover`) on a few
+        columns; an operator that does not give them gets no crossover.
+        """
+        return None
+
 
 class CholeskySystem:
     """A normal matrix and its Cholesky factor.
