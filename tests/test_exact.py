@@ -306,3 +306,24 @@ def test_constant_target_reports_a_finite_gap():
     est = LossRegressor(loss=Quantile([0.1, 0.5, 0.9]), alpha=0.0).fit(X, np.full(20, 3.0))
     assert est.duality_gap_ <= est.tol
     np.testing.assert_allclose(est.predict(X), 3.0)
+
+
+def test_returned_coefficients_whose_objective_is_rounding_are_not_certified():
+    # The programs' certificate holds for their own arithmetic; when the
+    # returned coefficients evaluate higher (coefficients of 1e8: an optimum
+    # at infinity), the gap is measured from them and the verdict says why.
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from sklosses.solvers._exact import returned_verdict  # noqa: PLC0415
+
+    fit = SimpleNamespace(primal=1.0, dual=1.0 - 1e-10, floor=0.0, converged=True)
+    objective = SimpleNamespace(model=SimpleNamespace(dtype=np.float64))
+    coefficients = np.array([3e8, -1.0])
+    gap, message = returned_verdict([fit], objective, 1.001, coefficients, 1e-4)
+    assert gap == pytest.approx(1e-3, rel=1e-6)
+    assert "3e+08" in message and "alpha > 0" in message
+    # Within tol, or a float32 objective (rounded at 1e-7): the certificate stands.
+    assert returned_verdict([fit], objective, 1.0, coefficients, 1e-4)[1] is None
+    single = SimpleNamespace(model=SimpleNamespace(dtype=np.float32))
+    gap, message = returned_verdict([fit], single, 1.001, coefficients, 1e-4)
+    assert message is None and gap < 1e-9

@@ -56,9 +56,7 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
-    relative_gap,
-    returned_value,
-    rounding_message,
+    returned_verdict,
 )
 from ._ipm import BoxQP, ConstraintOperator, _factorise, interior_point
 
@@ -122,15 +120,11 @@ def fit_crammer_singer(objective, x0, form, *, tol, max_iter, verbose=0):
     x = np.concatenate([coefficients[:, :p].ravel()]
                        + ([coefficients[:, p]] if model.fit_intercept else []))
     value = objective.value(x)
-    gap = relative_gap([fit], returned_value(objective, x))
-    converged = fit.converged
-    message = "" if converged else (
+    gap, rounding = returned_verdict([fit], objective, value, x, tol)
+    converged = fit.converged and rounding is None
+    message = rounding or ("" if converged else (
         f"stopped after {fit.n_iter} interior-point iterations at a relative duality "
-        f"gap of {gap:.2g} (tol={tol:g}); {fit.message}")
-    if converged and gap > tol:
-        converged = False
-        message = (f"relative duality gap {gap:.2g} (tol={tol:g}): "
-                   + rounding_message([fit], value, x))
+        f"gap of {gap:.2g} (tol={tol:g}); {fit.message}"))
     return SolverResult(x=x, n_iter=fit.n_iter, loss_curve=_combined_curve([fit.curve], value),
                         converged=converged, message=message, gap=gap)
 

@@ -227,17 +227,13 @@ class ExactSolver(BaseSolver):
         # The outputs' primal values, in float64, give the gap; the objective's
         # own value (in the model's dtype, maybe float32) ends the curve.
         value = objective.value(x)
-        gap = relative_gap(fits, returned_value(objective, x))
-        converged = all(f.converged for f in fits)
-        message = "" if converged else (
+        gap, rounding = returned_verdict(fits, objective, value, x, self.tol)
+        converged = all(f.converged for f in fits) and rounding is None
+        message = rounding or ("" if converged else (
             f"stopped after {max(f.n_iter for f in fits)} interior-point iterations at a "
             f"relative duality gap of {gap:.2g} (tol={self.tol:g}); "
             + "; ".join(f.message for f in fits if not f.converged)
-        )
-        if converged and gap > self.tol:
-            converged = False
-            message = (f"relative duality gap {gap:.2g} (tol={self.tol:g}): "
-                       + rounding_message(fits, value, x))
+        ))
         return SolverResult(
             x=x, n_iter=max(1, sum(f.n_iter for f in fits)),
             loss_curve=_combined_curve([f.curve for f in fits], value),
@@ -544,25 +540,26 @@ def relative_gap(fits, value=None):
     return max(primal - dual, 0.0) / max(abs(primal), floor)
 
 
-def returned_value(objective, x):
-    """``J`` at the returned parameters in float64, or None for a float32 model.
+def returned_verdict(fits, objective, value, coefficients, tol):
+    """``(gap, message)`` of the coefficients returned: the gap they certify, and why not.
 
-    A float32 objective is rounded at 1e-7 relative, far above the gap it
-    would be compared with.
+    ``value`` is their objective ``J``; in float64 it enters the gap (see
+    :func:`relative_gap`; a float32 objective is rounded at 1e-7 relative,
+    far above the gap it would be compared with). ``message`` is None unless
+    the programs met ``tol`` but the returned coefficients do not: then
+    their objective is rounding (an optimum at infinity), and it says so.
     """
-    if objective.model.dtype != np.float64:
-        return None
-    return objective.value(x)
-
-
-def rounding_message(fits, value, coefficients):
-    """Why a certified program's coefficients miss ``tol``: their objective is rounding."""
+    exact_value = value if objective.model.dtype == np.float64 else None
+    gap = relative_gap(fits, exact_value)
+    if gap <= tol or not all(f.converged for f in fits):
+        return gap, None
     primal = sum(f.primal for f in fits)
-    return (f"the fitted coefficients' objective is {value:.6g} where the program's "
-            f"value is {primal:.6g}: its coefficients reach "
-            f"{float(np.max(np.abs(coefficients), initial=0.0)):.3g}, so large that "
-            "float64 cannot evaluate them (separable data with no penalty has its "
-            "optimum at infinity); use alpha > 0")
+    return gap, (
+        f"relative duality gap {gap:.2g} (tol={tol:g}): the fitted coefficients' "
+        f"objective is {value:.6g} where the program's value is {primal:.6g}: its "
+        f"coefficients reach {float(np.max(np.abs(coefficients), initial=0.0)):.3g}, so "
+        "large that float64 cannot evaluate them (separable data with no penalty has its "
+        "optimum at infinity); use alpha > 0")
 
 
 class _ScaledPenalty:
@@ -921,7 +918,7 @@ class _Certificate:
         """Take the crossover's exact optimum (see :mod:`._crossover`) where it checks.
 
         It replaces the best point when its objective is no larger, to
-        rounding; its own dual point, exactly feasible, tightens the bound.
+        rounding; the certified dual bound is kept as it is.
         """
         y = crossover(qp, iterate)
         if y is None:
