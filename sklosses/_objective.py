@@ -113,6 +113,32 @@ class Objective:
         grad[w] += pen_grad
         return value + pen_value, grad
 
+    def smooth_values_by_output(self, params):
+        """Each output's share of the smooth part of J, shape (K,), or None.
+
+        For a linear model of several outputs under a loss that decouples
+        them (``loss.outputs_independent`` and a ``loss_by_output`` method):
+        output ``k``'s loss plus the smooth penalty of its row of weights,
+        so that the shares sum to :meth:`smooth_value_gradient`'s value.
+        """
+        model = self.model
+        by_output = getattr(self.loss, "loss_by_output", None)
+        if by_output is None or not getattr(self.loss, "outputs_independent", False) \
+                or getattr(model, "n_outputs", 1) < 2 or not hasattr(model, "n_features"):
+            return None
+        params = np.asarray(params, dtype=model.dtype)
+        values = np.asarray(by_output(self.y, self.raw(params), self._normalised_weight),
+                            dtype=np.float64)
+        W = params[self.weights_slice].reshape(model.n_outputs, model.n_features)
+        row = np.zeros_like(W)
+        for k in range(model.n_outputs):
+            # The penalties are sums over weights: output k's share is the
+            # penalty of its row alone.
+            row[k] = W[k]
+            values[k] += float(self.penalty.smooth_value_gradient(row.ravel())[0])
+            row[k] = 0
+        return values
+
     def nonsmooth_value(self, params):
         """Value of the penalty's non-smooth part (the L1 term)."""
         return self.penalty.nonsmooth_value(params[self.weights_slice])

@@ -201,6 +201,17 @@ class ScaledProblem:
         self._last = (params, value, grad.copy())
         return value, grad
 
+    def smooth_values_by_output(self, z):
+        """Each output's scaled share of :meth:`smooth_value_gradient`'s value, or None.
+
+        See :meth:`Objective.smooth_values_by_output`; None as well for a
+        balanced problem, whose outputs carry their own weights.
+        """
+        if self._balance is not None:
+            return None
+        values = self.objective.smooth_values_by_output(self.to_params(z))
+        return None if values is None else values / self.value_scale
+
     def start_from(self, other, x0):
         """Take ``other``'s last evaluation as this problem's at ``x0``, if it was there.
 

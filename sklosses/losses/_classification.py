@@ -766,6 +766,34 @@ class _MarginLoss(ClassificationLoss):
         """Best constant for raw of shape (n, K): one-vs-rest, column by column."""
         return self._best_constant(w_pos, w_neg)
 
+    def loss_by_output(self, y_true, raw, sample_weight=None):
+        """Each one-vs-rest column's loss summed over samples, shape (K,).
+
+        The per-sample loss of ``K > 2`` classes is the sum of these
+        columns' (see :meth:`loss_gradient`): a solver of the ``K`` decoupled
+        problems judges each one's step by its own share.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            Class indices.
+        raw : ndarray of shape (n_samples, K)
+            Decision values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each sample's losses.
+
+        Returns
+        -------
+        loss : ndarray of shape (K,), float64
+        """
+        self._check_params()
+        raw = as_float_array(raw)
+        signs = _ovr_signs(y_true, raw.shape[1], raw.dtype)
+        loss = self._margin(signs * raw)[0]
+        if sample_weight is not None:
+            loss = loss * np.asarray(sample_weight, dtype=loss.dtype)[:, None]
+        return loss.sum(axis=0, dtype=np.float64)
+
     def _n_raw_outputs_for(self, y):
         # Labels -1 count as class 0, so {-1, +1} is a binary problem.
         return super()._n_raw_outputs_for(np.where(y > 0, y, 0))
