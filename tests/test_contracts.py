@@ -319,6 +319,10 @@ def _rule_before_the_table(loss, penalty, *, early_stopping, hidden_layer_sizes,
     few = n_features is None or n_features <= 1000
     if piecewise and few and (not wide or n_features <= 200):
         return "exact"
+    if not penalty.is_smooth and getattr(loss, "has_constant_hessian", False):
+        # Exact on the Gram matrix where small, else proximal (wide) or
+        # L-BFGS, chosen at solve time (GramOrFallback, "auto" until then).
+        return "auto"
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
     if penalty.is_smooth and loss.is_smooth:

@@ -238,3 +238,41 @@ def test_points_scored_after_the_path_score_as_separate_fits(outputs):
                 params, loss=single.loss_, model=single._model, ravel_raw=single._ravel_raw))
             expected = scorer(single, X[test], y[test], sample_weight=weights[test])
             assert score == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["raw offsets", "ones column and weights",
+                                  "column on a tiny scale", "nearly constant column"])
+@pytest.mark.parametrize("l1_ratio", [0.5, 1.0])
+def test_default_fit_with_an_l1_part_is_the_exact_optimum(kind, l1_ratio):
+    # solver="auto" on squared error with an L1 part solves on the Gram
+    # matrix (GramOrFallback): at the default tol, the optimum itself.
+    X, y, weights = _hard_columns(kind)
+    alpha = 1e-2 * np.var(y)
+    est = LossRegressor(alpha=alpha, l1_ratio=l1_ratio).fit(X, y, sample_weight=weights)
+    enet = ElasticNet(alpha=alpha / 2, l1_ratio=l1_ratio, tol=1e-14, max_iter=1_000_000)
+    enet.fit(X, y, sample_weight=weights)
+    objective = _data_objective(est, X, y, alpha, l1_ratio, weights)
+    J_ours = objective.value(np.r_[est.coef_, est.intercept_])
+    J_enet = objective.value(np.r_[enet.coef_, enet.intercept_])
+    assert J_ours <= J_enet + 1e-10 * abs(J_enet)
+
+
+def test_default_fit_falls_back_where_the_gram_matrix_does_not_apply(monkeypatch):
+    from sklosses.solvers._choice import GramOrFallback  # noqa: PLC0415
+
+    X, y = make_regression(n_samples=40, n_features=60, noise=1.0, random_state=0)
+    names = []
+    original = GramOrFallback.solve
+
+    def spy(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        names.append(self.name)
+        return result
+
+    monkeypatch.setattr(GramOrFallback, "solve", spy)
+    LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X, y)  # wide: FISTA, as before
+    LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X[:, :5], y)  # narrow: exact
+    # A singular system is not certified: L-BFGS, as before.
+    monkeypatch.setattr(quadratic, "dposv", lambda a, b: (a, b, 1))
+    LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X[:, :5], y)
+    assert names == ["proximal", "gram", "lbfgs"]

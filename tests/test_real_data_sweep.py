@@ -73,10 +73,9 @@ def _fit_and_warned(est, X, y):
 
 @pytest.mark.parametrize("name, target, fit_intercept, weighted, alpha", [
     ("copper", None, True, False, 1e-2),          # was 2.1e-4 above
-    pytest.param("star98", "fraction", False, True, 1e-2, marks=pytest.mark.xfail(
-        strict=False, reason="was 8.6e-3 above, silent; under OpenBLAS's default kernels "
-        "(not the Haswell ones) L-BFGS now reaches max_iter=500 at a scaled gradient of "
-        "2.7e-4 and warns (ConvergenceWarning): not silent, but not converged either")),
+    # Was 8.6e-3 above, silent, then (under OpenBLAS's default kernels) a
+    # warning at L-BFGS's max_iter; the Gram active set is exact.
+    ("star98", "fraction", False, True, 1e-2),
 ])
 def test_lasso_on_raw_columns_matches_coordinate_descent(
         name, target, fit_intercept, weighted, alpha):

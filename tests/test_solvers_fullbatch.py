@@ -24,7 +24,7 @@ from sklosses.losses import Quantile, SquaredError
 from sklosses.models import LinearModel
 from sklosses.penalties import L1
 from sklosses.solvers import LBFGS, ProximalGradient, SmoothingContinuation
-from sklosses.solvers._choice import NewtonOrLBFGS
+from sklosses.solvers._choice import GramOrFallback, NewtonOrLBFGS
 
 FULL_BATCH = ["lbfgs", "proximal"]
 
@@ -498,8 +498,13 @@ def test_auto_rule():
     # number of parameters (NewtonOrLBFGS; its choice is tested in test_newton.py)
     assert type(auto(**tall)) is NewtonOrLBFGS
     assert type(auto("log_loss", alpha=0.0, **tall)) is NewtonOrLBFGS
-    assert type(auto(l1_ratio=1.0, **tall)) is LBFGS
-    assert type(auto(l1_ratio=1.0, **wide)) is ProximalGradient
+    # squared error with an L1 part: exact on the Gram matrix where small,
+    # else FISTA (wide) or L-BFGS, chosen at solve time (GramOrFallback; its
+    # choice is tested in test_quadratic_path.py); other smooth losses as before
+    assert type(auto(l1_ratio=1.0, **tall)) is GramOrFallback
+    assert type(auto(l1_ratio=1.0, **wide)) is GramOrFallback
+    assert type(auto("log_loss", l1_ratio=1.0, **tall)) is LBFGS
+    assert type(auto("log_loss", l1_ratio=1.0, **wide)) is ProximalGradient
     assert type(auto(l1_ratio=0.0, **wide)) is NewtonOrLBFGS
     smoothed = auto("quantile", l1_ratio=1.0, **wide)
     assert type(smoothed) is SmoothingContinuation and type(smoothed.inner) is LBFGS

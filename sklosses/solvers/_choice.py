@@ -1,9 +1,13 @@
-"""``solver="auto"``'s choice between Newton and L-BFGS, made once the problem is known."""
+"""``solver="auto"``'s choices once the problem is known: Newton or L-BFGS, Gram or first-order."""
 
-from ._base import BaseSolver
+import numpy as np
+
+from ._base import BaseSolver, SolverResult
 from ._block_step import output_blocks
 from ._lbfgs import LBFGS
 from ._newton import Newton
+from ._proximal import ProximalGradient
+from ._quadratic_path import QuadraticPath, quadratic_path_applies
 
 
 class NewtonOrLBFGS(BaseSolver):
@@ -83,5 +87,71 @@ class NewtonOrLBFGS(BaseSolver):
     def solve(self, objective, x0, *, state=None, monitor=None):
         """Minimise ``objective`` from ``x0`` with the solver :meth:`choose` picks."""
         solver = self.choose(objective)
+        self.name = solver.name
+        return solver.solve(objective, x0, state=state, monitor=monitor)
+
+
+class GramOrFallback(BaseSolver):
+    """``solver="auto"``'s fits of a quadratic data term with an L1 part: exact on the Gram matrix.
+
+    Squared error (a loss with ``has_constant_hessian``) on a linear model
+    with the lasso or the elastic net is solved exactly by the active-set
+    method of :class:`~sklosses.solvers._quadratic_path.QuadraticPath`
+    (feature-sign search on the centred, Jacobi-scaled Gram matrix), where
+    that matrix is small (:func:`quadratic_path_applies`: at most 300
+    parameters, five rows per parameter, dense ``X``). Elsewhere, or where
+    the method cannot certify its solution (a singular system), the fit is
+    the first-order one ``"auto"`` chose before: FISTA for more features than
+    samples, else L-BFGS on the split variables.
+
+    Why: L-BFGS on the split variables stops on its gradient test, which on
+    raw features (columns in years and dollars) left the weighted lasso on
+    statsmodels' ``star98`` at max_iter with a warning, and a flat elastic
+    net off the weighted-versus-repeated-rows equivalence; the active set
+    ends at the exact optimum, in a few linear solves of ``p`` unknowns.
+
+    Parameters
+    ----------
+    max_iter, tol, verbose
+        Passed to the first-order fallback.
+    """
+
+    handles_nonsmooth_penalty = True
+    linear_only = True
+    accepts_smoothing = False
+    required_loss_methods = ("gradient_hessian",)
+
+    def __init__(self, *, max_iter=500, tol=1e-4, verbose=0):
+        super().__init__(max_iter=max_iter, tol=tol, verbose=verbose)
+        self.name = "auto"
+
+    def _exact(self, objective, x0):
+        """The exact optimum's parameters and active-set steps, or None."""
+        penalty, model = objective.penalty, objective.model
+        l1 = getattr(penalty, "l1_strength", None)
+        l2 = getattr(penalty, "l2_strength", None)
+        if l1 is None or l2 is None or not quadratic_path_applies(objective.loss, model,
+                                                                  objective.X):
+            return None
+        alpha = l1 + l2
+        path = QuadraticPath(objective.loss, model, objective.X, objective.y,
+                             objective.sample_weight)
+        params = path.solve(alpha, l1 / alpha, np.asarray(x0, dtype=np.float64))
+        return None if params is None else (params, path.n_iter_)
+
+    def solve(self, objective, x0, *, state=None, monitor=None):
+        """Minimise ``objective`` from ``x0``: exactly on the Gram matrix, else first-order."""
+        exact = self._exact(objective, x0)
+        if exact is not None:
+            params, n_iter = exact
+            self.name = "gram"
+            x = params.astype(objective.model.dtype)
+            if self.verbose:
+                print(f"Exact fit on the Gram matrix in {n_iter} linear solves")
+            return SolverResult(x=x, n_iter=max(n_iter, 1),
+                                loss_curve=[float(objective.value(x))], gap=0.0)
+        options = dict(max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
+        wide = objective.X.shape[1] > objective.X.shape[0]
+        solver = ProximalGradient(**options) if wide else LBFGS(**options)
         self.name = solver.name
         return solver.solve(objective, x0, state=state, monitor=monitor)
