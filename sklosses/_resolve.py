@@ -339,12 +339,14 @@ def _build_newton_or_lbfgs(options):
 
 
 def _newton_preferred(problem):
-    # Smooth linear fits with L2 or no penalty: Newton on few parameters,
-    # else L-BFGS, decided at solve time once the outputs are known
-    # (NewtonOrLBFGS, measured in benchmarks/bench_newton.py). With an L1
-    # part L-BFGS on the split variables beat proximal Newton (L1 logistic,
-    # n=5e4, p=200: 0.48 s against 2.4 s).
-    return problem.model_is_linear and problem.penalty.is_smooth
+    # Smooth linear fits: Newton on few parameters, else L-BFGS, decided at
+    # solve time once the outputs are known (NewtonOrLBFGS, measured in
+    # benchmarks/bench_newton.py). With an L1 part too: there L-BFGS on the
+    # split variables ended silently above tol on raw real data where
+    # proximal Newton converged or warned (NewtonOrLBFGS's docstring); on
+    # large problems, beyond Newton's work limit, L-BFGS still beat it (L1
+    # logistic, n=5e4, p=200: 0.48 s against 2.4 s).
+    return problem.model_is_linear
 
 
 def _build_gram_or_fallback(options):
@@ -540,11 +542,12 @@ def resolve_solver(solver, loss, penalty, *, max_iter, tol, verbose, early_stopp
       more features than samples -> ``"proximal"``: there FISTA needed 2-3x
       less time than L-BFGS on the ``2 * n_features`` split variables;
     - a linear model with a loss that has second derivatives
-      (``gradient_hessian``) and L2 or no penalty -> Newton on few
-      parameters (at most 64, or up to 1000 for a loss with a constant
-      Hessian such as squared error, solved in one exact step), else
-      L-BFGS; :class:`~sklosses.solvers.NewtonOrLBFGS` makes the choice
-      once the number of outputs is known and documents the measurements;
+      (``gradient_hessian``) -> Newton where its Hessian is cheap (at most
+      200 parameters, or up to 1000 for a loss with a constant Hessian such
+      as squared error, solved in one exact step; with an L1 part, proximal
+      Newton), else L-BFGS; :class:`~sklosses.solvers.NewtonOrLBFGS` makes
+      the choice once the number of outputs is known and documents the
+      measurements;
     - every other linear model -> ``"lbfgs"``: with L2 or no penalty, and
       also with an L1 part (split ``w = u - v``, ``u, v >= 0``, under
       L-BFGS-B bounds), where it was 2-4x faster than FISTA on tall data

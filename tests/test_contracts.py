@@ -325,7 +325,7 @@ def _rule_before_the_table(loss, penalty, *, early_stopping, hidden_layer_sizes,
         return "auto"
     if not penalty.is_smooth and loss.is_smooth and wide:
         return "proximal"
-    if penalty.is_smooth and loss.is_smooth:
+    if loss.is_smooth and hasattr(loss, "gradient_hessian"):
         # Newton or L-BFGS, chosen at solve time (NewtonOrLBFGS, named "auto"
         # until then).
         return "auto"

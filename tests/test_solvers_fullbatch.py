@@ -503,7 +503,7 @@ def test_auto_rule():
     # choice is tested in test_quadratic_path.py); other smooth losses as before
     assert type(auto(l1_ratio=1.0, **tall)) is GramOrFallback
     assert type(auto(l1_ratio=1.0, **wide)) is GramOrFallback
-    assert type(auto("log_loss", l1_ratio=1.0, **tall)) is LBFGS
+    assert type(auto("log_loss", l1_ratio=1.0, **tall)) is NewtonOrLBFGS
     assert type(auto("log_loss", l1_ratio=1.0, **wide)) is ProximalGradient
     assert type(auto(l1_ratio=0.0, **wide)) is NewtonOrLBFGS
     smoothed = auto("quantile", l1_ratio=1.0, **wide)

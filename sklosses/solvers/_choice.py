@@ -37,6 +37,17 @@ class NewtonOrLBFGS(BaseSolver):
     parameters of one block: digits' ten one-vs-rest outputs (1797 x 64)
     take Newton.
 
+    With an L1 part (lasso, elastic net) the same rule picks proximal
+    Newton (coordinate descent on the quadratic model, on the working set of
+    features when the Hessian is formed by columns) over L-BFGS on the split
+    variables ``w = u - v``, whose gradient test is met short of the
+    optimum where the objective bends sharply: on a sweep of 144 L1 and
+    elastic-net classifier fits on raw breast_cancer, wine and spector
+    columns (log loss, squared hinge, modified Huber; alpha 1e-4 and 1e-2;
+    with and without intercept and weights) L-BFGS ended silently above
+    ``tol`` 16 times (up to 1.5e-3), Newton never (it warned 14 times), in
+    a median 24 ms against 61 ms.
+
     Beyond, L-BFGS: with the unit-free variables it needs few iterations on
     well-conditioned data, and a Hessian of ``n p^2 / 2`` operations costs
     many of its evaluations. Measured against Newton (one thread): Poisson
@@ -52,7 +63,7 @@ class NewtonOrLBFGS(BaseSolver):
     constant_hessian_max_params : int, default=1000
     """
 
-    handles_nonsmooth_penalty = False
+    handles_nonsmooth_penalty = True
     linear_only = True
     accepts_smoothing = False
     required_loss_methods = ("gradient_hessian",)
@@ -70,7 +81,12 @@ class NewtonOrLBFGS(BaseSolver):
         constant = getattr(objective.loss, "has_constant_hessian", False)
         limit = (self.constant_hessian_max_params if constant and n_params <= n_samples
                  else 200)
-        blocks = output_blocks(objective)
+        smooth = objective.penalty.is_smooth
+        if not smooth and getattr(objective.penalty, "l1_strength", None) is None:
+            # Proximal Newton needs the L1 part's strength.
+            return LBFGS(max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
+        # With an L1 part, proximal Newton forms the whole Hessian.
+        blocks = output_blocks(objective) if smooth else None
         if blocks is not None:
             # K independent problems: Newton forms and factorises K blocks.
             n_blocks, block_size = blocks.shape
