@@ -66,6 +66,7 @@ from ._resolve import (
     solver_incompatibility,
 )
 from .models import LinearModel
+from .solvers import _smooth_path as smooth_path
 from .solvers._newton import Newton
 from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
 
@@ -399,11 +400,41 @@ def _path_solver(est, X, y, sample_weight):
                   and est.solver in _FULL_BATCH)
     if full_batch and quadratic_path_applies(est.loss_, est._model, X):
         return _QuadraticPoints(est, X, y, sample_weight)
+    if full_batch and smooth_path_applies(est, X):
+        return _SmoothPoints(est, X, y, sample_weight)
     if full_batch and est.l1_ratio > 0 and working_set_applies(est, X):
         return _WorkingSetPoints(est, X, y, sample_weight)
     if full_batch and est.l1_ratio > 0 and est.solver != "newton":
         return _StrongRule(est, X, y, sample_weight)
     return _WarmFits(est, X, y, sample_weight)
+
+
+def smooth_path_applies(est, X):
+    """Whether the path points of fitted ``est`` on ``X`` go to :class:`_SmoothPoints`.
+
+    A regression of one output on a plain linear model with ``solver``
+    ``"auto"`` or ``"newton"``, on dense data of at most
+    ``_SMOOTH_PATH_MAX_FEATURES`` columns (:func:`~sklosses.solvers._smooth_path.applies`),
+    and either ``Huber(scale="joint")`` with any penalty or another smooth
+    convex loss with a pure L2 penalty: an L1 path of those keeps
+    :class:`_WorkingSetPoints`, which screens features.
+    """
+    loss = est.loss_
+    if (est._task != "regression" or est.solver not in ("auto", "newton")
+            or type(est._model) is not LinearModel):
+        return False
+    if not (getattr(loss, "has_joint_scale", False) or est.l1_ratio == 0):
+        return False
+    problem = FitProblem(loss=loss, penalty=resolve_penalty(1.0, est.l1_ratio))
+    if (not getattr(loss, "has_joint_scale", False)
+            and solver_incompatibility("newton", problem) is not None):
+        return False
+    return smooth_path.applies(loss, est._model, X, _SMOOTH_PATH_MAX_FEATURES)
+
+
+# Most features for a dense Newton path: each step forms a (p + 2)-square
+# Hessian from all the fold's rows.
+_SMOOTH_PATH_MAX_FEATURES = 100
 
 
 def working_set_applies(est, X):
@@ -476,6 +507,38 @@ class _QuadraticPoints(_WarmFits):
         est.__dict__.update(est._fitted_attributes(
             params, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
         est.n_iter_ = self.solver.n_iter_
+
+
+class _SmoothPoints(_WarmFits):
+    """Each point by proximal Newton from the previous solution, on the fold's
+    standardised columns (:class:`~sklosses.solvers._smooth_path.SmoothPath`),
+    or a warm fit where that does not converge."""
+
+    params_only = True  # a joint scale is refitted at every point, not scored
+
+    def __init__(self, est, X, y, sample_weight):
+        super().__init__(est, X, y, sample_weight)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+        self.data = (Xv, y_enc, sw)
+        self.solver = smooth_path.SmoothPath(est.loss_, Xv, y_enc, sw,
+                                             fit_intercept=est.fit_intercept, tol=est.tol)
+
+    def fit(self, alpha_old, alpha_new):
+        est = self.est
+        loss = est.loss_
+        sigma = getattr(loss, "scale_", None)
+        params = self.solver.solve(alpha_new, est.l1_ratio, est._flat_params(),
+                                   None if sigma is None else float(np.ravel(sigma)[0]))
+        if params is None:
+            super().fit(alpha_old, alpha_new)
+            return
+        est.__dict__.update(est._fitted_attributes(
+            params, loss=loss, model=est._model, ravel_raw=est._ravel_raw))
+        if self.solver.joint:
+            # The joint optimum's scale (within tol): it starts the next
+            # point; a refit at the chosen alpha fits its own.
+            loss.scale_ = self.solver.scale_
+        est.n_iter_ = max(int(self.solver.n_iter_), 1)
 
 
 class _WorkingSetPoints(_WarmFits):
