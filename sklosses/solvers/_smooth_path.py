@@ -74,12 +74,15 @@ def applies(loss, model, X, n_max_features):
     ``(p + 2)``-square Hessian, ``n p^2`` work), and a convex loss with an
     elementwise Hessian on the raw prediction or ``Huber(scale="joint")``.
     """
-    if (sp.issparse(X) or model.n_outputs != 1 or X.shape[1] > n_max_features
-            or X.shape[0] <= X.shape[1] or not getattr(loss, "is_convex", False)
-            or getattr(loss, "n_levels", 1) > 1
-            or not hasattr(loss, "gradient_hessian")):
-        return False
-    return True
+    return not (
+        sp.issparse(X)
+        or model.n_outputs != 1
+        or X.shape[1] > n_max_features
+        or X.shape[0] <= X.shape[1]
+        or not getattr(loss, "is_convex", False)
+        or getattr(loss, "n_levels", 1) > 1
+        or not hasattr(loss, "gradient_hessian")
+    )
 
 
 class SmoothPath:
@@ -119,14 +122,16 @@ class SmoothPath:
         # well conditioned whatever the units or offsets of the features.
         centre = self.omega @ X if fit_intercept else np.zeros(p)
         spread = np.sqrt(np.maximum(self.omega @ (X - centre) ** 2, 0.0))
-        scale_floor = 1e-12 * max(float(np.max(np.abs(centre), initial=0.0)),
-                                  float(np.max(spread, initial=0.0)), np.finfo(float).tiny)
+        scale_floor = 1e-12 * max(
+            float(np.max(np.abs(centre), initial=0.0)),
+            float(np.max(spread, initial=0.0)),
+            np.finfo(float).tiny,
+        )
         self.kept = np.flatnonzero(spread > scale_floor)  # constant columns stay at zero
         self.centre, self.spread = centre[self.kept], spread[self.kept]
         self.Xs = (X[:, self.kept] - self.centre) / self.spread
         # The columns of the raw prediction's derivative: [Xs, 1].
-        self.design = (np.hstack([self.Xs, np.ones((n, 1))]) if fit_intercept
-                       else self.Xs)
+        self.design = np.hstack([self.Xs, np.ones((n, 1))]) if fit_intercept else self.Xs
         self.n_features = p
         self.n_iter_ = 0
         self.scale_ = None
@@ -165,8 +170,11 @@ class SmoothPath:
                 return np.inf
             a = np.abs(raw - self.y)
             inside = a <= self.delta * sigma
-            per = np.where(inside, 0.5 * sigma + 0.5 * a * a / sigma,
-                           0.5 * sigma + self.delta * a - 0.5 * self.delta ** 2 * sigma)
+            per = np.where(
+                inside,
+                0.5 * sigma + 0.5 * a * a / sigma,
+                0.5 * sigma + self.delta * a - 0.5 * self.delta**2 * sigma,
+            )
             return float(self.omega @ per)
         with np.errstate(over="ignore", invalid="ignore"):
             loss, _ = self.loss.loss_gradient(self.y, raw, self.omega)
@@ -182,10 +190,13 @@ class SmoothPath:
             a = np.abs(r)
             inside = a <= self.delta * sigma
             u = r / sigma
-            per = np.where(inside, 0.5 * sigma + 0.5 * r * u,
-                           0.5 * sigma + self.delta * a - 0.5 * self.delta ** 2 * sigma)
+            per = np.where(
+                inside,
+                0.5 * sigma + 0.5 * r * u,
+                0.5 * sigma + self.delta * a - 0.5 * self.delta**2 * sigma,
+            )
             d_raw = np.where(inside, u, self.delta * np.sign(r))
-            d_sigma = np.where(inside, 0.5 - 0.5 * u * u, 0.5 * (1 - self.delta ** 2))
+            d_sigma = np.where(inside, 0.5 - 0.5 * u * u, 0.5 * (1 - self.delta**2))
             value = float(self.omega @ per)
             # The rows in the quadratic zone carry all the curvature, of the
             # augmented design [X, 1, -r / sigma] weighted by omega / sigma.
@@ -238,7 +249,7 @@ class SmoothPath:
         lam = np.zeros(n_vars)
         ridge = np.zeros(n_vars)
         lam[:k] = alpha * l1_ratio / self.spread
-        ridge[:k] = alpha * (1 - l1_ratio) / self.spread ** 2
+        ridge[:k] = alpha * (1 - l1_ratio) / self.spread**2
         if self.joint and not (sigma is not None and np.isfinite(sigma) and sigma > 0):
             return None
         beta = self._to_scaled(np.asarray(params, dtype=np.float64), sigma)
@@ -246,13 +257,15 @@ class SmoothPath:
         value = None
         for _ in range(_MAX_STEPS):
             data, grad, hessian = self._derivatives(beta)
-            if not (np.isfinite(data) and np.all(np.isfinite(grad))
-                    and np.all(np.isfinite(hessian))):
+            if not (
+                np.isfinite(data) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hessian))
+            ):
                 return None
             value = data + self._penalty(beta, lam, ridge)
             jitter = _JITTER * max(float(np.max(np.diag(hessian), initial=0.0)), 1.0)
-            target, _ = _feature_sign_search(hessian, ridge + jitter, grad - hessian @ beta,
-                                             lam, beta)
+            target, _ = _feature_sign_search(
+                hessian, ridge + jitter, grad - hessian @ beta, lam, beta
+            )
             if target is None:
                 return None
             step = target - beta
