@@ -52,6 +52,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 
 from ._estimators import same_settings
@@ -65,8 +66,11 @@ from ._resolve import (
     resolve_penalty,
     solver_incompatibility,
 )
+from .losses._piecewise import PiecewiseLinear
 from .models import LinearModel
+from .solvers import _piecewise_path as piecewise_path
 from .solvers import _smooth_path as smooth_path
+from .solvers._exact import _OutputProblem, _rows_float64, _ScaledDesign, relative_gap
 from .solvers._newton import Newton
 from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
 
@@ -400,6 +404,8 @@ def _path_solver(est, X, y, sample_weight):
                   and est.solver in _FULL_BATCH)
     if full_batch and quadratic_path_applies(est.loss_, est._model, X):
         return _QuadraticPoints(est, X, y, sample_weight)
+    if piecewise_path_applies(est, X):
+        return _PiecewisePoints(est, X, y, sample_weight)
     if full_batch and smooth_path_applies(est, X):
         return _SmoothPoints(est, X, y, sample_weight)
     if full_batch and est.l1_ratio > 0 and working_set_applies(est, X):
@@ -407,6 +413,25 @@ def _path_solver(est, X, y, sample_weight):
     if full_batch and est.l1_ratio > 0 and est.solver != "newton":
         return _StrongRule(est, X, y, sample_weight)
     return _WarmFits(est, X, y, sample_weight)
+
+
+def piecewise_path_applies(est, X):
+    """Whether the path points of fitted ``est`` on ``X`` go to :class:`_PiecewisePoints`.
+
+    The first point was fitted by the exact solver (``solver`` ``"auto"`` or
+    ``"exact"``; it set ``duality_gap_``), on a plain linear model of one
+    output and dense data, and the loss has one kink between slopes of
+    opposite signs with one scale (quantile, absolute error:
+    :func:`~sklosses.solvers._piecewise_path.applies`).
+    """
+    loss = est.loss_
+    if (est.solver not in ("auto", "exact") or not hasattr(est, "duality_gap_")
+            or type(est._model) is not LinearModel or est._model.n_outputs != 1
+            or sp.issparse(X) or getattr(loss, "n_levels", 1) > 1
+            or not hasattr(loss, "piecewise_linear")):
+        return False
+    form = loss.piecewise_linear(np.zeros(1))
+    return isinstance(form, PiecewiseLinear) and piecewise_path.applies(form, X)
 
 
 def smooth_path_applies(est, X):
@@ -507,6 +532,49 @@ class _QuadraticPoints(_WarmFits):
         est.__dict__.update(est._fitted_attributes(
             params, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
         est.n_iter_ = self.solver.n_iter_
+
+
+class _PiecewisePoints(_WarmFits):
+    """Each point by globbed programs seeded by the previous point's residuals
+    (:class:`~sklosses.solvers._piecewise_path.PiecewisePath`), certified by the
+    full problem's duality gap; a warm exact fit where they do not certify it."""
+
+    params_only = True  # a piecewise-linear loss has no fitted state
+
+    def __init__(self, est, X, y, sample_weight):
+        super().__init__(est, X, y, sample_weight)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+        objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), Xv, y_enc, sw)
+        weight = objective._normalised_weight
+        keep = weight > 0
+        rows = _rows_float64(objective.X, keep)
+        w = np.asarray(weight[keep], dtype=float)
+        form = piecewise_path.output_form(est.loss_, y_enc)
+        form = PiecewiseLinear(knots=form.knots, slopes=form.slopes, offset=form.offset[keep],
+                               scale=form.scale[keep],
+                               value_at_first_knot=form.value_at_first_knot)
+        full_design = _ScaledDesign(rows, w, fit_intercept=est.fit_intercept)
+
+        def make_problem(part_X, part_form, part_weight, penalty):
+            design = (full_design if part_X is rows
+                      else _ScaledDesign(part_X, part_weight, fit_intercept=est.fit_intercept))
+            return _OutputProblem(design, part_form, part_weight, penalty)
+
+        self.path = piecewise_path.PiecewisePath(rows, form, w, fit_intercept=est.fit_intercept,
+                                                 make_problem=make_problem)
+
+    def fit(self, alpha_old, alpha_new):
+        est = self.est
+        penalty = resolve_penalty(alpha_new, est.l1_ratio)
+        start = np.asarray(est._flat_params(), dtype=np.float64)
+        fit = self.path.solve(penalty, start, est.tol, est.max_iter)
+        if fit is None:
+            super().fit(alpha_old, alpha_new)
+            return
+        est.__dict__.update(est._fitted_attributes(
+            fit.beta, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
+        est.duality_gap_ = float(relative_gap([fit]))
+        est.n_iter_ = int(fit.n_iter)
 
 
 class _SmoothPoints(_WarmFits):
