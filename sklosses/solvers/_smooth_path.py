@@ -49,6 +49,7 @@ References
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.lapack import dposv
 
 from ._quadratic_path import _feature_sign_search
 
@@ -64,6 +65,13 @@ _MAX_BACKTRACK = 40
 _JITTER = 1e-10
 # Newton steps per point before the caller's own fit takes over.
 _MAX_STEPS = 50
+# The quadratic zone's Gram matrix is updated by the rows that change zone
+# while they are at most this share of the rows, and formed afresh after
+# this many updates.
+_UPDATE_SHARE = 0.1
+_REFRESH_UPDATES = 50
+# Relative slack of the optimality conditions in the model's one-solve check.
+_KKT_SLACK = 1e-9
 
 
 def applies(loss, model, X, n_max_features):
@@ -133,6 +141,8 @@ class SmoothPath:
         # The columns of the raw prediction's derivative: [Xs, 1].
         self.design = np.hstack([self.Xs, np.ones((n, 1))]) if fit_intercept else self.Xs
         self.n_features = p
+        # The joint scale's Gram matrix of the quadratic zone (_inside_gram).
+        self._inside, self._gram, self._updates = None, None, 0
         self.n_iter_ = 0
         self.scale_ = None
 
@@ -199,16 +209,15 @@ class SmoothPath:
             d_sigma = np.where(inside, 0.5 - 0.5 * u * u, 0.5 * (1 - self.delta**2))
             value = float(self.omega @ per)
             # The rows in the quadratic zone carry all the curvature, of the
-            # augmented design [X, 1, -r / sigma] weighted by omega / sigma.
-            rows = np.flatnonzero(inside)
-            root = np.sqrt(self.omega[rows] / sigma)
-            scaled = design[rows] * root[:, None]
-            extra = -u[rows] * root
+            # augmented design [X, 1, -r / sigma] weighted by omega / sigma;
+            # its block on [X, 1] is kept up to date by the rows that change
+            # zone (few, from one step or one alpha to the next).
+            inside_weight = np.where(inside, self.omega, 0.0)
             n_vars = design.shape[1] + 1
             hessian = np.empty((n_vars, n_vars))
-            hessian[:-1, :-1] = scaled.T @ scaled
-            hessian[:-1, -1] = hessian[-1, :-1] = scaled.T @ extra
-            hessian[-1, -1] = extra @ extra
+            hessian[:-1, :-1] = self._inside_gram(inside) / sigma
+            hessian[:-1, -1] = hessian[-1, :-1] = -(design.T @ (inside_weight * r)) / sigma**2
+            hessian[-1, -1] = float(inside_weight @ (u * u)) / sigma
             grad = np.empty(n_vars)
             grad[:-1] = design.T @ (self.omega * d_raw)
             grad[-1] = self.omega @ d_sigma
@@ -221,6 +230,30 @@ class SmoothPath:
         root = np.sqrt(np.maximum(np.asarray(hessian.diagonal, dtype=np.float64).ravel(), 0.0))
         scaled = design * root[:, None]
         return value, grad, scaled.T @ scaled
+
+    def _inside_gram(self, inside):
+        """``sum_i omega_i d_i d_i^T`` over the rows ``inside``, ``d_i`` the design's rows.
+
+        Updated from the last mask by the rows that changed, and formed afresh
+        when many did (or every ``_REFRESH_UPDATES`` updates, so that rounding
+        does not accumulate).
+        """
+        design, omega = self.design, self.omega
+        last = self._inside
+        if last is not None:
+            changed = np.flatnonzero(inside != last)
+            if changed.size == 0:
+                return self._gram
+            if changed.size <= _UPDATE_SHARE * inside.size and self._updates < _REFRESH_UPDATES:
+                rows = design[changed]
+                signed = np.where(inside[changed], omega[changed], -omega[changed])
+                self._gram = self._gram + (rows * signed[:, None]).T @ rows
+                self._inside, self._updates = inside, self._updates + 1
+                return self._gram
+        rows = design[inside]
+        self._gram = (rows * omega[inside][:, None]).T @ rows
+        self._inside, self._updates = inside, 0
+        return self._gram
 
     def _penalty(self, beta, lam, ridge):
         return float(lam @ np.abs(beta) + 0.5 * ridge @ (beta * beta))
@@ -263,9 +296,7 @@ class SmoothPath:
                 return None
             value = data + self._penalty(beta, lam, ridge)
             jitter = _JITTER * max(float(np.max(np.diag(hessian), initial=0.0)), 1.0)
-            target, _ = _feature_sign_search(
-                hessian, ridge + jitter, grad - hessian @ beta, lam, beta
-            )
+            target = _model_minimiser(hessian, ridge + jitter, grad - hessian @ beta, lam, beta)
             if target is None:
                 return None
             step = target - beta
@@ -292,3 +323,34 @@ class SmoothPath:
         if self.joint:
             self.scale_ = float(beta[-1])
         return self._from_scaled(beta)
+
+
+def _model_minimiser(H, ridge, g, lam, z0):
+    """Minimiser of ``z'Hz/2 + ridge.z^2/2 + g'z + lam.|z|``, None if not found.
+
+    Near the optimum of a path point the signs of the previous solution are
+    usually the new one's: one solve on that sign pattern, checked against
+    the optimality conditions (every sign kept, every zero coordinate's
+    gradient within ``lam``), answers in a single factorisation. Otherwise
+    feature-sign search from ``z0`` does.
+    """
+    free = lam == 0
+    active = free | (z0 != 0)
+    index = np.flatnonzero(active)
+    sign = np.sign(z0[index])
+    sign[free[index]] = 0.0
+    system = H[np.ix_(index, index)]
+    system.flat[:: index.size + 1] += ridge[index]
+    _, solution, info = dposv(system, -(g[index] + lam[index] * sign))
+    if info == 0 and np.all(np.isfinite(solution)):
+        penalised = sign != 0
+        if np.all(np.sign(solution[penalised]) == sign[penalised]):
+            z = np.zeros_like(z0)
+            z[index] = solution
+            if active.all():
+                return z
+            grad = H[~active] @ z + g[~active]
+            slack = _KKT_SLACK * np.maximum(np.abs(g[~active]), lam[~active])
+            if np.all(np.abs(grad) <= lam[~active] + slack):
+                return z
+    return _feature_sign_search(H, ridge, g, lam, z0)[0]
