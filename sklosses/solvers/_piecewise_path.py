@@ -23,7 +23,7 @@ with many wrongly globbed members and shrinks back after clean points.
 import numpy as np
 
 from ..losses._piecewise import PiecewiseLinear
-from ._globbing import _CLOSE, _GLOB_SHIFT, GlobbedFit
+from ._globbing import _CLOSE, GlobbedFit
 
 # The first band: this many times the number of coefficients, and at least
 # _MIN_BAND rows; never more than _MAX_BAND_SHARE of the rows (past it the
@@ -33,6 +33,8 @@ _MIN_BAND = 100
 _MAX_BAND_SHARE = 0.5
 # Reduced solves per point before the full program is solved instead.
 _MAX_FIXES = 4
+# A glob's target lies this many mean absolute arguments beyond its members' mean.
+_SHIFT = 1.0
 
 
 def applies(form, X):
@@ -143,7 +145,7 @@ class PiecewisePath:
         band = min(self.band, a.size - 1)
         nearest = float(np.partition(a, band)[band])
         margin = np.maximum(2.0 * move, nearest)
-        shift = _GLOB_SHIFT * max(float(self.weight @ a) / self.weight.sum(),
+        shift = _SHIFT * max(float(self.weight @ a) / self.weight.sum(),
                                   np.finfo(float).tiny)
         return t < -margin, t > margin, shift
 
