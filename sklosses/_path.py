@@ -36,6 +36,18 @@ sequential strong rule keeps, then check the KKT conditions on all of them
 (:class:`_StrongRule`), so early points, where few weights are active,
 touch few columns.
 
+Along a regression path of one output on dense data with few features,
+the robust losses have path solvers of their own, each point starting from
+the previous one's solution: ``Huber(scale="joint")`` with any penalty, and
+other smooth convex losses (log-cosh, Huber with a fixed ``delta``) with a
+pure L2 penalty, by proximal Newton in standardised columns
+(:class:`_SmoothPoints`, :mod:`~sklosses.solvers._smooth_path`; the joint
+scale as a variable of its own); quantile and absolute error by small
+globbed programs seeded by the previous point's residuals and certified by
+the full problem's duality gap (:class:`_PiecewisePoints`,
+:mod:`~sklosses.solvers._piecewise_path`). A point either solver cannot
+finish is an ordinary warm-started ``fit``.
+
 Along any path of a linear model whose loss is quadratic in the raw
 prediction (squared error, squared log error: ``loss.has_constant_hessian``)
 on dense data, the points after the first are solved exactly on the
@@ -398,7 +410,10 @@ def _path_solver(est, X, y, sample_weight):
     """How the points after the first are fitted, given the first fit ``est``.
 
     The exact Gram-matrix solve when the data term is quadratic, else the
-    strong rule for an L1 part, else a warm-started ``fit`` each time.
+    globbed programs of a one-kink piecewise-linear loss, else proximal
+    Newton for joint-scale Huber and smooth L2 regression paths, else the
+    working set or the strong rule for an L1 part, else a warm-started
+    ``fit`` each time.
     """
     full_batch = (len(est.hidden_layer_sizes) == 0 and not est.early_stopping
                   and est.solver in _FULL_BATCH)

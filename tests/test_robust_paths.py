@@ -13,6 +13,7 @@ compared with a cold fit at ``tol=1e-9``.
 import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import r2_score
 
@@ -35,9 +36,13 @@ def _huber(u, delta):
     return np.where(a <= delta, 0.5 * u * u, delta * (a - 0.5 * delta))
 
 
-def _data_term(loss, r, w):
-    """Weighted mean loss of the residuals ``r`` (prediction minus target)."""
+def _data_term(loss, raw, y, w):
+    """Weighted mean loss of the raw predictions ``raw`` on targets ``y``."""
     w = w / w.sum()
+    r = raw - y
+    if loss == "poisson":
+        mu = np.exp(raw)
+        return float(w @ (2 * (y * np.log(y / mu) - y + mu)))
     if loss == "log_cosh":
         return float(w @ np.logaddexp(r, -r) - np.log(2.0))
     if loss == "quantile":
@@ -58,9 +63,8 @@ def _data_term(loss, r, w):
 
 
 def _objective(loss, coef, intercept, alpha, l1_ratio, X, y, w):
-    r = X @ coef + intercept - y
     penalty = l1_ratio * np.abs(coef).sum() + 0.5 * (1 - l1_ratio) * coef @ coef
-    return _data_term(loss, r, w) + alpha * penalty
+    return _data_term(loss, X @ coef + intercept, y, w) + alpha * penalty
 
 
 CASES = [
@@ -69,6 +73,7 @@ CASES = [
     pytest.param(Huber(delta=1.35, scale="joint"), 0.5, "_SmoothPoints", id="joint-huber-en"),
     pytest.param("log_cosh", 0.0, "_SmoothPoints", id="log-cosh-l2"),
     pytest.param(Huber(delta=20.0), 0.0, "_SmoothPoints", id="huber-l2"),
+    pytest.param("poisson", 0.0, "_SmoothPoints", id="poisson-l2"),
     pytest.param("quantile", 1.0, "_PiecewisePoints", id="quantile-l1"),
     pytest.param("quantile", 0.0, "_PiecewisePoints", id="quantile-l2"),
     pytest.param("absolute_error", 0.5, "_PiecewisePoints", id="absolute-en"),
@@ -82,9 +87,25 @@ def test_every_path_point_is_at_or_below_a_tight_cold_fit(
 ):
     X, y, weights = raw_diabetes
     sample_weight = weights if weighted else None
+    _check_path(loss, l1_ratio, solver_name, X, y, sample_weight, True, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("loss", "l1_ratio", "solver_name"),
+    [
+        pytest.param(Huber(delta=1.35, scale="joint"), 1.0, "_SmoothPoints", id="joint-huber"),
+        pytest.param("quantile", 1.0, "_PiecewisePoints", id="quantile"),
+    ],
+)
+def test_path_points_without_intercept(raw_diabetes, loss, l1_ratio, solver_name, monkeypatch):
+    X, y, weights = raw_diabetes
+    _check_path(loss, l1_ratio, solver_name, X, y, weights, False, monkeypatch)
+
+
+def _check_path(loss, l1_ratio, solver_name, X, y, sample_weight, fit_intercept, monkeypatch):
     test = np.arange(1, 442, 4)
     train = np.setdiff1d(np.arange(442), test)
-    est = LossRegressor(loss=loss, l1_ratio=l1_ratio)
+    est = LossRegressor(loss=loss, l1_ratio=l1_ratio, fit_intercept=fit_intercept)
     w_train = np.ones(train.size) if sample_weight is None else sample_weight[train]
     alphas = alpha_grid(
         est,
@@ -95,8 +116,10 @@ def test_every_path_point_is_at_or_below_a_tight_cold_fit(
         n_alphas=12,
     )
     # The path solver under test is the one the path uses.
-    first = LossRegressor(loss=loss, l1_ratio=l1_ratio, alpha=alphas[0]).fit(
-        X[train], y[train], sample_weight=None if sample_weight is None else w_train
+    first = (
+        clone(est)
+        .set_params(alpha=alphas[0])
+        .fit(X[train], y[train], sample_weight=None if sample_weight is None else w_train)
     )
     assert (
         type(
@@ -114,11 +137,14 @@ def test_every_path_point_is_at_or_below_a_tight_cold_fit(
     assert len(fallbacks) <= 1, fallbacks
     n = X.shape[1]
     for alpha, params in zip(alphas, outcome["params"]):
-        cold = LossRegressor(
-            loss=loss, alpha=alpha, l1_ratio=l1_ratio, tol=1e-9, max_iter=20_000
-        ).fit(X[train], y[train], sample_weight=None if sample_weight is None else w_train)
+        cold = (
+            clone(est)
+            .set_params(alpha=alpha, tol=1e-9, max_iter=20_000)
+            .fit(X[train], y[train], sample_weight=None if sample_weight is None else w_train)
+        )
+        intercept = params[n] if fit_intercept else 0.0
         point = _objective(
-            loss, params[:n], params[n], alpha, l1_ratio, X[train], y[train], w_train
+            loss, params[:n], intercept, alpha, l1_ratio, X[train], y[train], w_train
         )
         reference = _objective(
             loss, cold.coef_, cold.intercept_, alpha, l1_ratio, X[train], y[train], w_train
