@@ -711,10 +711,11 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         -------
         scores : ndarray of shape (len(raws),) or None
             None where :meth:`score` is not R^2 of float64 predictions (a
-            list of levels, float32): the caller then calls the scorer.
+            list of levels, float32) or on fewer than two samples: the caller
+            then calls the scorer.
         """
-        if getattr(self.loss_, "n_levels", 1) > 1 or not raws:
-            return None
+        if getattr(self.loss_, "n_levels", 1) > 1 or not raws or len(y) < 2:
+            return None  # (r2_score is undefined on one sample: it warns, as it should)
         y = np.asarray(y)
         if y.dtype != np.float64 or any(raw.dtype != np.float64 for raw in raws):
             return None
