@@ -170,3 +170,20 @@ def test_path_scores_are_the_scorers_numbers(raw_diabetes):
             for p in outcome["params"]
         ]
         np.testing.assert_allclose(outcome["test_score"], expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["single", "two-outputs", "constant-target", "exact-fit"])
+def test_score_many_equals_r2_score(case):
+    """Every case of ``r2_score``'s arithmetic, ``force_finite`` ones included."""
+    rng = np.random.default_rng(1)
+    n = 30
+    y = rng.normal(size=(n, 2)) if case == "two-outputs" else rng.normal(size=n)
+    if case == "constant-target":
+        y = np.full(n, 3.0)
+    raws = [rng.normal(size=(n, y.reshape(n, -1).shape[1])) for _ in range(4)]
+    if case in ("exact-fit", "constant-target"):
+        raws[0] = y.reshape(n, -1).copy()
+    est = LossRegressor().fit(rng.normal(size=(n, 2)), y)
+    for weights in (None, rng.uniform(0, 2, size=n)):
+        expected = [r2_score(y, raw.reshape(y.shape), sample_weight=weights) for raw in raws]
+        np.testing.assert_allclose(est._score_many(raws, y, weights), expected, rtol=0, atol=1e-14)
