@@ -27,7 +27,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._docstrings import _COMMON_DOC
 from ._estimators import LossClassifier, LossRegressor
 from ._params import check_hyperparameters
-from ._path import alpha_grid, fit_path, warm_start_refit
+from ._path import alpha_grid, fit_path, own_score, warm_start_refit
 from ._resolve import check_number, resolve_loss
 
 __all__ = ["LossClassifierCV", "LossRegressorCV"]
@@ -234,6 +234,8 @@ class _BaseLossCV(BaseEstimator):
         splitter = check_cv(self.cv, y, classifier=is_classifier(self))
         splits = list(splitter.split(X, y))
         scorer = check_scoring(base, scoring=self.scoring)
+        if self.scoring is None:  # recognised by the path: one pass for its points
+            scorer = own_score
         grids = self._grids(base, losses, l1_ratios, X, y, sample_weight)
         keys = [(i, j, k) for i in range(len(losses)) for j in range(len(l1_ratios))
                 for k in range(len(splits))]

@@ -690,6 +690,52 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
             return self.loss_.d2_score(y, y_pred, sample_weight=sample_weight)
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
+    def _score_many(self, raws, y, sample_weight=None):
+        """:meth:`score` of several fits from their raw predictions on one ``X``.
+
+        A regularisation path scores its points on one validation fold: the
+        R^2 of each is computed here in one pass over a matrix of their
+        predictions, the same sums ``r2_score`` forms (its ``force_finite``
+        cases included), instead of one round of input checks per point.
+
+        Parameters
+        ----------
+        raws : list of ndarray of shape (n_samples, n_outputs)
+            Raw predictions of each fit, as ``predict_raw_many`` returns them.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        scores : ndarray of shape (len(raws),) or None
+            None where :meth:`score` is not R^2 of float64 predictions (a
+            list of levels, float32) or on fewer than two samples: the caller
+            then calls the scorer.
+        """
+        if getattr(self.loss_, "n_levels", 1) > 1 or not raws or len(y) < 2:
+            return None  # (r2_score is undefined on one sample: it warns, as it should)
+        y = np.asarray(y)
+        if y.dtype != np.float64 or any(raw.dtype != np.float64 for raw in raws):
+            return None
+        y2 = y.reshape(y.shape[0], -1)
+        n_outputs = y2.shape[1]
+        with np.errstate(under="ignore"):
+            pred = np.stack([self.loss_.link.inverse(raw) for raw in raws], axis=-1)
+        pred = pred.reshape(y2.shape[0], n_outputs, len(raws))
+        weight = (np.ones(y2.shape[0]) if sample_weight is None
+                  else np.asarray(sample_weight, dtype=np.float64))
+        numerator = np.einsum("i,iok->ok", weight, (y2[:, :, None] - pred) ** 2)
+        centre = np.average(y2, axis=0, weights=weight)
+        denominator = np.sum(weight[:, None] * (y2 - centre) ** 2, axis=0)[:, None]
+        nonzero_num, nonzero_den = numerator != 0, denominator != 0
+        scores = np.ones_like(numerator)
+        valid = nonzero_num & nonzero_den
+        scores[valid] = 1 - (numerator / np.where(nonzero_den, denominator, 1.0))[valid]
+        scores[nonzero_num & ~nonzero_den] = 0.0
+        return scores.mean(axis=0)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True

@@ -36,6 +36,18 @@ sequential strong rule keeps, then check the KKT conditions on all of them
 (:class:`_StrongRule`), so early points, where few weights are active,
 touch few columns.
 
+Along a regression path of one output on dense data with few features,
+the robust losses have path solvers of their own, each point starting from
+the previous one's solution: ``Huber(scale="joint")`` with any penalty, and
+other smooth convex losses (log-cosh, Huber with a fixed ``delta``) with a
+pure L2 penalty, by proximal Newton in standardised columns
+(:class:`_SmoothPoints`, :mod:`~sklosses.solvers._smooth_path`; the joint
+scale as a variable of its own); quantile and absolute error by small
+globbed programs seeded by the previous point's residuals and certified by
+the full problem's duality gap (:class:`_PiecewisePoints`,
+:mod:`~sklosses.solvers._piecewise_path`). A point either solver cannot
+finish is an ordinary warm-started ``fit``.
+
 Along any path of a linear model whose loss is quadratic in the raw
 prediction (squared error, squared log error: ``loss.has_constant_hessian``)
 on dense data, the points after the first are solved exactly on the
@@ -52,6 +64,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 
 from ._estimators import same_settings
@@ -65,7 +78,11 @@ from ._resolve import (
     resolve_penalty,
     solver_incompatibility,
 )
+from .losses._piecewise import PiecewiseLinear
 from .models import LinearModel
+from .solvers import _piecewise_path as piecewise_path
+from .solvers import _smooth_path as smooth_path
+from .solvers._exact import _OutputProblem, _rows_float64, _ScaledDesign, relative_gap
 from .solvers._newton import Newton
 from .solvers._quadratic_path import QuadraticPath, quadratic_path_applies
 
@@ -335,10 +352,13 @@ def _score_points(est, params, scorer, X_test, y_test, score_kwargs):
     """Scores of the path points when each is its parameters alone.
 
     The raw predictions of every point come from one product with the
-    validation fold (reading it once rather than once per point); the
-    estimator takes each point's parameters and serves its predictions from
-    them while the scorer runs.
+    validation fold (reading it once rather than once per point). With the
+    estimator's own score (:func:`own_score`) a regressor scores them all
+    from those predictions at once (``_score_many``, the same R^2 numbers);
+    otherwise the estimator takes each point's parameters and serves its
+    predictions from them while the scorer runs.
     """
+    own = scorer is own_score or scorer is type(est).score
     model = est._model
     # Points per product: the predictions of a chunk stay within ~64 MB.
     per_point = 8 * X_test.shape[0] * model.n_outputs
@@ -348,6 +368,11 @@ def _score_points(est, params, scorer, X_test, y_test, score_kwargs):
         points = params[first: first + chunk]
         raws = model.predict_raw_many(
             [np.asarray(p, dtype=model.dtype) for p in points], X_test)
+        many = (est._score_many(raws, y_test, score_kwargs.get("sample_weight"))
+                if own and hasattr(est, "_score_many") else None)
+        if many is not None:
+            scores.extend(float(s) for s in many)
+            continue
         for point, raw in zip(points, raws):
             est.__dict__.update(est._fitted_attributes(
                 point, loss=est.loss_, model=model, ravel_raw=est._ravel_raw))
@@ -360,6 +385,16 @@ def _score_points(est, params, scorer, X_test, y_test, score_kwargs):
 
 
 _SCORE_MEMORY = 64 * 2**20
+
+
+def own_score(estimator, X, y, sample_weight=None):
+    """The estimator's own ``score``: the scorer of ``scoring=None``.
+
+    A plain function (it pickles to joblib's workers) that the path
+    recognises, so that it may score all its points in one pass.
+    """
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    return estimator.score(X, y, **kwargs)
 
 
 # Solvers whose fits the path may replace by an exact solve of the same
@@ -375,17 +410,71 @@ def _path_solver(est, X, y, sample_weight):
     """How the points after the first are fitted, given the first fit ``est``.
 
     The exact Gram-matrix solve when the data term is quadratic, else the
-    strong rule for an L1 part, else a warm-started ``fit`` each time.
+    globbed programs of a one-kink piecewise-linear loss, else proximal
+    Newton for joint-scale Huber and smooth L2 regression paths, else the
+    working set or the strong rule for an L1 part, else a warm-started
+    ``fit`` each time.
     """
     full_batch = (len(est.hidden_layer_sizes) == 0 and not est.early_stopping
                   and est.solver in _FULL_BATCH)
     if full_batch and quadratic_path_applies(est.loss_, est._model, X):
         return _QuadraticPoints(est, X, y, sample_weight)
+    if piecewise_path_applies(est, X):
+        return _PiecewisePoints(est, X, y, sample_weight)
+    if full_batch and smooth_path_applies(est, X):
+        return _SmoothPoints(est, X, y, sample_weight)
     if full_batch and est.l1_ratio > 0 and working_set_applies(est, X):
         return _WorkingSetPoints(est, X, y, sample_weight)
     if full_batch and est.l1_ratio > 0 and est.solver != "newton":
         return _StrongRule(est, X, y, sample_weight)
     return _WarmFits(est, X, y, sample_weight)
+
+
+def piecewise_path_applies(est, X):
+    """Whether the path points of fitted ``est`` on ``X`` go to :class:`_PiecewisePoints`.
+
+    The first point was fitted by the exact solver (``solver`` ``"auto"`` or
+    ``"exact"``; it set ``duality_gap_``), on a plain linear model of one
+    output and dense data, and the loss has one kink between slopes of
+    opposite signs with one scale (quantile, absolute error:
+    :func:`~sklosses.solvers._piecewise_path.applies`).
+    """
+    loss = est.loss_
+    if (est.solver not in ("auto", "exact") or not hasattr(est, "duality_gap_")
+            or type(est._model) is not LinearModel or est._model.n_outputs != 1
+            or sp.issparse(X) or getattr(loss, "n_levels", 1) > 1
+            or not hasattr(loss, "piecewise_linear")):
+        return False
+    form = loss.piecewise_linear(np.zeros(1))
+    return isinstance(form, PiecewiseLinear) and piecewise_path.applies(form, X)
+
+
+def smooth_path_applies(est, X):
+    """Whether the path points of fitted ``est`` on ``X`` go to :class:`_SmoothPoints`.
+
+    A regression of one output on a plain linear model with ``solver``
+    ``"auto"`` or ``"newton"``, on dense data of at most
+    ``_SMOOTH_PATH_MAX_FEATURES`` columns (:func:`~sklosses.solvers._smooth_path.applies`),
+    and either ``Huber(scale="joint")`` with any penalty or another smooth
+    convex loss with a pure L2 penalty: an L1 path of those keeps
+    :class:`_WorkingSetPoints`, which screens features.
+    """
+    loss = est.loss_
+    if (est._task != "regression" or est.solver not in ("auto", "newton")
+            or type(est._model) is not LinearModel):
+        return False
+    if not (getattr(loss, "has_joint_scale", False) or est.l1_ratio == 0):
+        return False
+    problem = FitProblem(loss=loss, penalty=resolve_penalty(1.0, est.l1_ratio))
+    if (not getattr(loss, "has_joint_scale", False)
+            and solver_incompatibility("newton", problem) is not None):
+        return False
+    return smooth_path.applies(loss, est._model, X, _SMOOTH_PATH_MAX_FEATURES)
+
+
+# Most features for a dense Newton path: each step forms a (p + 2)-square
+# Hessian from all the fold's rows.
+_SMOOTH_PATH_MAX_FEATURES = 100
 
 
 def working_set_applies(est, X):
@@ -458,6 +547,81 @@ class _QuadraticPoints(_WarmFits):
         est.__dict__.update(est._fitted_attributes(
             params, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
         est.n_iter_ = self.solver.n_iter_
+
+
+class _PiecewisePoints(_WarmFits):
+    """Each point by globbed programs seeded by the previous point's residuals
+    (:class:`~sklosses.solvers._piecewise_path.PiecewisePath`), certified by the
+    full problem's duality gap; a warm exact fit where they do not certify it."""
+
+    params_only = True  # a piecewise-linear loss has no fitted state
+
+    def __init__(self, est, X, y, sample_weight):
+        super().__init__(est, X, y, sample_weight)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+        objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), Xv, y_enc, sw)
+        weight = objective._normalised_weight
+        keep = weight > 0
+        rows = _rows_float64(objective.X, keep)
+        w = np.asarray(weight[keep], dtype=float)
+        form = piecewise_path.output_form(est.loss_, y_enc)
+        form = PiecewiseLinear(knots=form.knots, slopes=form.slopes, offset=form.offset[keep],
+                               scale=form.scale[keep],
+                               value_at_first_knot=form.value_at_first_knot)
+        full_design = _ScaledDesign(rows, w, fit_intercept=est.fit_intercept)
+
+        def make_problem(part_X, part_form, part_weight, penalty):
+            design = (full_design if part_X is rows
+                      else _ScaledDesign(part_X, part_weight, fit_intercept=est.fit_intercept))
+            return _OutputProblem(design, part_form, part_weight, penalty)
+
+        self.path = piecewise_path.PiecewisePath(rows, form, w, fit_intercept=est.fit_intercept,
+                                                 make_problem=make_problem)
+
+    def fit(self, alpha_old, alpha_new):
+        est = self.est
+        penalty = resolve_penalty(alpha_new, est.l1_ratio)
+        start = np.asarray(est._flat_params(), dtype=np.float64)
+        fit = self.path.solve(penalty, start, est.tol, est.max_iter)
+        if fit is None:
+            super().fit(alpha_old, alpha_new)
+            return
+        est.__dict__.update(est._fitted_attributes(
+            fit.beta, loss=est.loss_, model=est._model, ravel_raw=est._ravel_raw))
+        est.duality_gap_ = float(relative_gap([fit]))
+        est.n_iter_ = int(fit.n_iter)
+
+
+class _SmoothPoints(_WarmFits):
+    """Each point by proximal Newton from the previous solution, on the fold's
+    standardised columns (:class:`~sklosses.solvers._smooth_path.SmoothPath`),
+    or a warm fit where that does not converge."""
+
+    params_only = True  # a joint scale is refitted at every point, not scored
+
+    def __init__(self, est, X, y, sample_weight):
+        super().__init__(est, X, y, sample_weight)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+        self.data = (Xv, y_enc, sw)
+        self.solver = smooth_path.SmoothPath(est.loss_, Xv, y_enc, sw,
+                                             fit_intercept=est.fit_intercept, tol=est.tol)
+
+    def fit(self, alpha_old, alpha_new):
+        est = self.est
+        loss = est.loss_
+        sigma = getattr(loss, "scale_", None)
+        params = self.solver.solve(alpha_new, est.l1_ratio, est._flat_params(),
+                                   None if sigma is None else float(np.ravel(sigma)[0]))
+        if params is None:
+            super().fit(alpha_old, alpha_new)
+            return
+        est.__dict__.update(est._fitted_attributes(
+            params, loss=loss, model=est._model, ravel_raw=est._ravel_raw))
+        if self.solver.joint:
+            # The joint optimum's scale (within tol): it starts the next
+            # point; a refit at the chosen alpha fits its own.
+            loss.scale_ = self.solver.scale_
+        est.n_iter_ = max(int(self.solver.n_iter_), 1)
 
 
 class _WorkingSetPoints(_WarmFits):
