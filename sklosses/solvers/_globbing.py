@@ -174,6 +174,35 @@ class GlobbedFit:
             size *= 2
         return None
 
+    def rough_fit(self, beta0, tol, max_iter):
+        """Coefficients near the optimum, uncertified: a pilot for another program.
+
+        One subsample fit places the band and one reduced solve stops at the
+        reduced program's gap ``tol``, with no fix-ups and no certificate of
+        the full program (the caller certifies what it builds on them). Data
+        too small for a subsample is solved directly, to ``tol``.
+
+        Returns
+        -------
+        beta : ndarray of shape (n_features + fit_intercept,)
+            Coefficients in the user's units.
+        """
+        n = self.X.shape[0]
+        n_columns = self.X.shape[1] + int(self.fit_intercept)
+        size = subsample_size(n, n_columns)
+        beta = np.asarray(beta0, dtype=float)
+        if size > _MAX_SHARE * n:
+            return self._solve_rows(np.arange(n), beta, tol, max_iter, polish=False).beta
+        rows = np.sort(np.random.default_rng(0).choice(n, size=size, replace=False))
+        guide = self._solve_rows(rows, beta, _GUIDE_TOL, max_iter, polish=False)
+        t = self.arguments(guide.beta) - self.knot
+        below, above = self._classify(t, BAND_FACTOR * np.sqrt(n_columns / size))
+        shift = _GLOB_SHIFT * max(float(self.weight @ np.abs(t)) / self.weight.sum(),
+                                  np.finfo(float).tiny)
+        fit = self._solve_reduced(below, above, shift, guide.beta, tol, max_iter,
+                                  abs(guide.primal), polish=False)
+        return fit.beta
+
     # -- steps ---------------------------------------------------------------
 
     def _classify(self, t, band_share):
@@ -202,7 +231,8 @@ class GlobbedFit:
         self.n_iter += fit.n_iter
         return fit
 
-    def _solve_reduced(self, below, above, shift, beta0, tol, max_iter, objective_size):
+    def _solve_reduced(self, below, above, shift, beta0, tol, max_iter, objective_size, *,
+                       polish=True):
         """Fit on the kept rows and one glob per side, ``shift`` beyond its members' mean.
 
         A glob's loss is linear near the optimum, so its target's shift only
@@ -227,7 +257,7 @@ class GlobbedFit:
         problem = self.make_problem(np.vstack(X_parts), self._form_of(np.concatenate(offsets)),
                                     np.concatenate(weights))
         tol = tol * objective_size / (objective_size + constant)
-        fit = problem.solve(beta0, tol, max_iter)
+        fit = problem.solve(beta0, tol, max_iter, polish=polish)
         self.n_iter += fit.n_iter
         return fit
 

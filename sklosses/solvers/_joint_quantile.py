@@ -52,7 +52,7 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
-    relative_gap,
+    returned_verdict,
 )
 from ._ipm import BoxQP, ConstraintOperator, interior_point
 
@@ -86,6 +86,8 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
         ``x`` in the model's parameters; ``gap`` the certified relative
         duality gap.
     """
+    from . import _joint_globbing  # noqa: PLC0415 (it builds on this module)
+
     model = objective.model
     forms = objective.loss.piecewise_linear_levels(objective.y)
     levels = np.array([form.slopes[1] for form in forms], dtype=float)
@@ -97,16 +99,29 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
     problem = _JointProblem(X, y, w, levels, objective.penalty,
                             fit_intercept=model.fit_intercept, verbose=verbose)
     x0 = np.asarray(x0, dtype=float)
-    fit = problem.solve(x0[: model.n_features], model.offsets(x0), tol, max_iter)
     p = model.n_features
+    slope0, offsets0 = x0[:p], model.offsets(x0)
+    fit = None
+    if _joint_globbing.applies(X):
+        # Large dense data: reduced programs of the pairs near each level's
+        # line, certified on the full program (or the full program after all).
+        globbed = _joint_globbing.JointGlobbedFit(
+            X, y, w, levels, objective.penalty, fit_intercept=model.fit_intercept,
+            verbose=verbose)
+        fit = globbed.solve(problem, slope0, offsets0, tol, max_iter)
+    if fit is None:
+        fit = problem.solve(slope0, offsets0, tol, max_iter)
+        if _joint_globbing.applies(X):
+            fit.n_iter += globbed.n_iter
     x = model.params_for(fit.beta[:p], fit.beta[p:])
     value = objective.value(x)
-    gap = relative_gap([fit])
-    message = "" if fit.converged else (
+    gap, rounding = returned_verdict([fit], objective, value, x, tol)
+    converged = fit.converged and rounding is None
+    message = rounding or ("" if converged else (
         f"stopped after {fit.n_iter} interior-point iterations at a relative duality "
-        f"gap of {gap:.2g} (tol={tol:g}); {fit.message}")
+        f"gap of {gap:.2g} (tol={tol:g}); {fit.message}"))
     return SolverResult(x=x, n_iter=fit.n_iter, loss_curve=_combined_curve([fit.curve], value),
-                        converged=fit.converged, message=message, gap=gap)
+                        converged=converged, message=message, gap=gap)
 
 
 def ordered_offsets(residual, weight, levels, *, fit_intercept):
