@@ -120,11 +120,14 @@ class GlobbedFit:
             raw += beta[p]
         return self.offset + self.scale * raw
 
-    def solve(self, beta0, tol, max_iter, full_problem):
+    def solve(self, beta0, tol, max_iter, full_problem, *, polish=True,
+              band_factor=BAND_FACTOR):
         """The certified fit, or None when the caller should solve the full program.
 
         ``full_problem`` gives the full objective (in the scaled units of
-        that problem) at the reduced programs' solutions.
+        that problem) at the reduced programs' solutions. ``polish=False``
+        stops each reduced program at its gap and takes the first certified
+        fit; ``band_factor`` replaces ``BAND_FACTOR``.
         """
         n = self.X.shape[0]
         n_columns = self.X.shape[1] + int(self.fit_intercept)
@@ -141,14 +144,14 @@ class GlobbedFit:
             t = self.arguments(guide.beta) - self.knot
             # The subsample fit's error moves the residuals by about
             # sqrt(n_columns / size) of their spread: the band's share of rows.
-            below, above = self._classify(t, BAND_FACTOR * np.sqrt(n_columns / size))
+            below, above = self._classify(t, band_factor * np.sqrt(n_columns / size))
             # Globs this far beyond the kink stay on their side near the optimum.
             shift = _GLOB_SHIFT * max(float(self.weight @ np.abs(t)) / self.weight.sum(),
                                       np.finfo(float).tiny)
             beta = guide.beta
             for attempt in range(_MAX_FIXES):
                 fit = self._solve_reduced(below, above, shift, beta, tol, max_iter,
-                                          abs(guide.primal))
+                                          abs(guide.primal), polish=polish)
                 if fit.dual_point is None:
                     return None
                 beta = fit.beta
@@ -160,7 +163,7 @@ class GlobbedFit:
                 # is the full program's (not only within tol of it, like a
                 # polished direct fit); with a few on the wrong side, one more
                 # reduced solve unless the gap is already far below tol.
-                if gap <= tol and (n_wrong == 0 or gap <= _CLOSE * tol
+                if gap <= tol and (n_wrong == 0 or gap <= _CLOSE * tol or not polish
                                    or attempt == _MAX_FIXES - 1):
                     fit.primal, fit.dual, fit.n_iter = primal, dual, self.n_iter
                     fit.converged, fit.message = True, ""
@@ -174,34 +177,28 @@ class GlobbedFit:
             size *= 2
         return None
 
-    def rough_fit(self, beta0, tol, max_iter):
-        """Coefficients near the optimum, uncertified: a pilot for another program.
+    def rough_fit(self, beta0, tol, max_iter, full_problem, *, band_factor=BAND_FACTOR):
+        """A fit certified to ``tol`` without polishing: a pilot for another program.
 
-        One subsample fit places the band and one reduced solve stops at the
-        reduced program's gap ``tol``, with no fix-ups and no certificate of
-        the full program (the caller certifies what it builds on them). Data
-        too small for a subsample is solved directly, to ``tol``.
+        As :meth:`solve`, but the reduced programs stop at their gap and the
+        first certified fit is taken (no reduced solve beyond it for the
+        last wrongly globbed rows); when the reduced programs do not certify
+        it, the full program is solved, also unpolished. ``band_factor``
+        sets the band as ``BAND_FACTOR`` does for :meth:`solve`: a narrower
+        band costs fewer rows per reduced solve and, for a pilot, a wrongly
+        globbed row more or less costs little.
 
         Returns
         -------
-        beta : ndarray of shape (n_features + fit_intercept,)
-            Coefficients in the user's units.
+        fit : _OutputFit
         """
-        n = self.X.shape[0]
-        n_columns = self.X.shape[1] + int(self.fit_intercept)
-        size = subsample_size(n, n_columns)
-        beta = np.asarray(beta0, dtype=float)
-        if size > _MAX_SHARE * n:
-            return self._solve_rows(np.arange(n), beta, tol, max_iter, polish=False).beta
-        rows = np.sort(np.random.default_rng(0).choice(n, size=size, replace=False))
-        guide = self._solve_rows(rows, beta, _GUIDE_TOL, max_iter, polish=False)
-        t = self.arguments(guide.beta) - self.knot
-        below, above = self._classify(t, BAND_FACTOR * np.sqrt(n_columns / size))
-        shift = _GLOB_SHIFT * max(float(self.weight @ np.abs(t)) / self.weight.sum(),
-                                  np.finfo(float).tiny)
-        fit = self._solve_reduced(below, above, shift, guide.beta, tol, max_iter,
-                                  abs(guide.primal), polish=False)
-        return fit.beta
+        fit = self.solve(beta0, tol, max_iter, full_problem, polish=False,
+                         band_factor=band_factor)
+        if fit is None:
+            fit = full_problem.solve(beta0, tol, max_iter, polish=False)
+            fit.n_iter += self.n_iter
+            self.n_iter = fit.n_iter
+        return fit
 
     # -- steps ---------------------------------------------------------------
 

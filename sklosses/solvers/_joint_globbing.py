@@ -48,19 +48,27 @@ from ._joint_quantile import (
 # Fewer rows than this: the full joint program is solved directly (see
 # benchmarks/README.md, bench_multi_quantile.py section).
 MIN_ROWS = 2_000
-# Each level's band starts with this share of the rows around its pilot
-# line, and doubles when many members were globbed on the wrong side; past
-# _MAX_BAND_SHARE the preprocessing stops paying.
-BAND_SHARE = 0.06
+# Each level's band starts with a share BAND_FACTOR * sqrt(n_columns / n)
+# of the rows around its pilot line (the pilot's error moves the residuals
+# by about sqrt(n_columns / n) of their spread), and doubles when many
+# members were globbed on the wrong side; past _MAX_BAND_SHARE the
+# preprocessing stops paying.
+BAND_FACTOR = 1.25
 _MAX_BAND_SHARE = 0.25
-# The pilot's relative duality gap (of its reduced program): it only places
-# the bands.
-_PILOT_TOL = 1e-4
+# The pilot's relative duality gap (of its reduced program), at most
+# _PILOT_TOL and PILOT_FACTOR * n_columns / n: a gap g leaves the pilot's
+# predictions about sqrt(2 g) of the residuals' spread off the optimum,
+# which is then no more than the statistical difference between one level's
+# slope and the joint one (about sqrt(n_columns / n)), the band's scale.
+_PILOT_TOL = 1e-3
+PILOT_FACTOR = 0.5
+# The pilot's band factor (GlobbedFit.BAND_FACTOR for its reduced program).
+_PILOT_BAND = 2.0
 # Wrongly globbed members beyond this share of the kept pairs: widen the
 # band instead of putting them back.
 _MAX_WRONG_SHARE = 0.1
 # A certified gap this share of tol needs no more reduced solves.
-_CLOSE = 1e-2
+_CLOSE = 5e-2
 # Reduced solves in all.
 _MAX_SOLVES = 5
 # A glob's target lies this many mean absolute residuals beyond its members'
@@ -68,9 +76,12 @@ _MAX_SOLVES = 5
 _GLOB_SHIFT = 10.0
 
 
-def applies(X):
-    """Whether the joint preprocessing is tried: dense ``X`` with enough rows."""
-    return not sp.issparse(X) and X.shape[0] >= MIN_ROWS
+def applies(X, fit_intercept):
+    """Whether the joint preprocessing is tried: dense ``X``, enough rows, a narrow band."""
+    if sp.issparse(X) or X.shape[0] < MIN_ROWS:
+        return False
+    n_columns = X.shape[1] + int(fit_intercept)
+    return BAND_FACTOR * np.sqrt(n_columns / X.shape[0]) <= _MAX_BAND_SHARE
 
 
 class JointGlobbedFit:
@@ -88,21 +99,31 @@ class JointGlobbedFit:
     penalty : ElasticNet
     fit_intercept : bool
     verbose : int, default=0
-    band_share : float, default=BAND_SHARE
-        Each level's first band, as a share of the rows.
-    pilot_tol : float, default=_PILOT_TOL
-        Relative gap of the pilot's reduced program.
+    band_share : float, default=None
+        Each level's first band, as a share of the rows; None for
+        ``BAND_FACTOR * sqrt(n_columns / n_samples)``.
+    pilot_tol : float, default=None
+        Relative gap of the pilot's reduced program; None for
+        ``min(_PILOT_TOL, PILOT_FACTOR * n_columns / n_samples)``.
+    pilot_band : float, default=_PILOT_BAND
+        The band factor of the pilot's reduced program.
     """
 
     def __init__(self, X, y, weight, levels, penalty, *, fit_intercept, verbose=0,
-                 band_share=BAND_SHARE, pilot_tol=_PILOT_TOL):
+                 band_share=None, pilot_tol=None, pilot_band=_PILOT_BAND):
         self.X, self.y, self.weight = X, y, weight
         self.levels = levels
         self.penalty = penalty
         self.fit_intercept = fit_intercept
         self.verbose = verbose
+        n_columns = X.shape[1] + int(fit_intercept)
+        if band_share is None:
+            band_share = BAND_FACTOR * np.sqrt(n_columns / X.shape[0])
+        if pilot_tol is None:
+            pilot_tol = min(_PILOT_TOL, PILOT_FACTOR * n_columns / X.shape[0])
         self.band_share = band_share
         self.pilot_tol = pilot_tol
+        self.pilot_band = pilot_band
         self.n_iter = 0
         # What the last solve did, for tests and benchmarks.
         self.history = []
@@ -125,9 +146,11 @@ class JointGlobbedFit:
         single = GlobbedFit(self.X, form, self.weight, fit_intercept=fit_intercept,
                             make_problem=make_problem)
         beta0 = np.concatenate([slope0, offsets0[middle:middle + 1] if fit_intercept else []])
-        beta = single.rough_fit(beta0, self.pilot_tol, max_iter)
-        self.n_iter += single.n_iter
-        return beta[: self.X.shape[1]]
+        full = make_problem(self.X, form, self.weight)
+        fit = single.rough_fit(beta0, self.pilot_tol, max_iter, full,
+                               band_factor=self.pilot_band)
+        self.n_iter += fit.n_iter
+        return fit.beta[: self.X.shape[1]]
 
     # -- the loop ----------------------------------------------------------------
 
@@ -151,6 +174,11 @@ class JointGlobbedFit:
         shift = _GLOB_SHIFT * max(spread, np.finfo(float).tiny)
         size = full.primal_value(full.to_scaled(slope, offsets)) * full.unit / full.n
         curve = [size]  # the full objective: at the pilot, then at each reduced solution
+        # The best full objective so far and its residuals: a reduced program
+        # whose bands were wrong can end far from the optimum (its globs only
+        # bound the objective from below away from their sides), so wider
+        # bands are placed around the best point, not the last one.
+        best = (size, residual, offsets)
         for attempt in range(_MAX_SOLVES):
             fit = self._solve_reduced(below, above, shift, slope, offsets, tol, max_iter,
                                       abs(size))
@@ -165,6 +193,8 @@ class JointGlobbedFit:
             gap = result.primal - result.dual
             gap = max(gap, 0.0) / max(abs(result.primal), result.floor)
             curve.append(result.primal)
+            if result.primal < best[0]:
+                best = (result.primal, residual, offsets)
             entry = residual[:, None] - reduced_offsets
             wrong = (below & (entry > 0)) | (above & (entry < 0))
             n_wrong = int(wrong.sum())
@@ -185,8 +215,8 @@ class JointGlobbedFit:
                 share *= 2
                 if share > _MAX_BAND_SHARE:
                     return None
+                size, residual, offsets = best
                 below, above = self._classify(residual, offsets, share)
-                size = result.primal
             else:
                 below &= ~wrong
                 above &= ~wrong
@@ -197,18 +227,19 @@ class JointGlobbedFit:
     def _classify(self, residual, offsets, share):
         """``(below, above)``: ``n x K`` masks of the pairs clearly off their level's line.
 
-        For level ``k`` the band keeps a share ``share`` of the rows around the
-        rank where its line lies (``q_k`` of the weight below it) and always
-        the line itself.
+        For level ``k`` the band keeps ``share`` of the rows, half on each
+        side of its line (by count: with weights the line's rank is not
+        ``q_k n``), and always the line itself.
         """
         n, K = residual.shape[0], self.levels.size
         below = np.empty((n, K), dtype=bool)
         above = np.empty((n, K), dtype=bool)
-        half = 0.5 * share
-        for k, q in enumerate(self.levels):
+        half = int(np.ceil(0.5 * share * n))
+        for k in range(K):
             t = residual - offsets[k]
-            low_rank = int(np.floor(max(q - half, 0.0) * (n - 1)))
-            high_rank = int(np.ceil(min(q + half, 1.0) * (n - 1)))
+            n_below = int(np.count_nonzero(t < 0))
+            low_rank = max(n_below - half, 0)
+            high_rank = min(n_below + half, n - 1)
             ordered = np.partition(t, (low_rank, high_rank))
             low = min(float(ordered[low_rank]), 0.0)
             high = max(float(ordered[high_rank]), 0.0)

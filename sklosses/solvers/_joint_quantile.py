@@ -101,8 +101,8 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
     x0 = np.asarray(x0, dtype=float)
     p = model.n_features
     slope0, offsets0 = x0[:p], model.offsets(x0)
-    fit = None
-    if _joint_globbing.applies(X):
+    fit = globbed = None
+    if _joint_globbing.applies(X, model.fit_intercept):
         # Large dense data: reduced programs of the pairs near each level's
         # line, certified on the full program (or the full program after all).
         globbed = _joint_globbing.JointGlobbedFit(
@@ -111,7 +111,7 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
         fit = globbed.solve(problem, slope0, offsets0, tol, max_iter)
     if fit is None:
         fit = problem.solve(slope0, offsets0, tol, max_iter)
-        if _joint_globbing.applies(X):
+        if globbed is not None:
             fit.n_iter += globbed.n_iter
     x = model.params_for(fit.beta[:p], fit.beta[p:])
     value = objective.value(x)
