@@ -73,7 +73,7 @@ _CLOSE = 5e-2
 _MAX_SOLVES = 5
 # A glob's target lies this many mean absolute residuals beyond its members'
 # mean target (on their side of the line).
-_GLOB_SHIFT = 10.0
+_GLOB_SHIFT = 2.0
 
 
 def applies(X, fit_intercept):
@@ -131,21 +131,27 @@ class JointGlobbedFit:
     # -- the pilot -------------------------------------------------------------
 
     def pilot(self, slope0, offsets0, max_iter):
-        """A loose single-level fit at the middle level: slope and best offsets."""
+        """The slope of a loose single-level fit at the middle level.
+
+        Always with an intercept: without one the joint program fixes only
+        the lowest level's offset (at 0), and the middle level's offset is
+        free, so a single level forced through 0 would tilt its slope to
+        make up for an offset the joint fit does not lack.
+        """
         K = self.levels.size
         middle = K // 2
         q = float(self.levels[middle])
         form = PiecewiseLinear(knots=(0.0,), slopes=(q - 1.0, q), offset=self.y,
                                scale=-np.ones_like(self.y))
-        fit_intercept, penalty, verbose = self.fit_intercept, self.penalty, self.verbose
+        penalty, verbose = self.penalty, self.verbose
 
         def make_problem(X, part_form, part_weight):
-            design = _ScaledDesign(X, part_weight, fit_intercept=fit_intercept)
+            design = _ScaledDesign(X, part_weight, fit_intercept=True)
             return _OutputProblem(design, part_form, part_weight, penalty, verbose=verbose)
 
-        single = GlobbedFit(self.X, form, self.weight, fit_intercept=fit_intercept,
+        single = GlobbedFit(self.X, form, self.weight, fit_intercept=True,
                             make_problem=make_problem)
-        beta0 = np.concatenate([slope0, offsets0[middle:middle + 1] if fit_intercept else []])
+        beta0 = np.concatenate([slope0, offsets0[middle:middle + 1]])
         full = make_problem(self.X, form, self.weight)
         fit = single.rough_fit(beta0, self.pilot_tol, max_iter, full,
                                band_factor=self.pilot_band)
