@@ -33,11 +33,16 @@ def _data(n, p, seed, *, shift=0.5, heteroscedastic=0.5):
 def _objective(reg, X, y, w, alpha=0.0, l1_ratio=0.0):
     """The estimator's objective: mean over levels of the weighted mean pinball, plus penalty."""
     P = X @ reg.coef_.T + reg.intercept_
-    data = np.mean([mean_pinball_loss(y, P[:, k], alpha=q, sample_weight=w)
-                    for k, q in enumerate(reg.loss.quantiles_)])
+    data = np.mean(
+        [
+            mean_pinball_loss(y, P[:, k], alpha=q, sample_weight=w)
+            for k, q in enumerate(reg.loss.quantiles_)
+        ]
+    )
     coef = reg.coef_[0]
-    return (data + alpha * l1_ratio * np.abs(coef).sum()
-            + 0.5 * alpha * (1 - l1_ratio) * coef @ coef)
+    return (
+        data + alpha * l1_ratio * np.abs(coef).sum() + 0.5 * alpha * (1 - l1_ratio) * coef @ coef
+    )
 
 
 def _highs_optimum(X, y, w, levels, *, fit_intercept, l1=0.0):
@@ -48,8 +53,9 @@ def _highs_optimum(X, y, w, levels, *, fit_intercept, l1=0.0):
     share = np.tile(w / w.sum() / K, K)
     q = np.repeat(levels, n)
     rows = sp.vstack([sp.csr_matrix(X)] * K)
-    A_eq = sp.hstack([rows, -rows, sp.kron(sp.eye(K), np.ones((n, 1))),
-                      sp.eye(n * K), -sp.eye(n * K)]).tocsr()
+    A_eq = sp.hstack(
+        [rows, -rows, sp.kron(sp.eye(K), np.ones((n, 1))), sp.eye(n * K), -sp.eye(n * K)]
+    ).tocsr()
     c = np.concatenate([np.full(2 * p, l1), np.zeros(K), share * q, share * (1 - q)])
     b_bounds = [(None, None)] * K if fit_intercept else [(0, 0)] + [(0, None)] * (K - 1)
     bounds = [(0, None)] * (2 * p) + b_bounds + [(0, None)] * (2 * n * K)
@@ -66,8 +72,7 @@ def spy(monkeypatch):
 
     def recording(self, *args, **kwargs):
         fit = solve(self, *args, **kwargs)
-        calls.append({"certified": fit is not None, "history": list(self.history),
-                      "fit": fit})
+        calls.append({"certified": fit is not None, "history": list(self.history), "fit": fit})
         return fit
 
     monkeypatch.setattr(_joint_globbing.JointGlobbedFit, "solve", recording)
@@ -101,7 +106,8 @@ def test_above_the_threshold_the_reduced_fit_is_the_highs_optimum(spy):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_reduced_fit_equals_highs_and_the_unreduced_program(
-        low_threshold, spy, monkeypatch, fit_intercept, weighted):
+    low_threshold, spy, monkeypatch, fit_intercept, weighted
+):
     X, y = _data(900, 3, seed=1, shift=3.0 if not fit_intercept else 0.5)
     w = np.random.RandomState(2).randint(1, 4, size=len(y)) if weighted else None
     kwargs = dict(loss=Quantile(LEVELS), alpha=0.0, fit_intercept=fit_intercept, tol=1e-8)
@@ -123,12 +129,14 @@ def test_without_intercept_the_ordering_bound_is_kept(low_threshold, spy):
     # The lowest offset is 0 and the others are bounded by it: with a target
     # well below the lines, several offsets sit at that bound.
     X, y = _data(900, 3, seed=3, shift=-2.0)
-    reg = LossRegressor(loss=Quantile(LEVELS), alpha=0.0, fit_intercept=False,
-                        tol=1e-8).fit(X, y)
+    reg = LossRegressor(loss=Quantile(LEVELS), alpha=0.0, fit_intercept=False, tol=1e-8).fit(X, y)
     assert spy[-1]["certified"]
     assert np.all(np.diff(reg.intercept_) >= 0) and reg.intercept_[0] == 0
-    assert_allclose(_objective(reg, X, y, None),
-                    _highs_optimum(X, y, None, LEVELS, fit_intercept=False), rtol=1e-7)
+    assert_allclose(
+        _objective(reg, X, y, None),
+        _highs_optimum(X, y, None, LEVELS, fit_intercept=False),
+        rtol=1e-7,
+    )
 
 
 def test_l1_penalty_equals_highs(low_threshold, spy):
@@ -143,8 +151,7 @@ def test_l1_penalty_equals_highs(low_threshold, spy):
 
 
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
-def test_l2_and_elastic_net_equal_the_unreduced_program(low_threshold, spy, monkeypatch,
-                                                        l1_ratio):
+def test_l2_and_elastic_net_equal_the_unreduced_program(low_threshold, spy, monkeypatch, l1_ratio):
     X, y = _data(1500, 6, seed=5)
     kwargs = dict(loss=Quantile(LEVELS), alpha=0.05, l1_ratio=l1_ratio)
     reg = LossRegressor(**kwargs).fit(X, y)
@@ -211,8 +218,9 @@ def test_full_certificate_of_a_reduced_dual_point_bounds_the_optimum():
     w = np.full(len(y), 1 / len(y))
     levels = np.array(LEVELS)
     full = _JointProblem(X, y, w, levels, NoPenalty(), fit_intercept=True)
-    fit = _joint_globbing.JointGlobbedFit(X, y, w, levels, NoPenalty(), fit_intercept=True,
-                                          band_share=0.02)
+    fit = _joint_globbing.JointGlobbedFit(
+        X, y, w, levels, NoPenalty(), fit_intercept=True, band_share=0.02
+    )
     result = fit.solve(full, np.zeros(3), np.zeros(len(levels)), 1e-3, 100)
     best = _highs_optimum(X, y, None, LEVELS, fit_intercept=True)
     assert result is not None

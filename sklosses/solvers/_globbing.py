@@ -120,15 +120,16 @@ class GlobbedFit:
             raw += beta[p]
         return self.offset + self.scale * raw
 
-    def solve(self, beta0, tol, max_iter, full_problem, *, polish=True,
-              band_factor=BAND_FACTOR):
+    def solve(self, beta0, tol, max_iter, full_problem, *, polish=True, band_factor=None):
         """The certified fit, or None when the caller should solve the full program.
 
         ``full_problem`` gives the full objective (in the scaled units of
         that problem) at the reduced programs' solutions. ``polish=False``
         stops each reduced program at its gap and takes the first certified
-        fit; ``band_factor`` replaces ``BAND_FACTOR``.
+        fit; ``band_factor`` replaces ``BAND_FACTOR`` (read when called).
         """
+        if band_factor is None:
+            band_factor = BAND_FACTOR
         n = self.X.shape[0]
         n_columns = self.X.shape[1] + int(self.fit_intercept)
         size = subsample_size(n, n_columns)
@@ -177,7 +178,7 @@ class GlobbedFit:
             size *= 2
         return None
 
-    def rough_fit(self, beta0, tol, max_iter, full_problem, *, band_factor=BAND_FACTOR):
+    def rough_fit(self, beta0, tol, max_iter, full_problem, *, band_factor=None):
         """A fit certified to ``tol`` without polishing: a pilot for another program.
 
         As :meth:`solve`, but the reduced programs stop at their gap and the

@@ -105,12 +105,25 @@ class JointGlobbedFit:
     pilot_tol : float, default=None
         Relative gap of the pilot's reduced program; None for
         ``min(_PILOT_TOL, PILOT_FACTOR * n_columns / n_samples)``.
-    pilot_band : float, default=_PILOT_BAND
-        The band factor of the pilot's reduced program.
+    pilot_band : float, default=None
+        The band factor of the pilot's reduced program; None for
+        ``_PILOT_BAND``.
     """
 
-    def __init__(self, X, y, weight, levels, penalty, *, fit_intercept, verbose=0,
-                 band_share=None, pilot_tol=None, pilot_band=_PILOT_BAND):
+    def __init__(
+        self,
+        X,
+        y,
+        weight,
+        levels,
+        penalty,
+        *,
+        fit_intercept,
+        verbose=0,
+        band_share=None,
+        pilot_tol=None,
+        pilot_band=None,
+    ):
         self.X, self.y, self.weight = X, y, weight
         self.levels = levels
         self.penalty = penalty
@@ -123,7 +136,7 @@ class JointGlobbedFit:
             pilot_tol = min(_PILOT_TOL, PILOT_FACTOR * n_columns / X.shape[0])
         self.band_share = band_share
         self.pilot_tol = pilot_tol
-        self.pilot_band = pilot_band
+        self.pilot_band = _PILOT_BAND if pilot_band is None else pilot_band
         self.n_iter = 0
         # What the last solve did, for tests and benchmarks.
         self.history = []
@@ -141,20 +154,21 @@ class JointGlobbedFit:
         K = self.levels.size
         middle = K // 2
         q = float(self.levels[middle])
-        form = PiecewiseLinear(knots=(0.0,), slopes=(q - 1.0, q), offset=self.y,
-                               scale=-np.ones_like(self.y))
+        form = PiecewiseLinear(
+            knots=(0.0,), slopes=(q - 1.0, q), offset=self.y, scale=-np.ones_like(self.y)
+        )
         penalty, verbose = self.penalty, self.verbose
 
         def make_problem(X, part_form, part_weight):
             design = _ScaledDesign(X, part_weight, fit_intercept=True)
             return _OutputProblem(design, part_form, part_weight, penalty, verbose=verbose)
 
-        single = GlobbedFit(self.X, form, self.weight, fit_intercept=True,
-                            make_problem=make_problem)
-        beta0 = np.concatenate([slope0, offsets0[middle:middle + 1]])
+        single = GlobbedFit(
+            self.X, form, self.weight, fit_intercept=True, make_problem=make_problem
+        )
+        beta0 = np.concatenate([slope0, offsets0[middle : middle + 1]])
         full = make_problem(self.X, form, self.weight)
-        fit = single.rough_fit(beta0, self.pilot_tol, max_iter, full,
-                               band_factor=self.pilot_band)
+        fit = single.rough_fit(beta0, self.pilot_tol, max_iter, full, band_factor=self.pilot_band)
         self.n_iter += fit.n_iter
         return fit.beta[: self.X.shape[1]]
 
@@ -169,8 +183,9 @@ class JointGlobbedFit:
         n, K = self.X.shape[0], self.levels.size
         slope = self.pilot(slope0, offsets0, max_iter)
         residual = self.y - self.X @ slope
-        offsets = ordered_offsets(residual, self.weight, self.levels,
-                                  fit_intercept=self.fit_intercept)
+        offsets = ordered_offsets(
+            residual, self.weight, self.levels, fit_intercept=self.fit_intercept
+        )
         share = self.band_share
         if share > _MAX_BAND_SHARE:
             return None
@@ -186,15 +201,17 @@ class JointGlobbedFit:
         # bands are placed around the best point, not the last one.
         best = (size, residual, offsets)
         for attempt in range(_MAX_SOLVES):
-            fit = self._solve_reduced(below, above, shift, slope, offsets, tol, max_iter,
-                                      abs(size))
+            fit = self._solve_reduced(
+                below, above, shift, slope, offsets, tol, max_iter, abs(size)
+            )
             if fit.dual_point is None:
                 return None
             p = self.X.shape[1]
             slope, reduced_offsets = fit.beta[:p], fit.beta[p:]
             residual = self.y - self.X @ slope
-            offsets = ordered_offsets(residual, self.weight, self.levels,
-                                      fit_intercept=self.fit_intercept)
+            offsets = ordered_offsets(
+                residual, self.weight, self.levels, fit_intercept=self.fit_intercept
+            )
             result = self._full_certificate(full, fit.dual_point, below, above, slope, offsets)
             gap = result.primal - result.dual
             gap = max(gap, 0.0) / max(abs(result.primal), result.floor)
@@ -205,13 +222,19 @@ class JointGlobbedFit:
             wrong = (below & (entry > 0)) | (above & (entry < 0))
             n_wrong = int(wrong.sum())
             n_kept = n * K - int(below.sum()) - int(above.sum())
-            self.history.append({"band_share": share, "kept": n_kept, "wrong": n_wrong,
-                                 "gap": gap, "n_iter": fit.n_iter})
+            self.history.append(
+                {
+                    "band_share": share,
+                    "kept": n_kept,
+                    "wrong": n_wrong,
+                    "gap": gap,
+                    "n_iter": fit.n_iter,
+                }
+            )
             # Certified. With every member on its side the reduced solution is
             # the full program's; with a few on the wrong side, one more
             # reduced solve unless the gap is already far below tol.
-            if gap <= tol and (n_wrong == 0 or gap <= _CLOSE * tol
-                               or attempt == _MAX_SOLVES - 1):
+            if gap <= tol and (n_wrong == 0 or gap <= _CLOSE * tol or attempt == _MAX_SOLVES - 1):
                 result.n_iter = self.n_iter
                 result.curve = curve
                 return result
@@ -253,8 +276,7 @@ class JointGlobbedFit:
             np.greater(t, high, out=above[:, k])
         return below, above
 
-    def _solve_reduced(self, below, above, shift, slope, offsets, tol, max_iter,
-                       objective_size):
+    def _solve_reduced(self, below, above, shift, slope, offsets, tol, max_iter, objective_size):
         """Fit on the kept pairs and two globs per level, ``shift`` beyond their members.
 
         A glob's loss is linear near the optimum, so its target's shift only
@@ -285,11 +307,20 @@ class JointGlobbedFit:
         targets = np.concatenate([y[rows], sums_y[globs] / glob_total + glob_side * shift])
         weights = np.concatenate([weight[rows], glob_total]) / K
         level_of = np.concatenate([np.repeat(np.arange(K), counts), glob_level])
-        slope_size = np.where(glob_side < 0, 1.0 - self.levels[glob_level],
-                              self.levels[glob_level])
+        slope_size = np.where(
+            glob_side < 0, 1.0 - self.levels[glob_level], self.levels[glob_level]
+        )
         constant = float(glob_total / K @ slope_size) * shift
-        problem = _PairProblem(pair_X, targets, weights, level_of, self.levels, self.penalty,
-                               fit_intercept=self.fit_intercept, verbose=self.verbose)
+        problem = _PairProblem(
+            pair_X,
+            targets,
+            weights,
+            level_of,
+            self.levels,
+            self.penalty,
+            fit_intercept=self.fit_intercept,
+            verbose=self.verbose,
+        )
         tol = tol * objective_size / (objective_size + constant)
         fit = problem.solve(slope, offsets, tol, max_iter)
         self.n_iter += fit.n_iter
@@ -297,8 +328,10 @@ class JointGlobbedFit:
             theta = fit.dual_point
             glob_theta = np.full(2 * K, np.nan)
             glob_theta[globs] = theta[n_rows:]
-            fit.dual_point = (np.split(theta[:n_rows], np.cumsum(counts)[:-1]),
-                              glob_theta.reshape(2, K).T)
+            fit.dual_point = (
+                np.split(theta[:n_rows], np.cumsum(counts)[:-1]),
+                glob_theta.reshape(2, K).T,
+            )
         return fit
 
     def _full_certificate(self, full, reduced, below, above, slope, offsets):
@@ -323,9 +356,16 @@ class JointGlobbedFit:
         dual = full.dual_value_of(theta, b)[0] * units
         zero = full.primal_value(np.zeros_like(b)) * units
         floor = max(max(abs(primal), abs(zero)) * _ZERO_OBJECTIVE, np.finfo(float).tiny)
-        return _OutputFit(beta=np.concatenate([slope, offsets]), primal=primal, dual=dual,
-                          n_iter=self.n_iter, curve=[], converged=True, message="",
-                          floor=floor)
+        return _OutputFit(
+            beta=np.concatenate([slope, offsets]),
+            primal=primal,
+            dual=dual,
+            n_iter=self.n_iter,
+            curve=[],
+            converged=True,
+            message="",
+            floor=floor,
+        )
 
 
 class _PairProblem(_JointProblem):
@@ -367,8 +407,9 @@ class _PairProblem(_JointProblem):
         self.offset_levels = np.arange(K) if fit_intercept else np.arange(1, K)
         self.n_columns = p + self.offset_levels.size
         self._set_penalty(penalty, self.design, self.n_columns)
-        self.operator = _PairConstraints(self.design, self.weight, level_of, K,
-                                         self.offset_levels, self.l1_index, self.l2_index)
+        self.operator = _PairConstraints(
+            self.design, self.weight, level_of, K, self.offset_levels, self.l1_index, self.l2_index
+        )
         self.theta_low, self.theta_high = levels[level_of] - 1.0, levels[level_of]
         # Pairs by level, for the best offsets of a slope.
         self._level_rows = [np.flatnonzero(level_of == k) for k in range(K)]
@@ -382,12 +423,13 @@ class _PairProblem(_JointProblem):
         # B (1 - q) of the box's lower end.
         rhs = np.empty(self.n_columns)
         rhs[: self.p] = self.design.tdot(self.weight * (1.0 - self.theta_high))
-        rhs[self.p:] = ((1.0 - self.levels) * totals)[self.offset_levels]
+        rhs[self.p :] = ((1.0 - self.levels) * totals)[self.offset_levels]
         return BoxQP(
             cost=np.concatenate([-self.weight * self.g, np.zeros(l1.size + n_slack)]),
             lower=np.concatenate([np.zeros(self.n), -l1, np.zeros(n_slack)]),
-            upper=np.concatenate([np.ones(self.n), l1,
-                                  np.full(n_slack, 2.0 * float(totals.max()))]),
+            upper=np.concatenate(
+                [np.ones(self.n), l1, np.full(n_slack, 2.0 * float(totals.max()))]
+            ),
             curvature=1.0 / self.l2[self.l2_index],
             rhs=rhs,
             operator=op,
@@ -400,13 +442,14 @@ class _PairProblem(_JointProblem):
         residual = self.g - self.design.dot(b[: self.p])
         offsets = np.empty(self.K)
         for k, rows in enumerate(self._level_rows):
-            offsets[k] = ordered_offsets(residual[rows], self.weight[rows], self.levels[k:k + 1],
-                                         fit_intercept=True)[0]
+            offsets[k] = ordered_offsets(
+                residual[rows], self.weight[rows], self.levels[k : k + 1], fit_intercept=True
+            )[0]
         if not self.fit_intercept:
             offsets = np.maximum(offsets, 0.0)
             offsets[0] = 0.0
         out = b.copy()
-        out[self.p:] = offsets[self.offset_levels]
+        out[self.p :] = offsets[self.offset_levels]
         return out
 
     def solve(self, slope, offsets, tol, max_iter):
@@ -418,12 +461,14 @@ class _PairProblem(_JointProblem):
         """
         tol = max(float(tol), 4 * np.finfo(float).eps)
         record = _JointCertificate(self, self.to_scaled(slope, offsets), tol, self.verbose)
-        last, _ = interior_point(self.box_qp(), -record.best_beta, max_iter=max_iter,
-                                 monitor=record)
+        last, _ = interior_point(
+            self.box_qp(), -record.best_beta, max_iter=max_iter, monitor=record
+        )
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
         b = record.best_beta
-        beta = np.concatenate([b[: self.p] * self.unit * self.design.inv_scale,
-                               self.all_offsets(b) * self.unit])
+        beta = np.concatenate(
+            [b[: self.p] * self.unit * self.design.inv_scale, self.all_offsets(b) * self.unit]
+        )
         return _OutputFit.from_record(record, beta, self.unit / self.n, tol, max_iter)
 
 
@@ -438,7 +483,8 @@ class _PairConstraints(_JointConstraints):
         # of each offset row, as a sparse indicator for the cross terms.
         self.indicator = sp.csr_matrix(
             (np.ones(level_of.size), (np.arange(level_of.size), level_of)),
-            shape=(level_of.size, n_levels))[:, offset_levels].tocsc()
+            shape=(level_of.size, n_levels),
+        )[:, offset_levels].tocsc()
 
     def z_block(self, x_box):
         return x_box[: self.n_z]
@@ -459,7 +505,7 @@ class _PairConstraints(_JointConstraints):
 
     def rows_times(self, y):
         offsets = np.zeros(self.K)
-        offsets[self.offset_levels] = y[self.p:]
+        offsets[self.offset_levels] = y[self.p :]
         out = self.design.dot(y[: self.p]) + offsets[self.level_of]
         out *= self.weight
         return out
