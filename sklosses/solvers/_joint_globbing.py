@@ -45,16 +45,19 @@ from ._joint_quantile import (
     ordered_offsets,
 )
 
-# Fewer rows than this: the full joint program is solved directly (see
-# benchmarks/README.md, bench_multi_quantile.py section).
-MIN_ROWS = 2_000
 # Each level's band starts with a share BAND_FACTOR * sqrt(n_columns / n)
 # of the rows around its pilot line (the pilot's error moves the residuals
 # by about sqrt(n_columns / n) of their spread), and doubles when many
-# members were globbed on the wrong side; past _MAX_BAND_SHARE the
-# preprocessing stops paying.
+# members were globbed on the wrong side, up to _MAX_BAND_SHARE.
 BAND_FACTOR = 1.25
 _MAX_BAND_SHARE = 0.25
+# Measured (benchmarks/README.md, bench_multi_quantile.py section, 9
+# levels): the reduced path is faster from 2000 rows on, when the first band
+# holds at most _MAX_FIRST_BAND of the rows (0.13: about half the full
+# program's time; 0.16: even; 0.2: 1.7 times it); otherwise the full joint
+# program is solved directly.
+MIN_ROWS = 2_000
+_MAX_FIRST_BAND = 0.15
 # The pilot's relative duality gap (of its reduced program), at most
 # _PILOT_TOL and PILOT_FACTOR * n_columns / n: a gap g leaves the pilot's
 # predictions about sqrt(2 g) of the residuals' spread off the optimum,
@@ -81,7 +84,7 @@ def applies(X, fit_intercept):
     if sp.issparse(X) or X.shape[0] < MIN_ROWS:
         return False
     n_columns = X.shape[1] + int(fit_intercept)
-    return BAND_FACTOR * np.sqrt(n_columns / X.shape[0]) <= _MAX_BAND_SHARE
+    return BAND_FACTOR * np.sqrt(n_columns / X.shape[0]) <= _MAX_FIRST_BAND
 
 
 class JointGlobbedFit:
