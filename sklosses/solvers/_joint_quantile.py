@@ -37,7 +37,11 @@ offset, so an interior-point Newton step needs the normal matrix
 
 one weighted Gram matrix (``n p^2``, the cost of one level) plus ``n p K``
 for the cross terms. A joint fit of ``K`` levels thus costs about one
-single-level fit, where ``K`` separate fits cost ``K``.
+single-level fit, where ``K`` separate fits cost ``K``. Its ``n K`` box
+variables still make each iteration's elementwise work ``K`` times one
+level's; on large dense data the program is therefore solved through
+reduced programs of the (row, level) pairs near each level's line
+(:mod:`sklosses.solvers._joint_globbing`), certified on this one.
 """
 
 import numpy as np
