@@ -12,9 +12,11 @@ location-shift joint fit against HiGHS on the same joint LP (scipy's
 ``linprog``), with the relative gap in the joint objective. Judge:
 ``mean_pinball_loss`` on the training rows, per level.
 
-Run with OPENBLAS_NUM_THREADS=1.
+Run with OPENBLAS_NUM_THREADS=1 (``--rounds`` for part 1, ``--part 1`` or
+``--part 2`` for one part).
 """
 
+import argparse
 import time
 import warnings
 
@@ -134,6 +136,12 @@ def joint_lp_optimum(X, y):
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--part", type=int, choices=(1, 2))
+    args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
-    part1()
-    part2()
+    if args.part in (None, 1):
+        part1(args.rounds)
+    if args.part in (None, 2):
+        part2()

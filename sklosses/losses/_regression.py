@@ -122,16 +122,21 @@ def _weighted_quantile(y, q, sample_weight=None):
     to the next value is optimal and the midpoint is returned, so that the
     unweighted median equals :func:`numpy.median`.
     """
+    return float(_weighted_quantiles(y, np.array([q]), sample_weight)[0])
+
+
+def _weighted_quantiles(y, levels, sample_weight=None):
+    """:func:`_weighted_quantile` at each of ``levels``, from one sort of ``y``."""
     y, w = _positive_weights(y, sample_weight)
     order = np.argsort(y, kind="stable")
     ys, cw = y[order], np.cumsum(w[order])
-    target = q * cw[-1]
+    target = np.asarray(levels, dtype=float) * cw[-1]
     tol = 1e-12 * cw[-1]
-    k = int(np.searchsorted(cw, target - tol, side="left"))
-    k = min(k, ys.size - 1)
-    if cw[k] <= target + tol and k + 1 < ys.size:
-        return 0.5 * (ys[k] + ys[k + 1])
-    return ys[k]
+    k = np.minimum(np.searchsorted(cw, target - tol, side="left"), ys.size - 1)
+    out = ys[k].astype(float)
+    tie = (cw[k] <= target + tol) & (k + 1 < ys.size)
+    out[tie] = 0.5 * (ys[k[tie]] + ys[k[tie] + 1])
+    return out
 
 
 def _huber_location(y, sample_weight, delta):
@@ -809,7 +814,10 @@ class Quantile(_LevelsMixin, _NonSmoothMixin, _RegressionLoss):
 
     def _init_raw(self, y_true, sample_weight):
         if self.n_levels >= 2:
-            return self._per_level(_weighted_quantile, y_true, sample_weight)
+            # One sort for all levels (they share the target).
+            y = as_float_array(y_true, np.float64).reshape(-1)
+            w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+            return _weighted_quantiles(y, self._level_array(), w)
         q = float(self._level_array()[0])
         return _column_apply(lambda y, w: _weighted_quantile(y, q, w), y_true, sample_weight)
 

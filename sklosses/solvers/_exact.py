@@ -125,7 +125,9 @@ class ExactSolver(BaseSolver):
     smaller programs on a subsample and on the rows near its fit, the
     others merged into two pseudo-rows; the gap reported is still that of
     the full objective, and the full program is solved when they do not
-    certify it.
+    certify it. The joint program of quantile levels sharing one slope has
+    the same preprocessing on (row, level) pairs
+    (:mod:`sklosses.solvers._joint_globbing`).
 
     Parameters
     ----------

@@ -120,12 +120,16 @@ class GlobbedFit:
             raw += beta[p]
         return self.offset + self.scale * raw
 
-    def solve(self, beta0, tol, max_iter, full_problem):
+    def solve(self, beta0, tol, max_iter, full_problem, *, polish=True, band_factor=None):
         """The certified fit, or None when the caller should solve the full program.
 
         ``full_problem`` gives the full objective (in the scaled units of
-        that problem) at the reduced programs' solutions.
+        that problem) at the reduced programs' solutions. ``polish=False``
+        stops each reduced program at its gap and takes the first certified
+        fit; ``band_factor`` replaces ``BAND_FACTOR`` (read when called).
         """
+        if band_factor is None:
+            band_factor = BAND_FACTOR
         n = self.X.shape[0]
         n_columns = self.X.shape[1] + int(self.fit_intercept)
         size = subsample_size(n, n_columns)
@@ -141,14 +145,14 @@ class GlobbedFit:
             t = self.arguments(guide.beta) - self.knot
             # The subsample fit's error moves the residuals by about
             # sqrt(n_columns / size) of their spread: the band's share of rows.
-            below, above = self._classify(t, BAND_FACTOR * np.sqrt(n_columns / size))
+            below, above = self._classify(t, band_factor * np.sqrt(n_columns / size))
             # Globs this far beyond the kink stay on their side near the optimum.
             shift = _GLOB_SHIFT * max(float(self.weight @ np.abs(t)) / self.weight.sum(),
                                       np.finfo(float).tiny)
             beta = guide.beta
             for attempt in range(_MAX_FIXES):
                 fit = self._solve_reduced(below, above, shift, beta, tol, max_iter,
-                                          abs(guide.primal))
+                                          abs(guide.primal), polish=polish)
                 if fit.dual_point is None:
                     return None
                 beta = fit.beta
@@ -160,7 +164,7 @@ class GlobbedFit:
                 # is the full program's (not only within tol of it, like a
                 # polished direct fit); with a few on the wrong side, one more
                 # reduced solve unless the gap is already far below tol.
-                if gap <= tol and (n_wrong == 0 or gap <= _CLOSE * tol
+                if gap <= tol and (n_wrong == 0 or gap <= _CLOSE * tol or not polish
                                    or attempt == _MAX_FIXES - 1):
                     fit.primal, fit.dual, fit.n_iter = primal, dual, self.n_iter
                     fit.converged, fit.message = True, ""
@@ -173,6 +177,29 @@ class GlobbedFit:
                 above &= ~wrong
             size *= 2
         return None
+
+    def rough_fit(self, beta0, tol, max_iter, full_problem, *, band_factor=None):
+        """A fit certified to ``tol`` without polishing: a pilot for another program.
+
+        As :meth:`solve`, but the reduced programs stop at their gap and the
+        first certified fit is taken (no reduced solve beyond it for the
+        last wrongly globbed rows); when the reduced programs do not certify
+        it, the full program is solved, also unpolished. ``band_factor``
+        sets the band as ``BAND_FACTOR`` does for :meth:`solve`: a narrower
+        band costs fewer rows per reduced solve and, for a pilot, a wrongly
+        globbed row more or less costs little.
+
+        Returns
+        -------
+        fit : _OutputFit
+        """
+        fit = self.solve(beta0, tol, max_iter, full_problem, polish=False,
+                         band_factor=band_factor)
+        if fit is None:
+            fit = full_problem.solve(beta0, tol, max_iter, polish=False)
+            fit.n_iter += self.n_iter
+            self.n_iter = fit.n_iter
+        return fit
 
     # -- steps ---------------------------------------------------------------
 
@@ -202,7 +229,8 @@ class GlobbedFit:
         self.n_iter += fit.n_iter
         return fit
 
-    def _solve_reduced(self, below, above, shift, beta0, tol, max_iter, objective_size):
+    def _solve_reduced(self, below, above, shift, beta0, tol, max_iter, objective_size, *,
+                       polish=True):
         """Fit on the kept rows and one glob per side, ``shift`` beyond its members' mean.
 
         A glob's loss is linear near the optimum, so its target's shift only
@@ -227,7 +255,7 @@ class GlobbedFit:
         problem = self.make_problem(np.vstack(X_parts), self._form_of(np.concatenate(offsets)),
                                     np.concatenate(weights))
         tol = tol * objective_size / (objective_size + constant)
-        fit = problem.solve(beta0, tol, max_iter)
+        fit = problem.solve(beta0, tol, max_iter, polish=polish)
         self.n_iter += fit.n_iter
         return fit
 

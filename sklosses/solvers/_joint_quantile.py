@@ -37,7 +37,11 @@ offset, so an interior-point Newton step needs the normal matrix
 
 one weighted Gram matrix (``n p^2``, the cost of one level) plus ``n p K``
 for the cross terms. A joint fit of ``K`` levels thus costs about one
-single-level fit, where ``K`` separate fits cost ``K``.
+single-level fit, where ``K`` separate fits cost ``K``. Its ``n K`` box
+variables still make each iteration's elementwise work ``K`` times one
+level's; on large dense data the program is therefore solved through
+reduced programs of the (row, level) pairs near each level's line
+(:mod:`sklosses.solvers._joint_globbing`), certified on this one.
 """
 
 import numpy as np
@@ -52,7 +56,7 @@ from ._exact import (
     _ScaledDesign,
     _ScaledPenalty,
     _solve_positive,
-    relative_gap,
+    returned_verdict,
 )
 from ._ipm import BoxQP, ConstraintOperator, interior_point
 
@@ -86,6 +90,8 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
         ``x`` in the model's parameters; ``gap`` the certified relative
         duality gap.
     """
+    from . import _joint_globbing  # noqa: PLC0415 (it builds on this module)
+
     model = objective.model
     forms = objective.loss.piecewise_linear_levels(objective.y)
     levels = np.array([form.slopes[1] for form in forms], dtype=float)
@@ -97,16 +103,29 @@ def fit_location_shift(objective, x0, *, tol, max_iter, verbose=0):
     problem = _JointProblem(X, y, w, levels, objective.penalty,
                             fit_intercept=model.fit_intercept, verbose=verbose)
     x0 = np.asarray(x0, dtype=float)
-    fit = problem.solve(x0[: model.n_features], model.offsets(x0), tol, max_iter)
     p = model.n_features
+    slope0, offsets0 = x0[:p], model.offsets(x0)
+    fit = globbed = None
+    if _joint_globbing.applies(X, model.fit_intercept):
+        # Large dense data: reduced programs of the pairs near each level's
+        # line, certified on the full program (or the full program after all).
+        globbed = _joint_globbing.JointGlobbedFit(
+            X, y, w, levels, objective.penalty, fit_intercept=model.fit_intercept,
+            verbose=verbose)
+        fit = globbed.solve(problem, slope0, offsets0, tol, max_iter)
+    if fit is None:
+        fit = problem.solve(slope0, offsets0, tol, max_iter)
+        if globbed is not None:
+            fit.n_iter += globbed.n_iter
     x = model.params_for(fit.beta[:p], fit.beta[p:])
     value = objective.value(x)
-    gap = relative_gap([fit])
-    message = "" if fit.converged else (
+    gap, rounding = returned_verdict([fit], objective, value, x, tol)
+    converged = fit.converged and rounding is None
+    message = rounding or ("" if converged else (
         f"stopped after {fit.n_iter} interior-point iterations at a relative duality "
-        f"gap of {gap:.2g} (tol={tol:g}); {fit.message}")
+        f"gap of {gap:.2g} (tol={tol:g}); {fit.message}"))
     return SolverResult(x=x, n_iter=fit.n_iter, loss_curve=_combined_curve([fit.curve], value),
-                        converged=fit.converged, message=message, gap=gap)
+                        converged=converged, message=message, gap=gap)
 
 
 def ordered_offsets(residual, weight, levels, *, fit_intercept):
@@ -188,6 +207,8 @@ class _JointProblem(_ScaledPenalty):
         self._set_penalty(penalty, self.design, self.n_columns)
         self.operator = _JointConstraints(self.design, self.weight, K, self.offset_levels,
                                           self.l1_index, self.l2_index)
+        # The box [q_k - 1, q_k] of each entry's theta (broadcast over the rows).
+        self.theta_low, self.theta_high = levels - 1.0, levels
 
     # -- the QP --------------------------------------------------------------
 
@@ -237,17 +258,21 @@ class _JointProblem(_ScaledPenalty):
 
     # -- primal and dual values ----------------------------------------------
 
+    def residuals(self, b):
+        """Each entry's scaled residual ``g_i - x_i^T w - b_k`` at scaled coefficients ``b``."""
+        return self.operator.spread(self.g - self.design.dot(b[: self.p]), -self.all_offsets(b))
+
     def primal_value(self, b):
         """Scaled objective at scaled coefficients ``b`` (offsets as given)."""
-        t = np.subtract.outer(self.g - self.design.dot(b[: self.p]), self.all_offsets(b))
+        t = self.residuals(b)
         # rho_q(t) = q t - min(t, 0), per element (no cancellation across samples).
-        pinball = t * self.levels
+        pinball = t * self.theta_high
         pinball -= np.minimum(t, 0.0, out=t)
-        value = float(self.weight @ (pinball @ self.operator.ones))
+        value = self.operator.entry_sum(self.weight, pinball)
         return value + self._penalty_value(b)
 
     def dual_value(self, iterate, b):
-        """Dual objective of a feasible dual point made from ``iterate``: the better of two.
+        """``(D, theta)``: a feasible dual point made from ``iterate``, the better of two.
 
         As the single-level problem's, from the iterate's ``theta``; and from
         the signs of the residuals at ``b`` (``theta_ik = q_k`` above the
@@ -262,20 +287,22 @@ class _JointProblem(_ScaledPenalty):
         negligible (``_ScaledPenalty._feasibility_correction``).
         """
         op = self.operator
-        low = self.levels - 1.0
-        theta = np.clip(low + op.z_block(iterate.x_box), low, self.levels)
+        low, high = self.theta_low, self.theta_high
+        theta = np.clip(low + op.z_block(iterate.x_box), low, high)
         slack = np.clip(op.slack(iterate.x_box), 0.0, None)
-        value = self._feasible_dual_value(theta, slack, iterate, b)
+        best = self._feasible_dual_value(theta, slack, iterate, b)
         if iterate.normal is not None:
-            residual = (self.g - self.design.dot(b[: self.p]))[:, None] - self.all_offsets(b)
-            signs = np.where(residual > 0, self.levels, np.where(residual < 0, low, theta))
-            value = max(value, self._feasible_dual_value(signs, slack, iterate, b))
-        return value
+            residual = self.residuals(b)
+            signs = np.where(residual > 0, high, np.where(residual < 0, low, theta))
+            other = self._feasible_dual_value(signs, slack, iterate, b)
+            if other[0] > best[0]:
+                best = other
+        return best
 
     def _feasible_dual_value(self, theta, slack, iterate, b):
-        """The dual value of ``theta`` (in its box) made feasible, a lower bound."""
+        """``(D, theta')``: ``theta`` (in its box) made feasible and its dual value."""
         op = self.operator
-        low = self.levels - 1.0
+        low, high = self.theta_low, self.theta_high
         v, m = op.images(theta)
         free = self.free_index
         if free.size and iterate.normal is not None:
@@ -288,13 +315,26 @@ class _JointProblem(_ScaledPenalty):
                 lam = np.linalg.lstsq(block, -residual[free], rcond=None)[0]
             full = np.zeros(self.n_columns)
             full[free] = lam
-            theta = np.clip(theta + op.z_block(iterate.d_box) * op.rows_times(full), low,
-                            self.levels)
+            theta = np.clip(theta + op.z_block(iterate.d_box) * op.rows_times(full), low, high)
             v, m = op.images(theta)
+        return self.dual_value_of(theta, b, (v, m))
+
+    def dual_value_of(self, theta, b, images=None):
+        """``(D, theta')``: the dual value of ``theta`` (in its box), a lower bound.
+
+        ``theta'`` is ``theta`` shrunk towards 0 until the L1 constraints
+        hold; what is left of the equalities of the unpenalised coefficients
+        (and of the offsets' inequalities without intercept) is subtracted
+        as ``|b_j| |v_j|``, or the point gives no bound (``-inf``) when that
+        is not negligible. ``images`` are ``operator.images(theta)`` when
+        already known.
+        """
+        v, m = self.operator.images(theta) if images is None else images
+        free = self.free_index
         excess = self._l1_excess(v)
         if excess > 1:
             theta, v, m = theta / excess, v / excess, m / excess
-        value = float((self.weight * self.g) @ theta.sum(axis=1))
+        value = self.operator.entry_sum(self.weight * self.g, theta)
         value -= self._l2_conjugate(v)
         free_w = free[free < self.p]
         m_rows = m[self.offset_levels]
@@ -302,7 +342,7 @@ class _JointProblem(_ScaledPenalty):
             m_rows = np.maximum(m_rows, 0.0)
         correction = self._feasibility_correction(
             np.concatenate([b[free_w], b[self.p:]]), np.concatenate([v[free_w], m_rows]), value)
-        return -np.inf if correction is None else value - correction
+        return (-np.inf if correction is None else value - correction), theta
 
     def sparse_candidate(self, iterate, b):
         """``b`` with the L1-penalised weights the optimum has at zero set to zero.
@@ -427,6 +467,14 @@ class _JointConstraints(ConstraintOperator):
         # Matrix-vector products: NumPy's sum along a short axis is slower.
         return (self.design.tdot(self.weight * (theta @ self.ones)),
                 self.weight @ theta)
+
+    def spread(self, rows, per_level):
+        """The ``n x K`` entries ``rows_i + per_level_k``."""
+        return np.add.outer(rows, per_level)
+
+    def entry_sum(self, row_weight, entries):
+        """``sum_ik row_weight_i entries_ik``."""
+        return float(row_weight @ (entries @ self.ones))
 
     def rows_times(self, y):
         """``w_i (x_i^T y_w + y_{b_k})``, the ``n x K`` block of ``B^T y``."""
