@@ -55,7 +55,7 @@ def block_rows(objective):
     return rows if rows < X.shape[0] else None
 
 
-def blocked_loss_gradient(objective, params, rows_per_block):
+def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None):
     """Weighted mean loss and its gradient, ``X`` read once, block by block.
 
     Parameters
@@ -65,6 +65,10 @@ def blocked_loss_gradient(objective, params, rows_per_block):
     params : ndarray of shape (n_params,)
         In the model's dtype.
     rows_per_block : int
+    raw_out : ndarray, default=None
+        Receives the raw predictions, shaped as the loss sees them
+        (``(n_samples,)`` for a single output, else ``(n_samples, n_outputs)``),
+        in the model's dtype; None keeps them only block by block.
 
     Returns
     -------
@@ -83,7 +87,14 @@ def blocked_loss_gradient(objective, params, rows_per_block):
     for start in range(0, X.shape[0], rows_per_block):
         rows = slice(start, start + rows_per_block)
         block = X[rows]
-        raw = (block @ W[0])[:, None] if single else block @ W.T
+        if raw_out is not None:
+            raw = raw_out[rows].reshape(-1, model.n_outputs)  # a view
+            if single:
+                np.dot(block, W[0], out=raw[:, 0])
+            else:
+                np.dot(block, W.T, out=raw)
+        else:
+            raw = (block @ W[0])[:, None] if single else block @ W.T
         if b is not None:
             raw += b
         loss_raw = raw.ravel() if objective._ravel_raw else raw
@@ -97,3 +108,51 @@ def blocked_loss_gradient(objective, params, rows_per_block):
         if grad_b is not None:
             grad_b += grad_raw.sum(axis=0)
     return total, grad
+
+
+def blocked_hessian_product(objective, params, raw_hessian, vector, rows_per_block):
+    """The data term's Hessian at ``params`` times ``vector``, ``X`` read once.
+
+    ``J_B^T (H_B (J_B v))`` block by block, ``J_B v = X_B V^T + v_b`` for a
+    linear model: the backward product reads the block the forward one has
+    just brought into the cache, as in :func:`blocked_loss_gradient`.
+
+    Parameters
+    ----------
+    objective : Objective
+        With a :class:`~sklosses.models.LinearModel` (see :func:`block_rows`).
+    params : ndarray of shape (n_params,)
+    raw_hessian : RawHessian
+        The loss's Hessian on the raw predictions at ``params``; it gives
+        its rows with ``rows(slice)``.
+    vector : ndarray of shape (n_params,)
+        In the model's dtype.
+    rows_per_block : int
+
+    Returns
+    -------
+    product : ndarray of shape (n_params,), float64
+    """
+    model, X = objective.model, objective.X
+    V, v_b = model.unpack(vector)
+    single = model.n_outputs == 1
+    out = np.zeros(model.n_params)
+    out_W = out[: model.n_weights].reshape(model.n_outputs, model.n_features)
+    out_b = out[model.n_weights :] if v_b is not None else None
+    for start in range(0, X.shape[0], rows_per_block):
+        rows = slice(start, start + rows_per_block)
+        block = X[rows]
+        direction = (block @ V[0])[:, None] if single else block @ V.T
+        if v_b is not None:
+            direction += v_b
+        if objective._ravel_raw:
+            product = raw_hessian.rows(rows).matvec(direction.ravel())[:, None]
+        else:
+            product = raw_hessian.rows(rows).matvec(direction)
+        if single:
+            out_W[0] += block.T @ product[:, 0]
+        else:
+            out_W += product.T @ block
+        if out_b is not None:
+            out_b += product.sum(axis=0)
+    return out
