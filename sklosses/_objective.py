@@ -58,6 +58,9 @@ class Objective:
         # that ends where it last evaluated asks for second-order products
         # there, which then need no second pass over X.
         self._last = None
+        # Weighted column means of X, once a change of variables has computed
+        # them (sklosses._preconditioning), for the diagnostics after a fit.
+        self._column_means = None
 
     @property
     def n_samples(self):
