@@ -55,7 +55,7 @@ def block_rows(objective):
     return rows if rows < X.shape[0] else None
 
 
-def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None):
+def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None, kernel=None):
     """Weighted mean loss and its gradient, ``X`` read once, block by block.
 
     Parameters
@@ -69,6 +69,9 @@ def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None):
         Receives the raw predictions, shaped as the loss sees them
         (``(n_samples,)`` for a single output, else ``(n_samples, n_outputs)``),
         in the model's dtype; None keeps them only block by block.
+    kernel : WeightedKernel, default=None
+        The loss's weighted-sum kernel (1-D float64 raw predictions,
+        :mod:`sklosses.losses._kernels`), used instead of ``loss_gradient``.
 
     Returns
     -------
@@ -98,8 +101,12 @@ def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None):
         if b is not None:
             raw += b
         loss_raw = raw.ravel() if objective._ravel_raw else raw
-        loss, grad_raw = objective.loss.loss_gradient(y[rows], loss_raw, weight[rows])
-        total += float(loss.sum())
+        if kernel is not None:
+            value, grad_raw = kernel(loss_raw, rows)
+            total += value
+        else:
+            loss, grad_raw = objective.loss.loss_gradient(y[rows], loss_raw, weight[rows])
+            total += float(loss.sum())
         grad_raw = grad_raw.reshape(raw.shape)
         if single:
             grad_W[0] += block.T @ grad_raw[:, 0]
@@ -107,6 +114,8 @@ def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None):
             grad_W += grad_raw.T @ block
         if grad_b is not None:
             grad_b += grad_raw.sum(axis=0)
+    if kernel is not None:
+        total += kernel.constant
     return total, grad
 
 

@@ -61,6 +61,7 @@ class Objective:
         # Weighted column means of X, once a change of variables has computed
         # them (sklosses._preconditioning), for the diagnostics after a fit.
         self._column_means = None
+        self._weighted_kernel = _UNSET  # made at the first blocked evaluation
 
     @property
     def n_samples(self):
@@ -98,9 +99,26 @@ class Objective:
         buffer = last.raw if last is not None and last.raw.shape == shape else None
         if buffer is None:
             buffer = np.empty(shape, dtype=self.model.dtype)
-        value, grad = blocked_loss_gradient(self, params, self._block_rows, raw_out=buffer)
+        value, grad = blocked_loss_gradient(self, params, self._block_rows, raw_out=buffer,
+                                            kernel=self._kernel())
         self._last = _LastEvaluation(params.copy(), value, grad.copy(), buffer)
         return value, grad
+
+    def _kernel(self):
+        """The loss's weighted-sum kernel for the blocked evaluation, or None.
+
+        Made once per objective (it holds the targets' own terms): for 1-D
+        raw predictions in float64 and losses that offer one
+        (:mod:`sklosses.losses._kernels`).
+        """
+        if self._weighted_kernel is _UNSET:
+            kernel = None
+            if self._ravel_raw and np.dtype(self.model.dtype) == np.float64:
+                with np.errstate(all="ignore"):
+                    kernel = self.loss._weighted_kernel(
+                        self.y, np.asarray(self._normalised_weight, dtype=np.float64))
+            self._weighted_kernel = kernel
+        return self._weighted_kernel
 
     def _last_at(self, params):
         """The last evaluation if it was at ``params`` (in the model's dtype), else None."""
@@ -179,6 +197,7 @@ class Objective:
         twin.loss = loss
         twin._block_rows = block_rows(twin)  # the new loss may tie its rows together
         twin._last = None  # evaluations of the other loss
+        twin._weighted_kernel = _UNSET
         return twin
 
 
@@ -360,6 +379,9 @@ class Objective:
         The signature of :func:`scipy.optimize.minimize`'s ``hessp``.
         """
         return self.gradient_hessp(params)[2](vector)
+
+
+_UNSET = object()
 
 
 class _LastEvaluation:

@@ -17,7 +17,7 @@ import sklosses._blocked as blocked
 from sklosses import LossRegressor, PenaltyDominatesWarning
 from sklosses import _diagnostics as diagnostics
 from sklosses._objective import Objective, _LastEvaluation
-from sklosses.losses import Huber, Poisson, SquaredError
+from sklosses.losses import Gamma, Huber, LogLoss, Poisson, SquaredError
 from sklosses.models import LinearModel
 from sklosses.penalties import L2
 from sklosses.solvers import LBFGS
@@ -111,3 +111,73 @@ def test_penalty_warning_still_fires_and_stays_quiet(small_blocks):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PenaltyDominatesWarning)
         LossRegressor(loss="huber", solver="lbfgs").fit(X, y)
+
+
+def _kernel_cases():
+    rng = np.random.default_rng(7)
+    n = 2000
+    raw = np.concatenate([rng.normal(scale=3.0, size=n - 6),
+                          [0.0, -40.0, 40.0, -700.0, 700.0, 1e-12]])
+    weight = rng.uniform(0, 2, size=n)
+    weight[:5] = 0.0
+    weight /= weight.sum()
+    counts = rng.poisson(2.0, size=n).astype(float)  # zeros included
+    amounts = rng.gamma(2.0, 1.5, size=n)
+    labels = rng.integers(0, 2, size=n)
+    return {"poisson": (Poisson(), counts), "gamma": (Gamma(), amounts),
+            "log_loss": (LogLoss(), labels)}, raw, weight
+
+
+@pytest.mark.parametrize("name", ["poisson", "gamma", "log_loss"])
+def test_weighted_kernel_equals_the_per_sample_loss(name):
+    """Weighted total and gradient of a kernel equal ``loss_gradient``'s, block by block."""
+    cases, raw, weight = _kernel_cases()
+    loss, y = cases[name]
+    kernel = loss._weighted_kernel(y, weight)
+    with np.errstate(all="ignore"):
+        per_sample, gradient = loss.loss_gradient(y, raw, weight)
+    finite = np.isfinite(per_sample)
+    total, grad = kernel.constant, np.empty_like(raw)
+    kept = raw.copy()
+    for start in range(0, raw.size, 300):
+        rows = slice(start, start + 300)
+        block_raw = raw[rows].copy() if not finite[rows].all() else raw[rows]
+        with np.errstate(all="ignore"):
+            value, grad[rows] = kernel(block_raw, rows)
+        total += value
+    np.testing.assert_array_equal(raw, kept)  # the raw predictions are kept
+    with np.errstate(all="ignore"):
+        # Rounding of w (mu - y) against w mu - w y where they cancel: a few
+        # machine epsilons of the weighted terms, not of their difference.
+        terms = weight * (1.0 + np.abs(np.asarray(y, dtype=float))) + np.abs(gradient)
+        close = np.abs(grad - gradient) <= 1e-13 * np.abs(gradient) + 1e-15 * terms
+        assert np.all(close | (grad == gradient))
+    if finite.all():
+        assert total == pytest.approx(float(per_sample.sum()), rel=1e-12)
+    else:  # overflow where the loss overflows
+        assert not np.isfinite(total)
+    # on moderate raw predictions, an exact match of the value
+    moderate = np.clip(raw, -30, 30)
+    with np.errstate(all="ignore"):
+        expected = float(loss.loss_gradient(y, moderate, weight)[0].sum())
+    value, _ = kernel(moderate, slice(None))
+    assert value + kernel.constant == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["poisson", "gamma", "log_loss"])
+def test_blocked_evaluation_with_a_kernel_equals_the_whole_one(small_blocks, name):
+    cases, _, _ = _kernel_cases()
+    loss, y = cases[name]
+    X = np.random.default_rng(8).normal(size=(y.size, P))
+    weight = np.random.default_rng(9).uniform(0, 3, size=y.size)
+    made = [Objective(loss, LinearModel(P, 1), L2(1e-3), X, y, sample_weight=weight)
+            for _ in range(2)]
+    made[1]._block_rows = None
+    assert made[0]._block_rows is not None and made[0]._kernel() is not None
+    params = np.random.default_rng(10).normal(size=P + 1) * 0.3
+    (value, grad), (value_whole, grad_whole) = (m.smooth_value_gradient(params) for m in made)
+    assert value == pytest.approx(value_whole, rel=1e-12)
+    np.testing.assert_allclose(grad, grad_whole, rtol=1e-11, atol=1e-14)
+    # float32 keeps the general path
+    assert Objective(loss, LinearModel(P, 1, dtype=np.float32), L2(1e-3),
+                     X.astype(np.float32), y)._kernel() is None
