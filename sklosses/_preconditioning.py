@@ -689,17 +689,19 @@ def output_scales(objective):
     scales = np.empty(n_outputs)
     for k in range(n_outputs):
         finite = np.isfinite(raw[:, k]) & (w > 0)
-        total = w[finite].sum()
+        # Samples left out get weight 0 and value 0 (no copies of the kept ones).
+        weight_k = np.where(finite, w, 0.0)
+        total = weight_k.sum()
         if total <= 0:
             scales[k] = 1.0
             continue
-        column = raw[finite, k]
-        mean = w[finite] @ column / total
-        spread = np.sqrt(w[finite] @ (column - mean) ** 2 / total)
+        column = np.where(finite, raw[:, k], 0.0)
+        mean = weight_k @ column / total
+        spread = np.sqrt(weight_k @ (column - mean) ** 2 / total)
         # A spread this small next to the values is the rounding of a
         # constant target (log 1e-300 = -690.8 "spreads" by 5e-13), which
         # would freeze the intercept: a constant gets 1, as documented.
-        size = np.sqrt(w[finite] @ column**2 / total)
+        size = np.sqrt(weight_k @ column**2 / total)
         scales[k] = spread if spread > _CONSTANT_SPREAD * size else 1.0
     return _positive(scales, ones)
 
