@@ -551,10 +551,12 @@ def _affine_map(objective, x0, output_weights, start=None, columns=None):
 
 
 # Rows per block of the column moments: float64 blocks of about 2 MB, so
-# that neither a float32 X nor a sparse X is ever copied whole, and the
-# squares of a block go to one reused buffer that stays in the cache (a new
-# temporary per block made the pass 1.5x as slow: 8.6 -> 5.4 ms on 1e5 x 50,
-# 19 -> 13 ms on 1e5 x 100, one thread).
+# that neither a float32 X nor a sparse X is ever copied whole. Each dense
+# block is first read from memory by squaring it into one reused buffer
+# (an elementwise pass streams it about twice as fast as OpenBLAS's gemv
+# did here), and the products then use the block in the cache: measured
+# single-threaded, 1e5 x 100: 19 ms with a new temporary per block and the
+# products first, 7 ms so; 1e5 x 50: 8.6 -> 3.7 ms.
 _MOMENT_BLOCK_BYTES = 2 * 2**20
 
 
@@ -562,7 +564,7 @@ def _weighted_column_moments(X, w, extra=None):
     """``(sum_i w_i x_ij, sum_i w_i x_ij^2, X^T extra)`` in float64, by blocks of rows.
 
     ``extra`` (n_samples, m), dense ``X`` only, rides along with the weights
-    in the same pass over each block (the third item is None without it).
+    in one product per block (the third item is None without it).
     """
     n, p = X.shape
     mean, square = np.zeros(p), np.zeros(p)
@@ -573,6 +575,12 @@ def _weighted_column_moments(X, w, extra=None):
         squares = np.empty((min(rows_per_block, n), p))
         # A float32 block is converted into a buffer of its own.
         converted = None if X.dtype == np.float64 else np.empty_like(squares)
+        # The weights and ``extra`` side by side, column-major: one product
+        # (X_B^T [w_B, extra_B]) per block.
+        right = np.empty((n, 1 + (0 if extra is None else extra.shape[1])), order="F")
+        right[:, 0] = w
+        if extra is not None:
+            right[:, 1:] = extra
     for start in range(0, n, rows_per_block):
         rows = slice(start, start + rows_per_block)
         block, wb = X[rows], w[rows]
@@ -584,10 +592,11 @@ def _weighted_column_moments(X, w, extra=None):
         if converted is not None:
             np.copyto(converted[:m], block)
             block = converted[:m]
-        mean += wb @ block
-        if extra is not None:  # X^T extra from the block in cache
-            products += (extra[rows].T @ block).T
-        np.multiply(block, block, out=squares[:m])
+        np.multiply(block, block, out=squares[:m])  # the block's first read
+        both = block.T @ right[rows]
+        mean += both[:, 0]
+        if extra is not None:
+            products += both[:, 1:]
         square += wb @ squares[:m]
     return mean, square, products
 
