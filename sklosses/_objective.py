@@ -11,6 +11,7 @@ the penalty and the data; solvers only see parameters and numbers.
 import numpy as np
 
 from ._blocked import block_rows, blocked_hessian_product, blocked_loss_gradient
+from .losses import ElementwiseHessian
 
 
 class Objective:
@@ -213,7 +214,7 @@ class Objective:
             # Value and gradient from the last evaluation, the loss's
             # curvature from its raw predictions: no pass over X.
             cache, value, grad = self.X, last.value, last.grad.copy()
-            _, hessian = self.loss.gradient_hessian(self.y, last.raw, weight)
+            hessian = self._raw_hessian_at_last(last)
         else:
             raw, cache = self.model.forward(params, self.X)
             loss_raw = raw.ravel() if self._ravel_raw else raw
@@ -310,12 +311,18 @@ class Objective:
         params = np.asarray(params, dtype=self.model.dtype)
         last = self._last_at(params)
         if last is not None:  # the predictions of the last evaluation
-            cache, loss_raw = self.X, last.raw
-        else:
-            raw, cache = self.model.forward(params, self.X)
-            loss_raw = raw.ravel() if self._ravel_raw else raw
+            return params, self.X, self._raw_hessian_at_last(last)
+        raw, cache = self.model.forward(params, self.X)
+        loss_raw = raw.ravel() if self._ravel_raw else raw
         _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
         return params, cache, raw_hessian
+
+    def _raw_hessian_at_last(self, last):
+        """The loss's raw Hessian at the last evaluation's predictions (no pass over X)."""
+        kernel = self._kernel()
+        if kernel is not None:  # the weighted second derivatives alone
+            return ElementwiseHessian(kernel.hessian_diagonal(last.raw))
+        return self.loss.gradient_hessian(self.y, last.raw, self._normalised_weight)[1]
 
     def _matrix(self, params, cache, raw_hessian):
         """The Gauss-Newton matrix of ``raw_hessian`` plus the penalty's Hessian."""

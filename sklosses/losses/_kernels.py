@@ -45,6 +45,10 @@ class WeightedKernel:
         """
         raise NotImplementedError
 
+    def hessian_diagonal(self, raw):
+        """The weighted second derivatives ``w_i d^2 loss_i / draw_i^2`` on all rows."""
+        raise NotImplementedError
+
 
 class PoissonKernel(WeightedKernel):
     """Poisson deviance ``2 (y log y - y - y raw + exp(raw))`` with weights ``w``.
@@ -69,6 +73,10 @@ class PoissonKernel(WeightedKernel):
         mu -= two_wy
         return value, mu
 
+    def hessian_diagonal(self, raw):
+        with np.errstate(over="ignore"):
+            return self.two_w * np.exp(raw)
+
 
 class GammaKernel(WeightedKernel):
     """Gamma deviance ``2 (expm1(t) - t)``, ``t = log y - raw``, with weights ``w``.
@@ -89,6 +97,10 @@ class GammaKernel(WeightedKernel):
         value = float(self.two_w[rows] @ em1)
         np.negative(gradient, out=gradient)
         return value, gradient
+
+    def hessian_diagonal(self, raw):
+        with np.errstate(over="ignore"):
+            return self.two_w * np.exp(self.log_y - raw)  # 2 w y / mu
 
 
 class BinaryLogLossKernel(WeightedKernel):
@@ -121,3 +133,9 @@ class BinaryLogLossKernel(WeightedKernel):
         gradient /= e
         gradient *= self.ws[rows]
         return value, gradient
+
+    def hessian_diagonal(self, raw):
+        e = np.exp(-np.abs(raw))
+        out = e / ((1 + e) * (1 + e))  # p (1 - p), without cancellation
+        out *= self.w
+        return out
