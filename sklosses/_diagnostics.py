@@ -136,20 +136,30 @@ def _explained_share(objective, params):
 def _stretch_helps(objective, params):
     """Whether stretching the weights, mean prediction kept, halves the data loss.
 
-    One forward pass: the raw predictions of the weights alone are computed
-    once, and every stretch is an elementwise evaluation of the loss.
+    Settled without touching the data where convexity bounds the stretches'
+    losses (:func:`_stretch_cannot_help`); else the raw predictions are
+    those of the solver's last evaluation when it ended there, or one
+    forward pass, and every stretch is an elementwise evaluation of the loss.
     """
     model = objective.model
     W, b = model.unpack(params)
     if b is None or not np.any(W):
         return False
-    weights_only = params.copy()
-    weights_only[objective.weights_slice.stop:] = 0.0
-    spread = np.asarray(objective.raw(weights_only), dtype=np.float64)
+    last = objective._last_at(np.asarray(params, dtype=model.dtype))
+    if _stretch_cannot_help(objective, params, last):
+        return False
     weight = objective._normalised_weight
-    # Centred, so that stretching keeps the mean prediction.
-    spread = spread - weight @ spread
-    fitted = np.asarray(objective.raw(params), dtype=np.float64)
+    if last is not None:
+        # X W^T + b centred is X W^T centred: the weights sum to 1.
+        fitted = np.asarray(last.raw, dtype=np.float64)
+        spread = fitted - weight @ fitted
+    else:
+        weights_only = params.copy()
+        weights_only[objective.weights_slice.stop:] = 0.0
+        spread = np.asarray(objective.raw(weights_only), dtype=np.float64)
+        fitted = spread + (b[0] if objective._ravel_raw else b)
+        # Centred, so that stretching keeps the mean prediction.
+        spread = spread - weight @ spread
 
     def data_loss(raw):
         with np.errstate(all="ignore"):
@@ -168,6 +178,40 @@ def _stretch_helps(objective, params):
             return False
         previous = value
     return False
+
+
+def _stretch_cannot_help(objective, params, last):
+    r"""Whether convexity alone rules the stretch probe out, from the last evaluation.
+
+    Along the stretches, :math:`\varphi(t) = L(f + (t - 1) s)` (``f`` the
+    fitted raw predictions, ``s`` their centred part) is convex for a loss
+    convex in raw, so :math:`\varphi(t) \ge \varphi(1) + (t - 1)
+    \varphi'(1)`, with :math:`\varphi'(1) = \sum_k g_{W_k} \cdot W_k -
+    g_{b_k} (c \cdot W_k)` from the data gradient ``g`` and the column means
+    ``c``. When even the largest stretch cannot fall to half of
+    :math:`\varphi(1)` by that bound (with a factor 2 to spare for
+    rounding), the probe would not fire. Needs the solver's last evaluation
+    at ``params`` (``last``) and the column means the change of variables
+    computed (``objective._column_means``); without them, False.
+    """
+    means = getattr(objective, "_column_means", None)
+    if last is None or means is None or not getattr(objective.loss, "is_convex", False):
+        return False
+    value = float(last.value)
+    if not (np.isfinite(value) and value > 0):
+        return False
+    model = objective.model
+    W, _ = model.unpack(np.asarray(params, dtype=np.float64))
+    g_W, g_b = model.unpack(np.asarray(last.grad, dtype=np.float64))
+    centres = W @ means  # c . W_k per output
+    slope = float(np.sum(g_W * W) - g_b @ centres)
+    # The gradient's rounding, in the dtype it was computed in.
+    slack = 16 * model.n_params * np.finfo(model.dtype).eps * float(
+        np.sum(np.abs(g_W * W)) + np.abs(g_b) @ np.abs(centres))
+    drop = (_STRETCHES[-1] - 1.0) * (max(-slope, 0.0) + slack)
+    if not np.isfinite(drop):
+        return False
+    return drop <= 0.5 * (1.0 - _PROBE_DROP) * value
 
 
 def _target_spread(objective):

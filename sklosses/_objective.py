@@ -10,7 +10,8 @@ the penalty and the data; solvers only see parameters and numbers.
 
 import numpy as np
 
-from ._blocked import block_rows, blocked_loss_gradient
+from ._blocked import block_rows, blocked_hessian_product, blocked_loss_gradient
+from .losses import ElementwiseHessian
 
 
 class Objective:
@@ -54,6 +55,14 @@ class Objective:
         self._ravel_raw = model.n_outputs == 1 and np.ndim(y) == 1
         # Large dense data is evaluated by blocks of rows that stay in cache.
         self._block_rows = block_rows(self)
+        # The last blocked evaluation (:class:`_LastEvaluation`): a solver
+        # that ends where it last evaluated asks for second-order products
+        # there, which then need no second pass over X.
+        self._last = None
+        # Weighted column means of X, once a change of variables has computed
+        # them (sklosses._preconditioning), for the diagnostics after a fit.
+        self._column_means = None
+        self._weighted_kernel = _UNSET  # made at the first blocked evaluation
 
     @property
     def n_samples(self):
@@ -74,7 +83,7 @@ class Objective:
         """Weighted mean loss and its gradient with respect to ``params``."""
         params = np.asarray(params, dtype=self.model.dtype)
         if self._block_rows is not None:
-            return blocked_loss_gradient(self, params, self._block_rows)
+            return self._blocked_loss_gradient(params)
         raw, cache = self.model.forward(params, self.X)
         loss_raw = raw.ravel() if self._ravel_raw else raw
         loss, grad_raw = self.loss.loss_gradient(
@@ -82,6 +91,42 @@ class Objective:
         )
         grad_raw = grad_raw.reshape(raw.shape)
         return float(loss.sum()), self.model.backward(params, cache, grad_raw)
+
+    def _blocked_loss_gradient(self, params):
+        """:func:`blocked_loss_gradient`, its raw predictions kept as the last evaluation."""
+        last, self._last = self._last, None  # its buffer is overwritten below
+        shape = (self.n_samples,) if self._ravel_raw else (self.n_samples,
+                                                           self.model.n_outputs)
+        buffer = last.raw if last is not None and last.raw.shape == shape else None
+        if buffer is None:
+            buffer = np.empty(shape, dtype=self.model.dtype)
+        value, grad = blocked_loss_gradient(self, params, self._block_rows, raw_out=buffer,
+                                            kernel=self._kernel())
+        self._last = _LastEvaluation(params.copy(), value, grad.copy(), buffer)
+        return value, grad
+
+    def _kernel(self):
+        """The loss's weighted-sum kernel for the blocked evaluation, or None.
+
+        Made once per objective (it holds the targets' own terms): for 1-D
+        raw predictions in float64 and losses that offer one
+        (:mod:`sklosses.losses._kernels`).
+        """
+        if self._weighted_kernel is _UNSET:
+            kernel = None
+            if self._ravel_raw and np.dtype(self.model.dtype) == np.float64:
+                with np.errstate(all="ignore"):
+                    kernel = self.loss._weighted_kernel(
+                        self.y, np.asarray(self._normalised_weight, dtype=np.float64))
+            self._weighted_kernel = kernel
+        return self._weighted_kernel
+
+    def _last_at(self, params):
+        """The last evaluation if it was at ``params`` (in the model's dtype), else None."""
+        last = self._last
+        if last is not None and np.array_equal(last.params, params):
+            return last
+        return None
 
     def data_loss(self, params, *, block_rows=None):
         """Weighted mean loss at ``params``.
@@ -178,6 +223,8 @@ class Objective:
         twin.__dict__.update(self.__dict__)
         twin.loss = loss
         twin._block_rows = block_rows(twin)  # the new loss may tie its rows together
+        twin._last = None  # evaluations of the other loss
+        twin._weighted_kernel = _UNSET
         return twin
 
 
@@ -187,12 +234,19 @@ class Objective:
 
     def _second_order_parts(self, params):
         params = np.asarray(params, dtype=self.model.dtype)
-        raw, cache = self.model.forward(params, self.X)
-        loss_raw = raw.ravel() if self._ravel_raw else raw
         weight = self._normalised_weight
-        value = float(self.loss.loss(self.y, loss_raw, weight).sum())
-        grad_raw, hessian = self.loss.gradient_hessian(self.y, loss_raw, weight)
-        grad = self.model.backward(params, cache, grad_raw.reshape(raw.shape))
+        last = self._last_at(params)
+        if last is not None:
+            # Value and gradient from the last evaluation, the loss's
+            # curvature from its raw predictions: no pass over X.
+            cache, value, grad = self.X, last.value, last.grad.copy()
+            hessian = self._raw_hessian_at_last(last)
+        else:
+            raw, cache = self.model.forward(params, self.X)
+            loss_raw = raw.ravel() if self._ravel_raw else raw
+            value = float(self.loss.loss(self.y, loss_raw, weight).sum())
+            grad_raw, hessian = self.loss.gradient_hessian(self.y, loss_raw, weight)
+            grad = self.model.backward(params, cache, grad_raw.reshape(raw.shape))
         w = self.weights_slice
         pen_value, pen_grad = self.penalty.smooth_value_gradient(
             np.asarray(params[w], dtype=grad.dtype)
@@ -281,10 +335,20 @@ class Objective:
     def _raw_hessian(self, params):
         """``(params, cache, raw Hessian)``: one forward pass, the loss's curvature."""
         params = np.asarray(params, dtype=self.model.dtype)
+        last = self._last_at(params)
+        if last is not None:  # the predictions of the last evaluation
+            return params, self.X, self._raw_hessian_at_last(last)
         raw, cache = self.model.forward(params, self.X)
         loss_raw = raw.ravel() if self._ravel_raw else raw
         _, raw_hessian = self.loss.gradient_hessian(self.y, loss_raw, self._normalised_weight)
         return params, cache, raw_hessian
+
+    def _raw_hessian_at_last(self, last):
+        """The loss's raw Hessian at the last evaluation's predictions (no pass over X)."""
+        kernel = self._kernel()
+        if kernel is not None:  # the weighted second derivatives alone
+            return ElementwiseHessian(kernel.hessian_diagonal(last.raw))
+        return self.loss.gradient_hessian(self.y, last.raw, self._normalised_weight)[1]
 
     def _matrix(self, params, cache, raw_hessian):
         """The Gauss-Newton matrix of ``raw_hessian`` plus the penalty's Hessian."""
@@ -350,6 +414,22 @@ class Objective:
         return self.gradient_hessp(params)[2](vector)
 
 
+_UNSET = object()
+
+
+class _LastEvaluation:
+    """Parameters, data value, data gradient and raw predictions of one evaluation.
+
+    ``raw`` is shaped as the loss sees it (1-D for a single output) and is
+    the buffer the next blocked evaluation overwrites.
+    """
+
+    __slots__ = ("params", "value", "grad", "raw")
+
+    def __init__(self, params, value, grad, raw):
+        self.params, self.value, self.grad, self.raw = params, value, grad, raw
+
+
 def _take_rows(a, rows):
     """``a[rows]``, the same rows as a new array.
 
@@ -381,12 +461,16 @@ class HessianProduct:
         objective = self.objective
         model = objective.model
         vector = np.asarray(vector, dtype=model.dtype)
-        direction = model.jvp(self.params, self.cache, vector)
-        shape = direction.shape
-        if objective._ravel_raw:
-            direction = direction.ravel()
-        product = self.raw_hessian.matvec(direction).reshape(shape)
-        out = model.backward(self.params, self.cache, product).astype(np.float64)
+        if objective._block_rows is not None:  # a linear model on large dense X
+            out = blocked_hessian_product(objective, self.params, self.raw_hessian,
+                                          vector, objective._block_rows)
+        else:
+            direction = model.jvp(self.params, self.cache, vector)
+            shape = direction.shape
+            if objective._ravel_raw:
+                direction = direction.ravel()
+            product = self.raw_hessian.matvec(direction).reshape(shape)
+            out = model.backward(self.params, self.cache, product).astype(np.float64)
         w = objective.weights_slice
         out[w] += objective.penalty.smooth_hessian_product(self.params[w], vector[w])
         return out

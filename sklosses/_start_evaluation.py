@@ -48,9 +48,14 @@ class StartEvaluation:
         n = objective.n_samples
         raw = np.broadcast_to(self.raw, (n, model.n_outputs))
         loss_raw = raw[:, 0].copy() if objective._ravel_raw else raw.copy()
-        loss, grad_raw = objective.loss.loss_gradient(
-            objective.y, loss_raw, objective._normalised_weight)
-        self.data_value = float(np.sum(loss))
+        kernel = objective._kernel()  # the blocked evaluation's, when it has one
+        if kernel is not None:
+            value, grad_raw = kernel(loss_raw, slice(None))
+            self.data_value = float(value) + kernel.constant
+        else:
+            loss, grad_raw = objective.loss.loss_gradient(
+                objective.y, loss_raw, objective._normalised_weight)
+            self.data_value = float(np.sum(loss))
         self.grad_raw = np.asarray(grad_raw, dtype=np.float64).reshape(n, model.n_outputs)
         self.value = self.grad = None
 

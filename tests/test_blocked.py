@@ -194,3 +194,46 @@ def test_blocked_poisson_fit_matches_scikit_learn(small_blocks):
     ref = PoissonRegressor(alpha=5e-3, solver="newton-cholesky", tol=1e-12).fit(X, y)
     np.testing.assert_allclose(est.coef_, ref.coef_, atol=1e-6)
     np.testing.assert_allclose(est.intercept_, ref.intercept_, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, K], ids=["binary", "multinomial"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_second_order_products_after_a_blocked_evaluation(small_blocks, n_classes, dtype):
+    """Gradient and Hessian products at the last evaluated point (taken from
+    that evaluation, and blocked) equal those of the whole evaluation, and the
+    Hessian product equals finite differences of the gradient."""
+    X, y = _data(n_classes)
+    X = X.astype(dtype)
+    n_outputs = 1 if n_classes == 2 else n_classes
+
+    def objective(blocks):
+        made = Objective(LogLoss(), LinearModel(P, n_outputs, dtype=dtype), L2(1e-2), X, y)
+        if not blocks:
+            made._block_rows = None
+        return made
+
+    rng = np.random.default_rng(3)
+    params = rng.normal(size=objective(True).model.n_params) * 0.3
+    vector = rng.normal(size=params.size)
+    blocked_one, whole = objective(True), objective(False)
+    blocked_one.smooth_value_gradient(params)  # the last evaluation, kept
+    assert blocked_one._last_at(params.astype(dtype)) is not None
+    value, grad, hessp = blocked_one.gradient_hessp(params)
+    value_whole, grad_whole, hessp_whole = whole.gradient_hessp(params)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(value_whole, rel=rtol)
+    np.testing.assert_allclose(grad, grad_whole, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(hessp(vector), hessp_whole(vector), rtol=rtol,
+                               atol=rtol * 1e-2)
+    np.testing.assert_allclose(blocked_one.hessian(params), whole.hessian(params),
+                               rtol=rtol, atol=rtol * 1e-2)
+    if dtype == np.float64:
+        step = 1e-6
+        slope = (whole.smooth_value_gradient(params + step * vector)[1]
+                 - whole.smooth_value_gradient(params - step * vector)[1]) / (2 * step)
+        np.testing.assert_allclose(hessp(vector), slope, rtol=1e-6, atol=1e-8)
+    # elsewhere the cache does not apply
+    other = params + 0.1
+    assert blocked_one._last_at(other.astype(dtype)) is None
+    np.testing.assert_allclose(blocked_one.gradient_hessp(other)[1],
+                               whole.gradient_hessp(other)[1], rtol=rtol, atol=rtol * 1e-2)

@@ -190,6 +190,15 @@ class BaseLoss(BaseEstimator, metaclass=ABCMeta):
         """Number of raw columns for ``y`` (0 means 1-D raw)."""
         return y.shape[1] if y.ndim == 2 else 0
 
+    def _weighted_kernel(self, y, weight):
+        """A :class:`~sklosses.losses._kernels.WeightedKernel` for these
+        targets and normalised weights, or None (the general per-sample path).
+
+        Only for 1-D raw predictions in float64: the losses that have one
+        override this hook.
+        """
+        return None
+
     def validate_target(self, y):
         """Raise ``ValueError`` when ``y`` is outside the loss's domain.
 

@@ -29,6 +29,7 @@ from ._base import (
 )
 from ._domain import ClassIndices
 from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
+from ._kernels import BinaryLogLossKernel
 from ._link import IdentityLink, LogitLink
 from ._piecewise import MaxOfClassMargins, PiecewiseLinear
 
@@ -342,6 +343,12 @@ class LogLoss(_LogisticLoss):
 
     name = "log_loss"
     rows_independent = True  # a row's loss and gradient use only its own raw
+
+    def _weighted_kernel(self, y, weight):
+        # Binary labels without smoothing (the kernel's formula).
+        if self.label_smoothing or np.ndim(y) != 1:
+            return None
+        return BinaryLogLossKernel(y, weight)
 
     @property
     def optimum_at_infinity(self):

@@ -45,6 +45,13 @@ class RawHessian(metaclass=ABCMeta):
     def entry(self, k, l):
         """Entry ``(k, l)`` of every ``H_i``, an ndarray of shape (n_samples,)."""
 
+    @abstractmethod
+    def rows(self, rows):
+        """The Hessians of the samples ``rows`` (a slice), as views where possible.
+
+        Lets a model take Hessian products block by block of rows.
+        """
+
     @property
     def n_outputs(self):
         """Number of raw columns (1 for 1-D raw)."""
@@ -99,6 +106,9 @@ class ElementwiseHessian(RawHessian):
 
     def matvec(self, v):
         return self.diagonal * v
+
+    def rows(self, rows):
+        return ElementwiseHessian(self.diagonal[rows])
 
     def entry(self, k, l):
         if self.diagonal.ndim == 1:
@@ -166,6 +176,13 @@ class SoftmaxHessian(RawHessian):
             uv = np.einsum("ik,ik->i", u, v)
             out += (self.rank_one_scale * uv)[:, None] * u
         return out
+
+    def rows(self, rows):
+        def part(a):
+            return None if a is None else a[rows]
+
+        return SoftmaxHessian(self.proba[rows], self.scale[rows],
+                              part(self.rank_one_scale), part(self.rank_one_direction))
 
     def entry(self, k, l):
         p = self.proba

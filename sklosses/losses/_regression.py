@@ -27,6 +27,7 @@ from scipy.special import xlogy
 from ._base import RegressionLoss, apply_sample_weight, as_float_array, check_numeric_target
 from ._domain import REAL_LINE, Interval, ProbabilityRows
 from ._hessian import ElementwiseHessian, SoftmaxHessian, weighted
+from ._kernels import GammaKernel, PoissonKernel
 from ._levels import _LevelsMixin
 from ._link import Log1pLink, LogLink, SoftmaxLink
 from ._piecewise import PiecewiseLinear
@@ -1260,6 +1261,9 @@ class Poisson(_LogLinkLoss):
     def _deviance_pred(self, y, mu):
         return _poisson_pred(y, mu)
 
+    def _weighted_kernel(self, y, weight):
+        return PoissonKernel(y, weight) if np.ndim(y) == 1 else None
+
     gradient_hessian = _elementwise_gradient_hessian
 
     def _second_derivatives(self, y, raw):
@@ -1301,6 +1305,9 @@ class Gamma(_LogLinkLoss):
 
     def _deviance_pred(self, y, mu):
         return _gamma_pred(y, mu)
+
+    def _weighted_kernel(self, y, weight):
+        return GammaKernel(y, weight) if np.ndim(y) == 1 else None
 
     gradient_hessian = _elementwise_gradient_hessian
 

@@ -1,0 +1,141 @@
+"""Weighted-sum kernels: a loss's weighted total and gradient on a block of rows.
+
+The blocked evaluation of a linear model (:mod:`sklosses._blocked`) needs,
+per block of rows, only the weighted sum of the losses and their weighted
+gradient on the raw predictions, never the per-sample losses. For the hot
+losses of second-order fits that sum is cheaper than the per-sample path
+(``loss_gradient`` then a weighted sum): the terms that depend on the
+targets alone (``xlogy(y, y)`` of the Poisson deviance, ``log y`` of the
+Gamma one, the sign of each class) are computed once per objective instead
+of once per evaluation, the sample weights are folded into them, and sums
+become dot products. A kernel is made by ``loss._weighted_kernel(y, weight)``,
+which returns None where it does not apply (the loss then goes the general
+way): 1-D float64 raw predictions, normalised weights, and no option that
+changes the formula (label smoothing).
+
+Every kernel computes the same per-sample formula as its loss (the tests
+compare them), with the same care for cancellation: the binary log loss
+keeps ``log1p(e) + max(s z, 0)``, a sum of non-negative terms, and its
+gradient's numerator ``e`` on the class's side; the Gamma deviance keeps
+``expm1(t) - t``.
+"""
+
+import numpy as np
+from scipy.special import xlogy
+
+
+class WeightedKernel:
+    """``(sum_i w_i loss_i, w_i dloss_i/draw_i)`` on blocks of rows.
+
+    Attributes
+    ----------
+    constant : float
+        A part of the weighted total that does not depend on the raw
+        predictions: the caller adds it once per evaluation, to the sum of
+        the blocks' values.
+    """
+
+    constant = 0.0
+
+    def __call__(self, raw, rows):
+        """Weighted total (float) and weighted gradient on ``raw``, the rows ``rows``.
+
+        ``raw`` is the block's raw predictions, 1-D, float64; it is not
+        modified (the blocked evaluation keeps it).
+        """
+        raise NotImplementedError
+
+    def hessian_diagonal(self, raw):
+        """The weighted second derivatives ``w_i d^2 loss_i / draw_i^2`` on all rows."""
+        raise NotImplementedError
+
+
+class PoissonKernel(WeightedKernel):
+    """Poisson deviance ``2 (y log y - y - y raw + exp(raw))`` with weights ``w``.
+
+    ``2 sum w (y log y - y)`` is the constant; per block,
+    ``2 w . exp(raw) - 2 (w y) . raw`` and the gradient ``2 w exp(raw) - 2 w y``.
+    """
+
+    def __init__(self, y, weight):
+        y = np.asarray(y, dtype=np.float64)
+        self.two_w = 2.0 * weight
+        self.two_wy = self.two_w * y
+        self.constant = float(self.two_w @ (xlogy(y, y) - y))
+
+    def __call__(self, raw, rows):
+        two_w, two_wy = self.two_w[rows], self.two_wy[rows]
+        value = -float(two_wy @ raw)
+        with np.errstate(over="ignore"):
+            mu = np.exp(raw)
+        value += float(two_w @ mu)
+        mu *= two_w
+        mu -= two_wy
+        return value, mu
+
+    def hessian_diagonal(self, raw):
+        with np.errstate(over="ignore"):
+            return self.two_w * np.exp(raw)
+
+
+class GammaKernel(WeightedKernel):
+    """Gamma deviance ``2 (expm1(t) - t)``, ``t = log y - raw``, with weights ``w``.
+
+    The gradient is ``-2 w expm1(t)``; ``log y`` is computed once.
+    """
+
+    def __init__(self, y, weight):
+        self.log_y = np.log(np.asarray(y, dtype=np.float64))
+        self.two_w = 2.0 * weight
+
+    def __call__(self, raw, rows):
+        t = self.log_y[rows] - raw
+        with np.errstate(over="ignore", invalid="ignore"):
+            em1 = np.expm1(t)
+            gradient = em1 * self.two_w[rows]
+            np.subtract(em1, t, out=em1)
+        value = float(self.two_w[rows] @ em1)
+        np.negative(gradient, out=gradient)
+        return value, gradient
+
+    def hessian_diagonal(self, raw):
+        with np.errstate(over="ignore"):
+            return self.two_w * np.exp(self.log_y - raw)  # 2 w y / mu
+
+
+class BinaryLogLossKernel(WeightedKernel):
+    """Binary log loss on log-odds ``z`` with labels ``t`` in {0, 1}, weights ``w``.
+
+    With ``s = 1 - 2 t`` and ``e = exp(-|z|)``: the loss is
+    ``log1p(e) + max(s z, 0)`` (non-negative terms, no cancellation) and the
+    gradient ``s * e_or_1 / (1 + e)``, whose numerator is ``e`` exactly on
+    the class's side (``s z <= 0``) so that small gradients keep their
+    relative precision; ``w s`` is folded into one array.
+    """
+
+    def __init__(self, y, weight):
+        sign = 1.0 - 2.0 * (np.asarray(y) == 1)
+        self.w = weight
+        self.ws = weight * sign
+        self.sign = sign
+
+    def __call__(self, raw, rows):
+        sz = self.sign[rows] * raw
+        hinge = np.maximum(sz, 0.0)
+        e = np.abs(sz)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        loss = np.log1p(e)
+        loss += hinge
+        value = float(self.w[rows] @ loss)
+        gradient = np.where(hinge > 0, 1.0, e)
+        e += 1.0
+        gradient /= e
+        gradient *= self.ws[rows]
+        return value, gradient
+
+    def hessian_diagonal(self, raw):
+        e = np.exp(-np.abs(raw))
+        out = e / ((1 + e) * (1 + e))  # p (1 - p), without cancellation
+        out *= self.w
+        return out
