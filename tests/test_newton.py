@@ -649,6 +649,8 @@ def test_blockwise_line_search_keeps_each_outputs_full_step():
     from sklosses.solvers._newton import _blockwise_line_search  # noqa: PLC0415
 
     class TwoShares:
+        dtype = np.dtype(np.float64)
+
         def smooth_values_by_output(self, x):
             return np.array([(x[0] - 1.0) ** 2, np.abs(x[1] - 1.0) ** 1.5])
 
@@ -666,6 +668,50 @@ def test_blockwise_line_search_keeps_each_outputs_full_step():
     assert z[0] == 1.0  # output 0 took its full step
     assert 0 < z[1] < 10.0 and np.abs(z[1] - 1.0) ** 1.5 < 1.0
     assert new_value < value and 0 < share < 1
+
+
+def test_one_vs_rest_float32_stops_where_rounding_is_all_that_is_left():
+    # After the hand-over to L-BFGS, the float32 fit reached J* in about 25
+    # iterations, then took steps that lowered J by rounding until max_iter
+    # (500), with a ConvergenceWarning, 30 times the float64 fit's time.
+    from sklearn.datasets import load_wine  # noqa: PLC0415
+
+    X_, y_ = load_wine(return_X_y=True)
+    alpha = 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        f32 = LossClassifier(loss="modified_huber", alpha=alpha).fit(X_.astype(np.float32), y_)
+    assert f32.n_iter_ < 200
+    j_star = _one_vs_rest_reference("modified_huber", X_, y_, alpha, True)
+    gap = (_one_vs_rest_value(f32, "modified_huber", X_, y_, alpha) - j_star) / j_star
+    assert gap <= 1e-4
+
+
+def test_auto_takes_proximal_newton_for_an_l1_part_where_its_hessian_is_cheap():
+    from sklosses.penalties import L1, ElasticNet  # noqa: PLC0415
+
+    def chosen(n_features, n_classes, n_samples, penalty):
+        model = LinearModel(n_features, n_classes)
+        objective = Objective(resolve_loss("log_loss"), model, penalty,
+                              np.zeros((n_samples, n_features)),
+                              np.arange(n_samples) % max(n_classes, 2))
+        return type(NewtonOrLBFGS().choose(objective))
+
+    assert chosen(30, 1, 569, L1(1e-3)) is Newton
+    assert chosen(30, 1, 569, ElasticNet(1e-3, 0.5)) is Newton
+    # With an L1 part the whole Hessian counts, not one block per output:
+    # 10 classes x 65 parameters exceed the 200-parameter limit.
+    assert chosen(64, 10, 1797, L1(1e-3)) is LBFGS
+    assert chosen(199, 1, 10_000, L1(1e-3)) is LBFGS  # 1e4 * 200^2 > 1e8
+
+    class NoStrength(L1):
+        l1_strength = None
+
+        @property
+        def is_smooth(self):
+            return False
+
+    assert chosen(5, 1, 100, NoStrength(1e-3)) is LBFGS
 
 
 def test_one_vs_rest_float32_reaches_the_optimum():

@@ -260,7 +260,7 @@ def test_default_fit_with_an_l1_part_is_the_exact_optimum(kind, l1_ratio):
 def test_default_fit_falls_back_where_the_gram_matrix_does_not_apply(monkeypatch):
     from sklosses.solvers._choice import GramOrFallback  # noqa: PLC0415
 
-    X, y = make_regression(n_samples=40, n_features=60, noise=1.0, random_state=0)
+    X, y = make_regression(n_samples=40, n_features=400, noise=1.0, random_state=0)
     names = []
     original = GramOrFallback.solve
 
@@ -270,9 +270,10 @@ def test_default_fit_falls_back_where_the_gram_matrix_does_not_apply(monkeypatch
         return result
 
     monkeypatch.setattr(GramOrFallback, "solve", spy)
-    LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X, y)  # wide: FISTA, as before
+    LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X, y)  # > 300 parameters, wide: FISTA
+    LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X[:, :60], y)  # wide but small: exact
     LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X[:, :5], y)  # narrow: exact
     # A singular system is not certified: L-BFGS, as before.
     monkeypatch.setattr(quadratic, "dposv", lambda a, b: (a, b, 1))
     LossRegressor(alpha=1.0, l1_ratio=1.0).fit(X[:, :5], y)
-    assert names == ["proximal", "gram", "lbfgs"]
+    assert names == ["proximal", "gram", "gram", "lbfgs"]

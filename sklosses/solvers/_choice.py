@@ -1,6 +1,7 @@
 """``solver="auto"``'s choices once the problem is known: Newton or L-BFGS, Gram or first-order."""
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._base import BaseSolver, SolverResult
 from ._block_step import output_blocks
@@ -107,6 +108,14 @@ class NewtonOrLBFGS(BaseSolver):
         return solver.solve(objective, x0, state=state, monitor=monitor)
 
 
+# Sparse data up to this many entries are copied to a dense array for the
+# Gram matrix (8 MB in float64).
+_DENSE_COPY_MAX = 1_000_000
+# Largest n_samples * n_params**2 for which the Gram matrix is formed (about
+# a second of BLAS-3): a lasso of 2e5 x 200 (8e9) took as long as L-BFGS.
+_GRAM_MAX_WORK = 1e10
+
+
 class GramOrFallback(BaseSolver):
     """``solver="auto"``'s fits of a quadratic data term with an L1 part: exact on the Gram matrix.
 
@@ -114,8 +123,9 @@ class GramOrFallback(BaseSolver):
     with the lasso or the elastic net is solved exactly by the active-set
     method of :class:`~sklosses.solvers._quadratic_path.QuadraticPath`
     (feature-sign search on the centred, Jacobi-scaled Gram matrix), where
-    that matrix is small (:func:`quadratic_path_applies`: at most 300
-    parameters, five rows per parameter, dense ``X``). Elsewhere, or where
+    that matrix is small (at most 300 parameters and ``n p^2 <= 1e10``;
+    sparse ``X`` of at most a million entries is copied to a dense array).
+    Elsewhere, or where
     the method cannot certify its solution (a singular system), the fit is
     the first-order one ``"auto"`` chose before: FISTA for more features than
     samples, else L-BFGS on the split variables.
@@ -125,6 +135,9 @@ class GramOrFallback(BaseSolver):
     statsmodels' ``star98`` at max_iter with a warning, and a flat elastic
     net off the weighted-versus-repeated-rows equivalence; the active set
     ends at the exact optimum, in a few linear solves of ``p`` unknowns.
+
+    An exact fit reports its active-set linear solves as ``n_iter`` (they
+    are not bounded by ``max_iter``: the method ends in finitely many).
 
     Parameters
     ----------
@@ -143,15 +156,23 @@ class GramOrFallback(BaseSolver):
 
     def _exact(self, objective, x0):
         """The exact optimum's parameters and active-set steps, or None."""
-        penalty, model = objective.penalty, objective.model
+        penalty, model, X = objective.penalty, objective.model, objective.X
         l1 = getattr(penalty, "l1_strength", None)
         l2 = getattr(penalty, "l2_strength", None)
-        if l1 is None or l2 is None or not quadratic_path_applies(objective.loss, model,
-                                                                  objective.X):
+        if l1 is None or l2 is None:
+            return None
+        if sp.issparse(X) and X.shape[0] * X.shape[1] <= _DENSE_COPY_MAX:
+            X = X.toarray()  # centring needs the dense matrix; a small one is cheap
+        # One fit forms H once whatever the rows per parameter: wide data
+        # (n < p) cost at most n p^2 <= p^3 there, and their elastic net is
+        # strictly convex, so the exact optimum is the one answer (two
+        # first-order fits of a nearly flat objective stop at different
+        # points: weighted against repeated rows, 1e-2 apart).
+        if not quadratic_path_applies(objective.loss, model, X, min_rows_per_param=0) \
+                or X.shape[0] * model.n_params ** 2 > _GRAM_MAX_WORK:
             return None
         alpha = l1 + l2
-        path = QuadraticPath(objective.loss, model, objective.X, objective.y,
-                             objective.sample_weight)
+        path = QuadraticPath(objective.loss, model, X, objective.y, objective.sample_weight)
         params = path.solve(alpha, l1 / alpha, np.asarray(x0, dtype=np.float64))
         return None if params is None else (params, path.n_iter_)
 

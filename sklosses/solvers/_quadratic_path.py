@@ -58,7 +58,7 @@ MIN_ROWS_PER_PARAM = 5
 _KKT_RTOL = 1e-9
 
 
-def quadratic_path_applies(loss, model, X):
+def quadratic_path_applies(loss, model, X, *, min_rows_per_param=MIN_ROWS_PER_PARAM):
     """Whether :class:`QuadraticPath` solves this problem exactly.
 
     Parameters
@@ -71,6 +71,9 @@ def quadratic_path_applies(loss, model, X):
     X : {ndarray, sparse matrix}
         The training data (sparse data are left to the regular solvers:
         centring them would make a dense copy).
+    min_rows_per_param : int, default=MIN_ROWS_PER_PARAM
+        Least number of rows per parameter (a path's warm fits win with
+        fewer; a single fit, which forms ``H`` once either way, passes 0).
 
     Returns
     -------
@@ -80,7 +83,7 @@ def quadratic_path_applies(loss, model, X):
             and type(model) is LinearModel
             and not hasattr(X, "tocsr")
             and model.n_params <= MAX_PARAMS
-            and X.shape[0] >= MIN_ROWS_PER_PARAM * model.n_params)
+            and X.shape[0] >= min_rows_per_param * model.n_params)
 
 
 class QuadraticPath:
