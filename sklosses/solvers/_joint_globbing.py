@@ -526,11 +526,4 @@ class _PairConstraints(_JointConstraints):
         out[:p, p:] = cross
         out[p:, :p] = cross.T
         out[p:, p:] = np.diag(self.level_sums(q)[self.offset_levels])
-        diagonal = np.einsum("ii->i", out)  # a writable view
-        if self.n_l1:
-            diagonal[self.l1_index] += self.l1_part(d_box)
-        if self.l2_index.size:
-            diagonal[self.l2_index] += d_free
-        if self.has_slack:
-            diagonal[p:] += self.slack(d_box)
-        return out
+        return self._with_penalty_and_slack(out, d_box, d_free)

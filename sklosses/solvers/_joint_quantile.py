@@ -516,11 +516,20 @@ class _JointConstraints(ConstraintOperator):
         out[:p, p:] = cross
         out[p:, :p] = cross.T
         out[p:, p:] = np.diag(self.ones_samples @ q_rows)
+        return self._with_penalty_and_slack(out, d_box, d_free)
+
+    def _with_penalty_and_slack(self, out, d_box, d_free):
+        """``out`` (the data part of the normal matrix) plus its diagonal terms.
+
+        The L1 part's and the free L2 coefficients' curvature on the slope's
+        diagonal, and the offsets' slack (no intercept) on theirs; shared by
+        the pair layout of :mod:`sklosses.solvers._joint_globbing`.
+        """
         diagonal = np.einsum("ii->i", out)  # a writable view
         if self.n_l1:
             diagonal[self.l1_index] += self.l1_part(d_box)
         if self.l2_index.size:
             diagonal[self.l2_index] += d_free
         if self.has_slack:
-            diagonal[p:] += self.slack(d_box)
+            diagonal[self.p:] += self.slack(d_box)
         return out
