@@ -61,13 +61,6 @@ MLP = [
 ] + [LossRegressor(hidden_layer_sizes=(8, 4), activation="tanh", random_state=0)]
 
 
-FLAT_OPTIMUM = (
-    "The fit is exact only to the solver's tolerance. On this check's 15-sample "
-    "separable data with alpha=1e-4, a margin loss is zero on most samples, so the "
-    "objective's curvature is about alpha and decision values differ by ~1e-3 for "
-    "objective values equal to 1e-10 relative: the check's rtol=1e-7 is below what "
-    "float64 can resolve. scikit-learn lists LinearSVC and SGDClassifier likewise."
-)
 BOUNDED_DOMAIN = (
     "The check fits make_regression targets, which reach -500, and ignores the "
     "positive_only tag; this loss's target domain is bounded below. Multi-output "
@@ -86,15 +79,6 @@ NON_CONVEX = (
 )
 
 
-FLAT_TUBE = (
-    "On the check's 15 samples and 30 features every target fits inside the "
-    "epsilon-tube, so J* is about 1e-4 of the best constant's J, mostly the tiny "
-    "L2 term: the smoothing continuation cannot reach tol there within max_iter and "
-    "warns (ConvergenceWarning); the weighted and the repeated fits, equal up to "
-    "rounding, then stop at different points of the flat region."
-)
-
-
 HELD_OUT_ROWS = (
     "Early stopping holds out a share of the rows, not of the weight: a row of "
     "weight 2 is one row in the split but two rows once repeated, so the two fits "
@@ -103,12 +87,6 @@ HELD_OUT_ROWS = (
 )
 
 
-FLAT_L1 = (
-    "The check's data have 30 features for 15 samples; with an L1 part and "
-    "alpha=1e-3 the objective is nearly flat along the null space of X, so at the "
-    "default tol the two fits stop at different points within ~1e-2 relative of "
-    "the optimum (they agree to 3e-6 in predictions at tol=1e-8)."
-)
 BALANCED_STREAM = (
     "The check also calls partial_fit, which refuses class_weight='balanced': a "
     "batch does not show the class frequencies of the stream (as SGDClassifier)."
@@ -117,25 +95,14 @@ BALANCED_STREAM = (
 
 def expected_failures(estimator):
     """Checks expected to fail, each with its reason."""
-    loss = estimator.loss
     failures = {}
     is_mlp = len(estimator.hidden_layer_sizes) > 0
-    name = loss if isinstance(loss, str) else getattr(loss, "name", None)
-    # The exact solver ends on the optimum itself where it is unique (its
-    # crossover solves the optimal partition's linear system), whatever the
-    # penalty: hinge and epsilon-insensitive fits, which "auto" gives it on
-    # the check's small data, and the Crammer-Singer hinge's own program.
-    exact = (not is_mlp and estimator.solver in ("auto", "exact")
-             and (name in ("hinge", "epsilon_insensitive") or type(loss).__name__ == "Hinge"))
-    # Squared error with an L1 part under "auto" is solved exactly on the
-    # Gram matrix (GramOrFallback): its elastic net is strictly convex, so
-    # weighted and repeated rows give the one optimum.
-    gram = (not is_mlp and estimator.solver == "auto"
-            and getattr(resolve_loss(loss, "regression") if is_regressor(estimator) else None,
-                        "has_constant_hessian", False))
-    if estimator.l1_ratio > 0 and estimator.alpha > 0 and not (exact or gram):
-        failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_L1
-        failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_L1
+    # Every linear configuration passes check_sample_weight_equivalence_*:
+    # piecewise-linear losses end on the optimum itself (the exact solver's
+    # crossover, and the exact finish of first-order fits), squared error
+    # with an L1 part is solved exactly on the Gram matrix, and the other
+    # convex fits (Newton under "auto", proximal gradient) reach it to far
+    # below the check's tolerance.
     if getattr(estimator, "class_weight", None) == "balanced":
         for check in ("check_fit_score_takes_y", "check_n_features_in_after_fitting",
                       "check_estimators_partial_fit_n_features"):
@@ -146,22 +113,8 @@ def expected_failures(estimator):
     if is_mlp:
         failures["check_sample_weight_equivalence_on_dense_data"] = NON_CONVEX
         failures["check_sample_weight_equivalence_on_sparse_data"] = NON_CONVEX
-    # Linear fits whose solver goes past tol pass: the exact solver (above)
-    # and Newton with an L2 penalty alone, which "auto" takes on the check's
-    # small data and which converges quadratically (squared hinge, modified
-    # Huber). Other margin fits keep the flat margin optimum.
-    newton = (not is_mlp and estimator.l1_ratio == 0 and estimator.solver in ("auto", "newton")
-              and name in ("squared_hinge", "modified_huber"))
-    margin = loss in ("hinge", "squared_hinge", "modified_huber") or type(
-        loss).__name__ == "Hinge"
-    if margin and not is_mlp and not (exact or newton):
-        failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_OPTIMUM
-        failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_OPTIMUM
-    if loss == "epsilon_insensitive" and not exact:
-        failures["check_sample_weight_equivalence_on_dense_data"] = FLAT_TUBE
-        failures["check_sample_weight_equivalence_on_sparse_data"] = FLAT_TUBE
     if is_regressor(estimator):
-        failures.update(_domain_failures(resolve_loss(loss, "regression")))
+        failures.update(_domain_failures(resolve_loss(estimator.loss, "regression")))
     return failures
 
 
@@ -200,9 +153,7 @@ def test_advertised_settings_pass_common_checks(estimator, check):
 
 
 # The cross-validated estimators (API.md section 6); small grids and 3 folds keep
-# the checks fast. The search with an L1 candidate inherits FLAT_L1 on the
-# check's 15 rows (its chosen fit is an L1 fit there); the others pass with no
-# exemption.
+# the checks fast. They pass with no exemption.
 CV_ESTIMATORS = [
     sklosses.LossRegressorCV(alphas=3, cv=3),
     sklosses.LossRegressorCV(loss=["squared_error", "huber"], alphas=3, cv=3,
@@ -211,17 +162,8 @@ CV_ESTIMATORS = [
 ]
 
 
-def cv_failures(estimator):
-    """The L1 candidates' flat optimum on the check data, with its reason."""
-    l1_ratios = np.atleast_1d(getattr(estimator, "l1_ratio", 0.0))
-    if not np.any(l1_ratios > 0):
-        return {}
-    return {check: FLAT_L1 for check in ("check_sample_weight_equivalence_on_dense_data",
-                                         "check_sample_weight_equivalence_on_sparse_data")}
-
-
 @pytest.mark.slow  # ~45 s: every check runs a whole cross-validated search
-@parametrize_with_checks(CV_ESTIMATORS, expected_failed_checks=cv_failures)
+@parametrize_with_checks(CV_ESTIMATORS)
 def test_cv_estimators_pass_common_checks(estimator, check):
     check(estimator)
 

@@ -53,28 +53,43 @@ _CHECK = 1e-9
 def crossover(problem, iterate):
     """The exact optimal multiplier ``y`` that ``iterate`` points to, or None.
 
-    The partition read off the iterate can be off by a few variables (one
-    that approaches its bound slowly, one that leaves it late): those the
-    solution puts out of their box are moved to the bound they cross, those
-    at a bound with a reduced cost of the wrong sign inside, and the system
+    As :func:`crossover_point`, without the box variables.
+    """
+    point = crossover_point(problem, iterate.x_box)
+    return None if point is None else point[0]
+
+
+def crossover_point(problem, x_box):
+    """The exact optimum ``(y, x_box)`` that the box variables ``x_box`` point to, or None.
+
+    ``x_box`` is near the optimum: an interior point's last iterate, or the
+    dual point a first-order fit of a smoothed loss gives
+    (:mod:`sklosses.solvers._exact_finish`). The partition read off it can
+    be off by a few variables (one that approaches its bound slowly, one
+    that leaves it late): those the solution puts out of their box are
+    moved to the bound they cross, those at a bound with a reduced cost of
+    the wrong sign inside, and the system
     is solved again, up to ``_ROUNDS`` times.
 
     Parameters
     ----------
     problem : BoxQP
         Its operator must give :meth:`ConstraintOperator.columns`.
-    iterate : Iterate
-        The interior point's last iterate (near the optimum).
+    x_box : ndarray of shape (n_box,)
+        Box variables near the optimum: each within ``_AT_BOUND`` of its box
+        width from a bound sits at that bound, the others inside.
 
     Returns
     -------
-    y : ndarray of shape (n_constraints,) or None
-        None when the operator gives no columns, the system is too large,
-        or no solution passed the checks (then the iterate is kept).
+    point : tuple or None
+        ``y`` of shape (n_constraints,), the multipliers, and ``x_box`` of
+        shape (n_box,), the box variables (the dual point of the original
+        problem); None when the operator gives no columns, the system is too
+        large, or no solution passed the checks (then the iterate is kept).
     """
     lower, upper = problem.lower, problem.upper
     width = upper - lower
-    x = iterate.x_box
+    x = x_box
     at_lower = (x - lower) < _AT_BOUND * width
     at_upper = ~at_lower & ((upper - x) < _AT_BOUND * width)
     for _ in range(_ROUNDS):
@@ -84,7 +99,7 @@ def crossover(problem, iterate):
             # number of samples, say), or a partition too far off.
             return None
         if partition.optimal():
-            return partition.y
+            return partition.y, partition.box_solution()
         corrected = partition.corrected()
         moved = np.count_nonzero(corrected[0] != at_lower) + np.count_nonzero(
             corrected[1] != at_upper)
@@ -163,6 +178,14 @@ class _Partition:
         # only fall: otherwise moving the variable off its bound lowers it.
         return bool(np.all(self.reduced[self.at_lower] >= -self.tolerance) and np.all(
             self.reduced[self.at_upper] <= self.tolerance))
+
+    def box_solution(self):
+        """All box variables: the inside ones solved for, the others at their bound."""
+        problem = self.problem
+        x_box = np.where(self.at_upper, problem.upper, problem.lower)
+        x_box[self.inside] = np.clip(self.x_inside, problem.lower[self.inside],
+                                     problem.upper[self.inside])
+        return x_box
 
     def corrected(self):
         """The next guess: violators of their box to its bound, wrong-signed bound ones inside."""

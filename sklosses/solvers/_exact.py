@@ -52,6 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dposv
 
+from .._preconditioning import _weighted_column_moments
 from ..losses._piecewise import MaxOfClassMargins, PiecewiseLinear
 from . import _globbing
 from ._base import BaseSolver, SolverResult
@@ -198,34 +199,10 @@ class ExactSolver(BaseSolver):
             # The classes' columns are coupled: one program for all of them.
             return fit_crammer_singer(objective, x0, form, tol=self.tol,
                                       max_iter=self.max_iter, verbose=self.verbose)
-        weight = objective._normalised_weight
-        keep = weight > 0
-        X = _rows_float64(objective.X, keep)
-        w = weight[keep].astype(float)
-        design = _ScaledDesign(X, w, fit_intercept=model.fit_intercept)
-        n_outputs = model.n_outputs
-        # A mean over outputs weighs each output's loss by 1 / n_outputs.
-        share = 1.0 / n_outputs if form.combine == "mean" else 1.0
-        W0, b0 = model.unpack(np.asarray(x0, dtype=float))
-        offset = np.asarray(form.offset, dtype=float).reshape(len(weight), -1)[keep]
-        scale = np.asarray(form.scale, dtype=float).reshape(len(weight), -1)[keep]
-        coefs, intercepts, fits = [], [], []
-        for k in range(n_outputs):
-            # Free levels (noncrossing="sort") are independent programs, each
-            # with its own slopes, on the shared target.
-            level = form if levels is None else levels[k]
-            output_form = PiecewiseLinear(
-                knots=level.knots, slopes=level.slopes, offset=offset[:, k % offset.shape[1]],
-                scale=scale[:, k % scale.shape[1]],
-                value_at_first_knot=level.value_at_first_knot,
-            )
-            start = np.concatenate([W0[k], b0[k:k + 1] if b0 is not None else []])
-            fit = self._solve_output(design, output_form, w * share, objective.penalty,
-                                     start)
-            coefs.append(fit.beta[:design.n_features])
-            intercepts.append(fit.beta[design.n_features:])
-            fits.append(fit)
-        x = np.concatenate([np.concatenate(coefs)] + (intercepts if model.fit_intercept else []))
+        design, outputs = output_programs(objective, form, levels, x0)
+        fits = [self._solve_output(design, output_form, weight, objective.penalty, start)
+                for output_form, weight, start in outputs]
+        x = parameters_of(model, [fit.beta for fit in fits])
         # The outputs' primal values, in float64, give the gap; the objective's
         # own value (in the model's dtype, maybe float32) ends the curve.
         value = objective.value(x)
@@ -266,6 +243,61 @@ class ExactSolver(BaseSolver):
         return full.solve(start, self.tol, self.max_iter)
 
 
+def output_programs(objective, form, levels, x):
+    """The independent programs of a linear model's outputs, in float64.
+
+    Parameters
+    ----------
+    objective : Objective
+        A linear model's; rows of weight zero are left out.
+    form : PiecewiseLinear
+        The loss's form (``loss.piecewise_linear(y)``).
+    levels : list of PiecewiseLinear or None
+        The per-level forms of a list of free levels (``_level_forms``).
+    x : ndarray of shape (n_params,)
+        Parameters ``[W.ravel(), b]``: each output's start.
+
+    Returns
+    -------
+    design : _ScaledDesign
+        The rows kept, shared by the outputs.
+    outputs : list of (PiecewiseLinear, ndarray, ndarray)
+        Per output: its 1-D form, the weights of its loss term and its
+        ``[W_k, b_k]``.
+    """
+    model = objective.model
+    weight = objective._normalised_weight
+    keep = weight > 0
+    w = weight[keep].astype(float)
+    design = _ScaledDesign(_rows_float64(objective.X, keep), w,
+                           fit_intercept=model.fit_intercept)
+    # A mean over outputs weighs each output's loss by 1 / n_outputs.
+    share = 1.0 / model.n_outputs if form.combine == "mean" else 1.0
+    W, b = model.unpack(np.asarray(x, dtype=float))
+    offset = np.asarray(form.offset, dtype=float).reshape(len(weight), -1)[keep]
+    scale = np.asarray(form.scale, dtype=float).reshape(len(weight), -1)[keep]
+    outputs = []
+    for k in range(model.n_outputs):
+        # Free levels (noncrossing="sort") are independent programs, each
+        # with its own slopes, on the shared target.
+        level = form if levels is None else levels[k]
+        output_form = PiecewiseLinear(
+            knots=level.knots, slopes=level.slopes, offset=offset[:, k % offset.shape[1]],
+            scale=scale[:, k % scale.shape[1]], value_at_first_knot=level.value_at_first_knot,
+        )
+        start = np.concatenate([W[k], b[k:k + 1] if b is not None else []])
+        outputs.append((output_form, w * share, start))
+    return design, outputs
+
+
+def parameters_of(model, betas):
+    """``[W.ravel(), b]`` from each output's ``[W_k, b_k]``."""
+    p = model.n_features
+    coefs = [beta[:p] for beta in betas]
+    intercepts = [beta[p:] for beta in betas] if model.fit_intercept else []
+    return np.concatenate(coefs + intercepts)
+
+
 def _level_forms(loss, y):
     """A list of levels' per-level forms (``loss.piecewise_linear_levels``), else None."""
     if getattr(loss, "n_levels", 1) < 2:
@@ -304,11 +336,8 @@ class _ScaledDesign:
         self.X = X
         self.fit_intercept = fit_intercept
         self.n_features = X.shape[1]
-        if sp.issparse(X):
-            sq = np.asarray(X.multiply(X).T @ w).ravel()
-        else:
-            sq = (X * X).T @ w if X.shape[0] * X.shape[1] < 2**24 else np.einsum(
-                "ij,ij,i->j", X, X, w)
+        # By blocks of rows: no temporary of the size of X.
+        sq = _weighted_column_moments(X, w)[1]
         norms = np.sqrt(sq)
         norms[norms == 0] = 1.0
         self.inv_scale = 1.0 / norms

@@ -18,6 +18,7 @@ import copy
 import numpy as np
 
 from ._base import BaseSolver, SolverResult
+from ._exact_finish import exact_finish
 
 
 class SmoothingContinuation(BaseSolver):
@@ -64,6 +65,13 @@ class SmoothingContinuation(BaseSolver):
     ``loss_curve`` holds the inner solver's curve on each stage, that is the
     smoothed objective :math:`J_\mu \in [J - \mu, J]`, followed by the true
     objective :math:`J` at the solution.
+
+    A linear model of a piecewise-linear loss then ends on the optimum
+    itself where it can be certified (:mod:`sklosses.solvers._exact_finish`):
+    the last stage's dual point gives the partition whose linear system is
+    the optimum, small programs are finished by the interior point, and the
+    result is kept when its duality gap is within ``tol``; the fit is then
+    converged, even if the stages ran out of ``max_iter``.
 
     Parameters
     ----------
@@ -140,8 +148,15 @@ class SmoothingContinuation(BaseSolver):
                 break
             mu = max(mu / self.decrease, mu_final)
         value = objective.value(x)
-        loss_curve.append(value)
         converged = last and stage.converged
+        # A piecewise-linear loss: the optimum the point points to, exactly.
+        finish = exact_finish(objective, x, loss.smoothed(mu), self.tol)
+        if finish is not None:
+            x, value, gap = finish
+            loss_curve.append(value)
+            return SolverResult(x=x, n_iter=max(n_iter, 1), loss_curve=loss_curve,
+                                converged=True, message="", gap=gap)
+        loss_curve.append(value)
         if not last:
             message = (f"it reached max_iter={self.max_iter} iterations at smoothing "
                        f"level mu={mu:.3g}, before the final level {mu_final:.3g}")
