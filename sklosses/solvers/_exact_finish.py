@@ -54,6 +54,9 @@ _ROUNDING = 1e-12
 # about a millisecond) is solved by the interior point from the first-order
 # coefficients: its 15-40 iterations cost less than the first-order fit did.
 _SMALL_PROGRAM = 2e6
+# A piece fraction this close to 0 or 1 is at that bound (as the crossover
+# reads it, sklosses.solvers._crossover._AT_BOUND).
+_AT_KINK = 1e-6
 # Its iteration budget: the fit's max_iter counts first-order iterations.
 _FINISH_ITERATIONS = 100
 
@@ -138,11 +141,18 @@ def _cross_over(problem, beta, theta):
     b = problem.to_scaled(beta)
     qp = problem.box_qp()
     multipliers = _l1_multipliers(problem, theta, b)
+    point = None
     for fractions in (_fractions_of(problem, theta), _fractions_nearest_knots(problem, b)):
-        point = crossover_point(qp, np.concatenate([fractions.ravel(), multipliers]))
+        # Samples in general position: at most one on a kink per column at
+        # the optimum. A guess with more is no vertex (the smoothing band
+        # still holds them), and its system would cost up to a cubic solve.
+        on_kink = np.count_nonzero(np.any((fractions > _AT_KINK) & (fractions < 1 - _AT_KINK),
+                                          axis=1))
+        if on_kink <= problem.design.n_columns:
+            point = crossover_point(qp, np.concatenate([fractions.ravel(), multipliers]))
         if point is not None:
             break
-    else:
+    if point is None:
         return None
     y, x_box = point
     b_new = -y
