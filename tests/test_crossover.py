@@ -15,7 +15,7 @@ import sklosses.solvers._exact as exact_module
 from sklosses import LossClassifier, LossRegressor
 from sklosses.losses import EpsilonInsensitive, Quantile
 from sklosses.penalties import ElasticNet
-from sklosses.solvers._crossover import crossover
+from sklosses.solvers._crossover import crossover_point
 from sklosses.solvers._exact import _OutputProblem, _ScaledDesign
 
 
@@ -24,12 +24,12 @@ def crossovers(monkeypatch):
     """The crossover's results during a fit: True where it was taken."""
     seen = []
 
-    def spy(problem, iterate):
-        y = crossover(problem, iterate)
-        seen.append(y is not None)
-        return y
+    def spy(problem, x_box):
+        point = crossover_point(problem, x_box)
+        seen.append(point is not None)
+        return point
 
-    monkeypatch.setattr(exact_module, "crossover", spy)
+    monkeypatch.setattr(exact_module, "crossover_point", spy)
     return seen
 
 

@@ -122,7 +122,7 @@ def test_a_continuation_out_of_iterations_still_ends_on_the_optimum(monkeypatch)
     est = LossRegressor(loss="quantile", solver="lbfgs", max_iter=4)
     with monkeypatch.context() as patched:
         patched.setattr(finish_module, "_SMALL_PROGRAM", 0)
-        patched.setattr(finish_module, "crossover_point", lambda qp, x_box: None)
+        patched.setattr(finish_module, "_cross_over", lambda problem, beta, theta: None)
         with pytest.warns(ConvergenceWarning, match="max_iter=4"):
             est.fit(X, y)  # the same fit without the finish
     with warnings.catch_warnings():

@@ -50,15 +50,6 @@ _ROUNDS = 3
 _CHECK = 1e-9
 
 
-def crossover(problem, iterate):
-    """The exact optimal multiplier ``y`` that ``iterate`` points to, or None.
-
-    As :func:`crossover_point`, without the box variables.
-    """
-    point = crossover_point(problem, iterate.x_box)
-    return None if point is None else point[0]
-
-
 def crossover_point(problem, x_box):
     """The exact optimum ``(y, x_box)`` that the box variables ``x_box`` point to, or None.
 

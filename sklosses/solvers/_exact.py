@@ -56,7 +56,7 @@ from .._preconditioning import _weighted_column_moments
 from ..losses._piecewise import MaxOfClassMargins, PiecewiseLinear
 from . import _globbing
 from ._base import BaseSolver, SolverResult
-from ._crossover import crossover
+from ._crossover import crossover_point
 from ._ipm import BoxQP, ConstraintOperator, interior_point
 
 # Iterations without a 10 % smaller certified gap after which the method has
@@ -889,7 +889,7 @@ class _OutputProblem(_ScaledPenalty):
         last, _ = interior_point(problem, -record.best_beta, max_iter=max_iter,
                                  monitor=record, x_box0=self.box_start(problem))
         if polish and record.gap <= tol:
-            record.offer_crossover(self, problem, last)
+            record.offer_crossover(self, problem, last.x_box)
         record.prefer_sparse(self.sparse_candidate(last, record.best_beta))
         # Units: the scaled objective is n / unit times this output's J.
         return _OutputFit.from_record(record, self.from_scaled(record.best_beta),
@@ -930,6 +930,8 @@ class _Certificate:
         self._best_gap_seen = np.inf
         self._stalled = 0
         self._polish = 0
+        # Whether the crossover's exact optimum was taken.
+        self.crossed = False
 
     @property
     def gap(self):
@@ -945,21 +947,30 @@ class _Certificate:
             self.best_primal, self.best_beta = value, b.copy()
         return value
 
-    def offer_crossover(self, problem, qp, iterate):
+    def offer_crossover(self, problem, qp, x_box):
         """Take the crossover's exact optimum (see :mod:`._crossover`) where it checks.
 
-        It replaces the best point when its objective is no larger, to
-        rounding; the certified dual bound is kept as it is.
+        ``x_box`` are box variables near the optimum (an iterate's). The
+        optimum replaces the best point when its objective is no larger, to
+        rounding, and its dual point (exact too) the best dual one when its
+        value is larger. Returns whether it was taken.
         """
-        y = crossover(qp, iterate)
-        if y is None:
-            return
+        point = crossover_point(qp, x_box)
+        if point is None:
+            return False
+        y, optimal_box = point
         b = -y
         value = problem.primal_value(b)
         if not value <= self.best_primal + _CROSSOVER_ROUNDING * max(abs(self.best_primal),
                                                                       self.floor):
-            return
+            return False
         self.best_primal, self.best_beta = value, b
+        theta = problem.form.slopes[0] + problem.operator.theta_part(optimal_box)
+        dual, theta = problem.dual_value_of(theta, b)
+        if dual > self.best_dual:
+            self.best_dual, self.best_theta = dual, theta
+        self.crossed = True
+        return True
 
     def prefer_sparse(self, b):
         """Take the sparser coefficients ``b`` if the certified gap stays within tol."""

@@ -33,9 +33,8 @@ import numpy as np
 
 from ..losses._piecewise import MaxOfClassMargins
 from ..models._linear import LinearModel
-from ._crossover import crossover_point
 from ._exact import (
-    _ZERO_OBJECTIVE,
+    _Certificate,
     _level_forms,
     _OutputFit,
     _OutputProblem,
@@ -139,31 +138,22 @@ def _cross_over(problem, beta, theta):
     slopes = np.asarray(problem.form.slopes)
     theta = np.clip(theta, slopes[0], slopes[-1])
     b = problem.to_scaled(beta)
+    # The certificate starts at b: the optimum must do no worse, to rounding.
+    record = _Certificate(problem, b, tol=np.inf, verbose=0)
     qp = problem.box_qp()
     multipliers = _l1_multipliers(problem, theta, b)
-    point = None
     for fractions in (_fractions_of(problem, theta), _fractions_nearest_knots(problem, b)):
         # Samples in general position: at most one on a kink per column at
         # the optimum. A guess with more is no vertex (the smoothing band
         # still holds them), and its system would cost up to a cubic solve.
         on_kink = np.count_nonzero(np.any((fractions > _AT_KINK) & (fractions < 1 - _AT_KINK),
                                           axis=1))
-        if on_kink <= problem.design.n_columns:
-            point = crossover_point(qp, np.concatenate([fractions.ravel(), multipliers]))
-        if point is not None:
-            break
-    if point is None:
-        return None
-    y, x_box = point
-    b_new = -y
-    primal = problem.primal_value(b_new)
-    dual, _ = problem.dual_value_of(slopes[0] + problem.operator.theta_part(x_box), b_new)
-    # The scaled objective is n / unit times this output's J.
-    factor = problem.unit / problem.n
-    zero = max(abs(primal), abs(problem.primal_value(np.zeros_like(b_new))))
-    return _OutputFit(beta=problem.from_scaled(b_new), primal=primal * factor,
-                      dual=dual * factor, n_iter=0, curve=[], converged=True, message="",
-                      floor=max(zero * _ZERO_OBJECTIVE, np.finfo(float).tiny) * factor)
+        if on_kink <= problem.design.n_columns and record.offer_crossover(
+                problem, qp, np.concatenate([fractions.ravel(), multipliers])):
+            # Units: the scaled objective is n / unit times this output's J.
+            return _OutputFit.from_record(record, problem.from_scaled(record.best_beta),
+                                          problem.unit / problem.n, np.inf, 0)
+    return None
 
 
 def _fractions_of(problem, theta):
