@@ -33,6 +33,7 @@ import numpy as np
 
 from ..losses._piecewise import MaxOfClassMargins
 from ..models._linear import LinearModel
+from ._crossover import _AT_BOUND
 from ._exact import (
     _Certificate,
     _level_forms,
@@ -53,9 +54,6 @@ _ROUNDING = 1e-12
 # about a millisecond) is solved by the interior point from the first-order
 # coefficients: its 15-40 iterations cost less than the first-order fit did.
 _SMALL_PROGRAM = 2e6
-# A piece fraction this close to 0 or 1 is at that bound (as the crossover
-# reads it, sklosses.solvers._crossover._AT_BOUND).
-_AT_KINK = 1e-6
 # Its iteration budget: the fit's max_iter counts first-order iterations.
 _FINISH_ITERATIONS = 100
 
@@ -107,8 +105,8 @@ def exact_finish(objective, x, surrogate, tol):
             return None
         fits.append(fit)
     x_new = parameters_of(objective.model, [fit.beta for fit in fits])
-    value = objective.value(x_new)
-    if not value <= objective.value(x) + _ROUNDING * abs(objective.value(x)):
+    value, first_order = objective.value(x_new), objective.value(x)
+    if not value <= first_order + _ROUNDING * abs(first_order):
         return None
     exact_value = value if objective.model.dtype == np.float64 else None
     gap = relative_gap(fits, exact_value)
@@ -146,7 +144,7 @@ def _cross_over(problem, beta, theta):
         # Samples in general position: at most one on a kink per column at
         # the optimum. A guess with more is no vertex (the smoothing band
         # still holds them), and its system would cost up to a cubic solve.
-        on_kink = np.count_nonzero(np.any((fractions > _AT_KINK) & (fractions < 1 - _AT_KINK),
+        on_kink = np.count_nonzero(np.any((fractions > _AT_BOUND) & (fractions < 1 - _AT_BOUND),
                                           axis=1))
         if on_kink <= problem.design.n_columns and record.offer_crossover(
                 problem, qp, np.concatenate([fractions.ravel(), multipliers])):
