@@ -65,8 +65,15 @@ _NEAR_FACTOR = 16
 _MIN_NEAR = 200
 _CLEAN_POINTS = 3
 # Breakpoints looked at first along an edge (the long step usually ends
-# among them); all of them are sorted when it does not.
+# among them); all of them are sorted when it does not, or when there are
+# at most _SORT_ALL.
 _FIRST_BREAKPOINTS = 32
+_SORT_ALL = 256
+_EMPTY = np.zeros((0, 0))
+# Sherman-Morrison updates of a basis inverse before it is factorised
+# afresh, and the smallest pivot (relative) they accept.
+_MAX_UPDATES = 32
+_PIVOT_FLOOR = 1e-8
 
 
 class VertexPath:
@@ -204,74 +211,77 @@ class VertexPath:
         on the far rows, and where one does pass, the near rows are chosen
         again, twice as many, from the current point.
 
+        Pricing is by the steepest edge: the directional derivative per unit
+        length of the step in the scaled coefficients, over the releases of
+        the elbow rows whose ``theta`` is out of its box and the weight at
+        zero whose subgradient most exceeds its L1 strength. Each iteration
+        is a few dozen NumPy calls on arrays of the near rows' or the
+        basis's size; the basis inverse is updated by Sherman and Morrison's
+        formula when one elbow row replaces another.
+
         Returns ``(beta, elbow, free, theta, u)`` (``theta`` and ``u`` every
         sample's slope and argument) or None.
         """
         Z, w = self.Z, self.weight
+        high, low = self.high, self.low
+        p = self.n_features
         max_pivots = max(_MAX_PIVOTS_FACTOR * self.m, _MIN_PIVOTS)
-        spread = self.high - self.low
+        row_threshold = _VIOLATION * (high - low)
         near = self._near
         if near is None:
             near = self._near = _NearRows(self, beta, elbow, self.n_near)
         pivots = 0
         self._grew = False
+        tiny = np.finfo(float).tiny
+        # A weight at zero may leave it when |g_j| exceeds this; free
+        # columns (and the intercept) never.
+        base_limit = lam + _VIOLATION * (lam + (high - low))
+        base_limit[p:] = np.inf
+        inverse, updates, limit = None, 0, None
         while True:
-            # The elbow samples' slopes (times their weights) that make the
-            # free coefficients stationary, and every column's subgradient.
-            grad = near.h.copy()
-            grad[free] += lam[free] * np.sign(beta[free])
+            if limit is None:  # the free set changed
+                limit = base_limit.copy()
+                limit[free] = np.inf
+                free_weights = free[free < p]
+                lam_free = lam[free]
             rows_e = Z[elbow]
-            if elbow.size:
-                inverse = _inverse(rows_e[:, free])
+            if inverse is None:
+                inverse = _inverse(rows_e[:, free]) if elbow.size else _EMPTY
                 if inverse is None:
                     return None
-                wtheta = -inverse.T @ grad[free]
-                theta_e = wtheta / w[elbow]
-                g = grad + rows_e.T @ wtheta
-            else:
-                inverse = np.zeros((0, 0))
-                wtheta = theta_e = np.zeros(0)
-                g = grad
-            # Edges that lower the objective, by their directional derivative
-            # per unit length of the step in the (scaled) coefficients: the
-            # steepest edge.
-            best, edge = 0.0, None
+                updates = 0
+            # The elbow samples' slopes (times their weights) that make the
+            # free coefficients stationary, and every column's subgradient.
+            wtheta = inverse.T @ (near.h[free] + lam_free * np.sign(beta[free]))
+            np.negative(wtheta, out=wtheta)
+            w_e = w[elbow]
+            theta_e = wtheta / w_e
+            g = near.h + rows_e.T @ wtheta
+            edge, best = None, 0.0
             if elbow.size:
-                length = np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
-                w_e = w[elbow]
-                up = w_e * (self.high - theta_e)  # release to the upper side
-                down = w_e * (theta_e - self.low)  # to the lower side
-                threshold = -_VIOLATION * spread * w_e
-                rate_up = np.where(up < threshold, up / length, 0.0)
-                rate_down = np.where(down < threshold, down / length, 0.0)
-                i_up, i_down = int(np.argmin(rate_up)), int(np.argmin(rate_down))
-                if rate_up[i_up] < best:
-                    best, edge = rate_up[i_up], ("row", i_up, 1.0, up[i_up])
-                if rate_down[i_down] < best:
-                    best, edge = rate_down[i_down], ("row", i_down, -1.0, down[i_down])
-            excess = np.abs(g) - lam
-            excess[free] = -np.inf
-            excess[self.n_features:] = -np.inf  # the intercept is always free
-            violated = np.flatnonzero(excess > _VIOLATION * (lam + spread))
-            if violated.size:
-                moves = inverse @ rows_e[:, violated] if elbow.size else np.zeros(
-                    (0, violated.size))
-                rates = -excess[violated] / np.sqrt(1.0 + np.einsum("ij,ij->j", moves, moves))
-                position = int(np.argmin(rates))
-                if rates[position] < best:
-                    j = int(violated[position])
-                    best, edge = rates[position], ("column", j, -float(np.sign(g[j])),
-                                                   -excess[j])
+                out = np.maximum(theta_e - high, low - theta_e)
+                rate = out * w_e / np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
+                index = int(np.argmax(rate))
+                if out[index] > row_threshold:
+                    sign = 1.0 if theta_e[index] > high else -1.0
+                    best = rate[index]
+                    edge = ("row", index, sign, -w_e[index] * out[index])
+            over = np.abs(g) - limit
+            j = int(np.argmax(over))
+            if over[j] > 0:
+                move = inverse @ rows_e[:, j]
+                excess = abs(g[j]) - lam[j]
+                if excess / np.sqrt(1.0 + move @ move) > best:
+                    edge = ("column", j, -float(np.sign(g[j])), -excess)
             if edge is None:
                 u = self.a + Z @ beta
                 u[elbow] = 0.0
-                theta = np.where(u > 0, self.high, self.low)
-                theta[elbow] = np.clip(theta_e, self.low, self.high)
+                theta = np.where(u > 0, high, low)
+                theta[elbow] = np.clip(theta_e, low, high)
                 return beta, elbow, free, theta, u
             if pivots >= max_pivots:
                 return None
             pivots += 1
-            self.n_iter_ += 1
             # The edge's direction in the coefficients.
             kind, index, sign, derivative = edge
             d = np.zeros(self.m)
@@ -279,11 +289,11 @@ class VertexPath:
                 d[free] = sign * inverse[:, index]
             else:
                 d[index] = sign
-                d[free] = -sign * (inverse @ Z[elbow, index])
+                d[free] = -sign * move
             while True:
                 du = near.Z @ d
-                moved = self._line_search(near.u, du, near.gains, near.on_elbow, beta, d, free,
-                                          lam, derivative, kind, index)
+                moved = self._line_search(near.u, du, near.gains, beta, d, free_weights, lam,
+                                          derivative, kind, index)
                 if moved is None:
                     return None
                 t, entering, passed = moved
@@ -294,29 +304,41 @@ class VertexPath:
                 self.n_near = min(2 * near.size, Z.shape[0])
                 self._grew = True
                 near = self._near = _NearRows(self, beta, elbow, self.n_near)
-            # The step and the basis change.
+            # The step and the basis change; h follows the rows that change
+            # sides (the passed ones: by w (high - low), towards their new side).
             beta = beta_new
-            near.u += t * du
-            changed = [passed]
+            u = near.u
+            u += t * du
+            if passed.size:
+                near.add_to_h(passed, near.gains[passed] * np.sign(u[passed]))
             if kind == "row":
                 leaving = near.local[elbow[index]]
-                near.on_elbow[leaving] = False
-                # Its argument leaves the kink on the released side (also
-                # when the step is degenerate, t = 0).
-                near.u[leaving] = sign * max(abs(t * du[leaving]), np.finfo(float).tiny)
-                changed.append([leaving])
+                # Its argument leaves the kink on the released side.
+                u[leaving] = sign * max(abs(t * du[leaving]), tiny)
+                near.add_row_to_h(leaving, w[elbow[index]] * (high if sign > 0 else low))
+            inverse_before, inverse = inverse, None
             if entering[0] == "row":
                 position = entering[1]
-                near.on_elbow[position] = True
-                near.u[position] = 0.0
-                changed.append([position])
                 row = near.rows[position]
+                # It reached the kink from the side it moved away from.
+                near.add_row_to_h(position, -w[row] * (high if du[position] < 0 else low))
+                u[position] = 0.0
                 if kind == "row":
                     elbow = elbow.copy()
                     elbow[index] = row  # the same basis position
+                    if updates < _MAX_UPDATES:
+                        # One row of the basis replaced: Sherman and
+                        # Morrison's update of its inverse.
+                        q = Z[row, free] @ inverse_before
+                        if abs(q[index]) > _PIVOT_FLOOR * np.max(np.abs(q)):
+                            column = inverse_before[:, index] / q[index]
+                            q[index] -= 1.0
+                            inverse = inverse_before - np.outer(column, q)
+                            updates += 1
                 else:
                     elbow = np.append(elbow, row)
                     free = np.append(free, index)
+                    limit = None
             else:
                 beta[entering[1]] = 0.0
                 keep = free != entering[1]
@@ -325,30 +347,37 @@ class VertexPath:
                     free = free[keep]
                 else:
                     free = np.append(free[keep], index)
-            near.update_slopes(np.concatenate(changed).astype(np.intp))
+                limit = None
+            # The elbow rows stay exactly on the kink (the step moves them by
+            # rounding), which keeps them out of the line searches.
+            u[near.local[elbow]] = 0.0
+            self.n_iter_ += 1
 
-    def _line_search(self, u, du, gains, on_elbow, beta, d, free, lam, derivative, kind,
-                     index):
+    def _line_search(self, u, du, gains, beta, d, weights, lam, derivative, kind, index):
         """The step along ``d`` to the minimum of the objective, and what enters the basis.
 
-        ``u``, ``du``, ``gains`` and ``on_elbow`` are the (near) rows'
-        arguments, their rates along ``d``, ``w (high - low)`` and elbow
-        mask; ``derivative`` (< 0) is the slope at ``t = 0+``. A non-elbow
-        row whose argument moves towards the kink is a breakpoint at
-        ``-u / du`` where the slope grows by ``gains |du|``; a free weight
-        moving towards zero one at ``-beta / d`` where it grows by
-        ``2 lam |d|``. The step ends at the first breakpoint where the slope
-        is no longer negative.
+        ``u``, ``du`` and ``gains`` are the (near) rows' arguments, their
+        rates along ``d`` and ``w (high - low)``; ``weights`` the free
+        weights; ``derivative`` (< 0) is the slope at ``t = 0+``. A row
+        whose argument moves towards the kink is a breakpoint at
+        ``t = -u / du > 0`` (an elbow row, at ``u = 0``, is none) where the
+        slope grows by ``gains |du|``; a free weight moving towards zero
+        one at ``-beta / d`` where it grows by ``2 lam |d|``. The step ends
+        at the first breakpoint where the slope is no longer negative. (A
+        row off the elbow exactly at the kink, a tie of the data, is not a
+        breakpoint at ``t = 0`` here: the step may then be too long, the
+        walk goes on from there, and the certificate judges its end.)
 
         Returns ``(t, entering, passed)``: the step, ``("row", position in
         u)`` or ``("column", j)``, and the positions of the rows passed
         (they change sides); None when no breakpoint ends the edge.
         """
-        toward = np.flatnonzero(np.where(u > 0, du < 0, du > 0) & ~on_elbow)
-        t_rows = -u[toward] / du[toward]
-        np.maximum(t_rows, 0.0, out=t_rows)
-        gain_rows = gains[toward] * np.abs(du[toward])
-        weights = free[free < self.n_features]
+        t_rows = u / du
+        np.negative(t_rows, out=t_rows)
+        toward = np.flatnonzero(t_rows > 0)
+        t_rows = t_rows[toward]
+        gain_rows = gains[toward]
+        gain_rows *= np.abs(du[toward])
         if kind == "column":
             weights = weights[weights != index]
         shrinking = weights[beta[weights] * d[weights] < 0]
@@ -360,15 +389,14 @@ class VertexPath:
             t_all, gain = t_rows, gain_rows
         if not t_all.size:
             return None
-        first = min(_FIRST_BREAKPOINTS, t_all.size)
+        first = t_all.size if t_all.size <= _SORT_ALL else _FIRST_BREAKPOINTS
         while True:
             if first < t_all.size:
                 candidates = np.argpartition(t_all, first - 1)[:first]
+                order = candidates[np.argsort(t_all[candidates])]
             else:
-                candidates = np.arange(t_all.size)
-            order = candidates[np.argsort(t_all[candidates], kind="stable")]
-            reached = np.cumsum(gain[order])
-            stop = int(np.searchsorted(reached, -derivative))
+                order = np.argsort(t_all)
+            stop = int(np.searchsorted(np.cumsum(gain[order]), -derivative))
             if stop < order.size:
                 k = order[stop]
                 break
@@ -376,11 +404,12 @@ class VertexPath:
                 return None  # the objective falls without end along the edge
             first = min(4 * first, t_all.size)
         passed = order[:stop]
-        passed_rows = toward[passed[passed < n_rows]]
+        if shrinking.size:
+            passed = passed[passed < n_rows]
         t = float(t_all[k])
         if k < n_rows:
-            return t, ("row", int(toward[k])), passed_rows
-        return t, ("column", int(shrinking[k - n_rows])), passed_rows
+            return t, ("row", int(toward[k])), toward[passed]
+        return t, ("column", int(shrinking[k - n_rows])), toward[passed]
 
     def _slopes(self, u, on_elbow):
         """Each non-elbow sample's weight times its slope (the upper one for ``u > 0``)."""
@@ -435,8 +464,8 @@ class VertexPath:
                 lam[free] @ (np.sign(beta[free]) * d[free]))
             if derivative > 0:
                 d, du, derivative = -d, -du, -derivative
-            moved = self._line_search(u, du, self._gains, on_elbow, beta, d, free, lam,
-                                      derivative, "none", -1)
+            moved = self._line_search(u, du, self._gains, beta, d, free, lam, derivative,
+                                      "none", -1)
             if moved is None:
                 return None
             self.n_iter_ += 1
@@ -512,7 +541,6 @@ class _NearRows:
         self.local = np.full(n, -1)
         self.local[self.rows] = np.arange(self.size)
         self.Z = Z[self.rows]
-        self.weight = path.weight[self.rows]
         self.gains = path._gains[self.rows]
         on_elbow = np.zeros(n, dtype=bool)
         on_elbow[elbow] = True
@@ -520,15 +548,10 @@ class _NearRows:
 
     def rebase(self, beta, u, elbow, h):
         """Start again from ``beta``, whose arguments ``u`` are exact, and gradient part ``h``."""
-        path = self.path
         self.h = h
         self.beta0 = beta.copy()
         self.u = u[self.rows]
-        self.on_elbow = np.zeros(self.size, dtype=bool)
-        self.on_elbow[self.local[elbow]] = True
-        self.u[self.on_elbow] = 0.0
-        self.slope = self.weight * np.where(self.u > 0, path.high, path.low)
-        self.slope[self.on_elbow] = 0.0
+        self.u[self.local[elbow]] = 0.0
         if self.far is None:
             self.rho = np.inf
         else:
@@ -557,14 +580,13 @@ class _NearRows:
             self.rho = float(np.min(np.abs(u_new) / self.norms_far, initial=np.inf))
         return True
 
-    def update_slopes(self, positions):
-        """New slopes of the near rows at ``positions``, and ``h`` updated by their change."""
-        path = self.path
-        slope = self.weight[positions] * np.where(self.u[positions] > 0, path.high, path.low)
-        slope[self.on_elbow[positions]] = 0.0
-        change = slope - self.slope[positions]
-        self.slope[positions] = slope
+    def add_to_h(self, positions, change):
+        """Add the near rows at ``positions``, times their slopes' ``change``, to ``h``."""
         self.h = self.h + self.Z[positions].T @ change
+
+    def add_row_to_h(self, position, change):
+        """Add the near row at ``position`` times ``change`` (a number) to ``h``."""
+        self.h = self.h + change * self.Z[position]
 
 
 def _inverse(matrix):
