@@ -46,6 +46,8 @@ References
 import numpy as np
 from scipy.linalg.lapack import dgetrf, dgetri
 
+# The walk's perturbation of the loss arguments, relative to their mean size.
+_PERTURBATION = 1e-10
 # Simplex iterations per point (times the number of columns, at least the
 # floor) before the point is left to the caller: a walk that long is cycling
 # on a degenerate vertex or far from the previous point.
@@ -115,7 +117,18 @@ class VertexPath:
         if fit_intercept:
             columns.append(np.ones((n, 1)))
         self.Z = scale * np.hstack(columns)
-        self.a = np.asarray(form.offset, dtype=float) - knot
+        self.a_exact = np.asarray(form.offset, dtype=float) - knot
+        # The walk runs on arguments perturbed by a fixed pattern of relative
+        # size _PERTURBATION: ties of the data (equal rows, rows on one line)
+        # make degenerate vertices, where several rows sit on the kink
+        # outside the basis and a simplex step can stall or stop short; the
+        # perturbation breaks them (the classical remedy of degeneracy). The
+        # basis found is then optimal for the exact arguments as well, on
+        # which the coefficients are solved and the certificate is taken.
+        size = float(self.weight @ np.abs(self.a_exact)) / max(float(self.weight.sum()), 1e-300)
+        pattern = np.random.default_rng(0).uniform(-1.0, 1.0, size=n)
+        self._shift = _PERTURBATION * max(size, np.finfo(float).tiny) * pattern
+        self.a = self.a_exact + self._shift
         self.m = self.Z.shape[1]
         self.row_norms = np.sqrt(np.einsum("ij,ij->i", self.Z, self.Z))
         self._gains = (self.high - self.low) * self.weight
@@ -167,11 +180,11 @@ class VertexPath:
             walked = self._walk(beta, elbow, free, lam)
             if walked is None:
                 return self._fail()
-            beta, elbow, free, theta, u = walked
+            beta, elbow, free, theta, u, u_walk = walked
             primal, dual, v = self._values(beta, theta, u, lam)
             # The next point starts from this one's near rows, refreshed
-            # from the exact arguments (h without the elbow rows' part).
-            self._near.rebase(beta, u, elbow,
+            # from the (perturbed) arguments (h without the elbow rows' part).
+            self._near.rebase(self._beta_walk, u_walk, elbow,
                               v - self.Z[elbow].T @ (self.weight[elbow] * theta[elbow]))
             self._clean = 0 if self._grew else self._clean + 1
             if self._clean >= _CLEAN_POINTS and self.n_near > self.base_near:
@@ -180,7 +193,9 @@ class VertexPath:
         gap = max(primal - dual, 0.0) / max(abs(primal), np.finfo(float).tiny)
         if not (np.isfinite(gap) and gap <= tol):
             return self._fail()
-        self._state = (beta, elbow, free)
+        # The next walk starts from the coefficients this one ended at (on
+        # the perturbed arguments); the user gets the exact vertex.
+        self._state = (self._beta_walk, elbow, free)
         self._beta_user = self._to_user(beta)
         return self._beta_user.copy(), primal, dual, max(self.n_iter_, 1)
 
@@ -219,8 +234,9 @@ class VertexPath:
         basis's size; the basis inverse is updated by Sherman and Morrison's
         formula when one elbow row replaces another.
 
-        Returns ``(beta, elbow, free, theta, u)`` (``theta`` and ``u`` every
-        sample's slope and argument) or None.
+        Returns ``(beta, elbow, free, theta, u, u_walk)`` (``theta``, ``u``
+        and ``u_walk`` every sample's slope, exact argument and perturbed
+        argument) or None.
         """
         Z, w = self.Z, self.weight
         high, low = self.high, self.low
@@ -274,11 +290,21 @@ class VertexPath:
                 if excess / np.sqrt(1.0 + move @ move) > best:
                     edge = ("column", j, -float(np.sign(g[j])), -excess)
             if edge is None:
-                u = self.a + Z @ beta
-                u[elbow] = 0.0
-                theta = np.where(u > 0, high, low)
+                # The sides the walk saw (those of the perturbed arguments)
+                # and the elbow rows' slopes make the dual point; the
+                # coefficients are the vertex of this basis for the exact
+                # arguments.
+                u_walk = self.a + Z @ beta
+                u_walk[elbow] = 0.0
+                theta = np.where(u_walk > 0, high, low)
                 theta[elbow] = np.clip(theta_e, low, high)
-                return beta, elbow, free, theta, u
+                self._beta_walk = beta
+                beta = beta.copy()
+                if elbow.size:
+                    beta[free] = inverse @ -self.a_exact[elbow]
+                u = self.a_exact + Z @ beta
+                u[elbow] = 0.0
+                return beta, elbow, free, theta, u, u_walk
             if pivots >= max_pivots:
                 return None
             pivots += 1
@@ -502,7 +528,7 @@ class VertexPath:
         excess = max(float(np.max(np.abs(v[bounded]) / lam[bounded], initial=0.0)), 1.0)
         theta = theta / excess
         v = v / excess
-        dual = float(w @ (theta * self.a)) + constant
+        dual = float(w @ (theta * self.a_exact)) + constant
         # The equalities of the unpenalised coefficients (the intercept) hold
         # to rounding: what is left changes the bound by at most |b| |v|.
         dual -= float(np.abs(beta[~bounded]) @ np.abs(v[~bounded]))
