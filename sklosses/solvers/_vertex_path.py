@@ -255,11 +255,12 @@ class VertexPath:
         base_limit[p:] = np.inf
         inverse, updates, limit = None, 0, None
         while True:
-            if limit is None:  # the free set changed
+            if limit is None:  # the free set (and the elbow's size) changed
                 limit = base_limit.copy()
                 limit[free] = np.inf
                 free_weights = free[free < p]
                 lam_free = lam[free]
+                local_elbow, w_e = near.local[elbow], w[elbow]
             rows_e = Z[elbow]
             if inverse is None:
                 inverse = _inverse(rows_e[:, free]) if elbow.size else _EMPTY
@@ -270,7 +271,6 @@ class VertexPath:
             # free coefficients stationary, and every column's subgradient.
             wtheta = inverse.T @ (near.h[free] + lam_free * np.sign(beta[free]))
             np.negative(wtheta, out=wtheta)
-            w_e = w[elbow]
             theta_e = wtheta / w_e
             g = near.h + rows_e.T @ wtheta
             edge, best = None, 0.0
@@ -330,34 +330,40 @@ class VertexPath:
                 self.n_near = min(2 * near.size, Z.shape[0])
                 self._grew = True
                 near = self._near = _NearRows(self, beta, elbow, self.n_near)
-            # The step and the basis change; h follows the rows that change
-            # sides (the passed ones: by w (high - low), towards their new side).
+                local_elbow = near.local[elbow]
+            # The step and the basis change; h follows the rows whose slopes
+            # change: the passed ones (by w (high - low), towards their new
+            # side), the leaving row (from 0) and the entering one (to 0).
             beta = beta_new
             u = near.u
             u += t * du
-            if passed.size:
-                near.add_to_h(passed, near.gains[passed] * np.sign(u[passed]))
+            positions = [passed]
+            changes = [near.gains[passed] * np.sign(u[passed])]
             if kind == "row":
-                leaving = near.local[elbow[index]]
+                leaving = local_elbow[index]
                 # Its argument leaves the kink on the released side.
                 u[leaving] = sign * max(abs(t * du[leaving]), tiny)
-                near.add_row_to_h(leaving, w[elbow[index]] * (high if sign > 0 else low))
+                positions.append([leaving])
+                changes.append([w_e[index] * (high if sign > 0 else low)])
             inverse_before, inverse = inverse, None
             if entering[0] == "row":
                 position = entering[1]
                 row = near.rows[position]
                 # It reached the kink from the side it moved away from.
-                near.add_row_to_h(position, -w[row] * (high if du[position] < 0 else low))
+                positions.append([position])
+                changes.append([-w[row] * (high if du[position] < 0 else low)])
                 u[position] = 0.0
                 if kind == "row":
-                    elbow = elbow.copy()
-                    elbow[index] = row  # the same basis position
+                    elbow, local_elbow, w_e = elbow.copy(), local_elbow.copy(), w_e.copy()
+                    # The same basis position.
+                    elbow[index], local_elbow[index], w_e[index] = row, position, w[row]
                     if updates < _MAX_UPDATES:
                         # One row of the basis replaced: Sherman and
                         # Morrison's update of its inverse.
                         q = Z[row, free] @ inverse_before
-                        if abs(q[index]) > _PIVOT_FLOOR * np.max(np.abs(q)):
-                            column = inverse_before[:, index] / q[index]
+                        pivot = q[index]
+                        if abs(pivot) > _PIVOT_FLOOR * np.max(np.abs(q)):
+                            column = inverse_before[:, index] / pivot
                             q[index] -= 1.0
                             inverse = inverse_before - np.outer(column, q)
                             updates += 1
@@ -374,9 +380,13 @@ class VertexPath:
                 else:
                     free = np.append(free[keep], index)
                 limit = None
+            if limit is None:
+                local_elbow, w_e = near.local[elbow], w[elbow]
+            positions = np.concatenate(positions).astype(np.intp, copy=False)
+            near.h += near.Z[positions].T @ np.concatenate(changes)
             # The elbow rows stay exactly on the kink (the step moves them by
             # rounding), which keeps them out of the line searches.
-            u[near.local[elbow]] = 0.0
+            u[local_elbow] = 0.0
             self.n_iter_ += 1
 
     def _line_search(self, u, du, gains, beta, d, weights, lam, derivative, kind, index):
@@ -384,15 +394,15 @@ class VertexPath:
 
         ``u``, ``du`` and ``gains`` are the (near) rows' arguments, their
         rates along ``d`` and ``w (high - low)``; ``weights`` the free
-        weights; ``derivative`` (< 0) is the slope at ``t = 0+``. A row
-        whose argument moves towards the kink is a breakpoint at
-        ``t = -u / du > 0`` (an elbow row, at ``u = 0``, is none) where the
-        slope grows by ``gains |du|``; a free weight moving towards zero
-        one at ``-beta / d`` where it grows by ``2 lam |d|``. The step ends
-        at the first breakpoint where the slope is no longer negative. (A
-        row off the elbow exactly at the kink, a tie of the data, is not a
-        breakpoint at ``t = 0`` here: the step may then be too long, the
-        walk goes on from there, and the certificate judges its end.)
+        weights (a weight leaving zero is not among them); ``derivative``
+        (< 0) is the slope at ``t = 0+``. A row whose argument moves towards
+        the kink is a breakpoint at ``t = -u / du > 0`` (an elbow row, at
+        ``u = 0``, is none) where the slope grows by ``gains |du|``; a free
+        weight moving towards zero one at ``-beta / d`` where it grows by
+        ``2 lam |d|``. The step ends at the first breakpoint where the slope
+        is no longer negative. (A row off the elbow exactly at the kink, a
+        tie, is not a breakpoint at ``t = 0`` here; the walk's perturbation
+        of the arguments makes that a null event.)
 
         Returns ``(t, entering, passed)``: the step, ``("row", position in
         u)`` or ``("column", j)``, and the positions of the rows passed
@@ -404,38 +414,31 @@ class VertexPath:
         t_rows = t_rows[toward]
         gain_rows = gains[toward]
         gain_rows *= np.abs(du[toward])
-        if kind == "column":
-            weights = weights[weights != index]
-        shrinking = weights[beta[weights] * d[weights] < 0]
-        n_rows = toward.size
-        if shrinking.size:
-            t_all = np.concatenate([t_rows, -beta[shrinking] / d[shrinking]])
-            gain = np.concatenate([gain_rows, 2.0 * lam[shrinking] * np.abs(d[shrinking])])
-        else:
-            t_all, gain = t_rows, gain_rows
-        if not t_all.size:
-            return None
-        first = t_all.size if t_all.size <= _SORT_ALL else _FIRST_BREAKPOINTS
-        while True:
-            if first < t_all.size:
-                candidates = np.argpartition(t_all, first - 1)[:first]
-                order = candidates[np.argsort(t_all[candidates])]
-            else:
-                order = np.argsort(t_all)
-            stop = int(np.searchsorted(np.cumsum(gain[order]), -derivative))
-            if stop < order.size:
-                k = order[stop]
-                break
-            if first >= t_all.size:
+        target = -derivative
+        # The rows alone first: a weight reaching zero before their stop is
+        # rare, and only then are the two merged.
+        stop, order = _first_stop(t_rows, gain_rows, target)
+        t = float(t_rows[order[stop]]) if stop < order.size else np.inf
+        t_cols = -beta[weights] / d[weights]
+        shrinking = (t_cols > 0) & (t_cols < t)
+        if not shrinking.any():
+            if stop >= order.size:
                 return None  # the objective falls without end along the edge
-            first = min(4 * first, t_all.size)
+            return t, ("row", int(toward[order[stop]])), toward[order[:stop]]
+        columns = weights[shrinking]
+        n_rows = toward.size
+        t_all = np.concatenate([t_rows, t_cols[shrinking]])
+        gain = np.concatenate([gain_rows, 2.0 * lam[columns] * np.abs(d[columns])])
+        stop, order = _first_stop(t_all, gain, target)
+        if stop >= order.size:
+            return None
+        k = order[stop]
         passed = order[:stop]
-        if shrinking.size:
-            passed = passed[passed < n_rows]
+        passed = toward[passed[passed < n_rows]]
         t = float(t_all[k])
         if k < n_rows:
-            return t, ("row", int(toward[k])), toward[passed]
-        return t, ("column", int(shrinking[k - n_rows])), toward[passed]
+            return t, ("row", int(toward[k])), passed
+        return t, ("column", int(columns[k - n_rows])), passed
 
     def _slopes(self, u, on_elbow):
         """Each non-elbow sample's weight times its slope (the upper one for ``u > 0``)."""
@@ -490,8 +493,8 @@ class VertexPath:
                 lam[free] @ (np.sign(beta[free]) * d[free]))
             if derivative > 0:
                 d, du, derivative = -d, -du, -derivative
-            moved = self._line_search(u, du, self._gains, beta, d, free, lam, derivative,
-                                      "none", -1)
+            moved = self._line_search(u, du, self._gains, beta, d, free[free < p], lam,
+                                      derivative, "none", -1)
             if moved is None:
                 return None
             self.n_iter_ += 1
@@ -542,7 +545,8 @@ class _NearRows:
     (the elbow rows among them), their block of ``Z``, arguments, slopes
     and elbow mask; ``h``, the non-elbow rows' part of the loss's
     gradient, is over all rows. A far row keeps its side while
-    ``|beta - beta0| < rho``, the smallest far ``|u_i| / |z_i|``; beyond
+    ``|beta - beta0| < rho``, the smallest far ``|u_i| / |z_i|`` (by
+    Cauchy and Schwarz, ``|u_i|`` moves by at most ``|z_i| |beta - beta0|``); beyond
     that a step is checked on the far rows' arguments themselves.
     """
 
@@ -579,11 +583,10 @@ class _NearRows:
         self.u = u[self.rows]
         self.u[self.local[elbow]] = 0.0
         if self.far is None:
-            self.rho = np.inf
+            self.rho_squared = np.inf
         else:
             self.u_far = u[self.far]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self.rho = float(np.min(np.abs(self.u_far) / self.norms_far, initial=np.inf))
+            self._set_rho()
 
     def passes(self, beta_to):
         """Whether the step to ``beta_to`` keeps every far row on its side.
@@ -596,23 +599,43 @@ class _NearRows:
         """
         if self.far is None:
             return True
-        if float(np.linalg.norm(beta_to - self.beta0)) < (1 - 1e-9) * self.rho:
+        step = beta_to - self.beta0
+        if step @ step < self.rho_squared:
             return True
         u_new = self.u_far + self.Z_far @ (beta_to - self.beta0)
         if np.any((u_new > 0) != (self.u_far > 0)):
             return False
         self.u_far, self.beta0 = u_new, beta_to.copy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.rho = float(np.min(np.abs(u_new) / self.norms_far, initial=np.inf))
+        self._set_rho()
         return True
 
-    def add_to_h(self, positions, change):
-        """Add the near rows at ``positions``, times their slopes' ``change``, to ``h``."""
-        self.h = self.h + self.Z[positions].T @ change
+    def _set_rho(self):
+        """The far rows' bound, squared, with a margin for rounding."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = float(np.min(np.abs(self.u_far) / self.norms_far, initial=np.inf))
+        self.rho_squared = ((1 - 1e-9) * rho) ** 2
 
-    def add_row_to_h(self, position, change):
-        """Add the near row at ``position`` times ``change`` (a number) to ``h``."""
-        self.h = self.h + change * self.Z[position]
+
+def _first_stop(t, gain, target):
+    """``(stop, order)``: breakpoints ``t`` in ascending ``order``, and the first
+    position where the cumulated ``gain`` reaches ``target`` (``order.size``
+    when it never does).
+
+    Only the smallest ``_FIRST_BREAKPOINTS`` are sorted first when there
+    are more than ``_SORT_ALL``; four times as many when they do not
+    suffice, and so on.
+    """
+    first = t.size if t.size <= _SORT_ALL else _FIRST_BREAKPOINTS
+    while True:
+        if first < t.size:
+            candidates = np.argpartition(t, first - 1)[:first]
+            order = candidates[np.argsort(t[candidates])]
+        else:
+            order = np.argsort(t)
+        stop = int(np.searchsorted(np.cumsum(gain[order]), target))
+        if stop < order.size or first >= t.size:
+            return stop, order
+        first = min(4 * first, t.size)
 
 
 def _inverse(matrix):
