@@ -307,7 +307,7 @@ def test_l2_and_elastic_net_paths_keep_the_globbed_programs(raw_diabetes):
         first, points, alphas = _piecewise_points("quantile", l1_ratio, X, y, None, n_alphas=5)
         _walk_path(first, points, alphas)
         assert "vertex" not in points.path.routes
-        assert points.path.vertices.n_iter_ == 0
+        assert points.path._vertices is None
 
 
 def test_an_uncertified_walk_falls_back_to_the_globbed_programs(raw_diabetes, monkeypatch):

@@ -1,4 +1,14 @@
-"""Path points of a one-kink piecewise-linear loss by small globbed programs.
+"""Path points of a one-kink piecewise-linear loss: a vertex walk, or small globbed programs.
+
+With a pure L1 penalty the point's program is a linear program, and each
+point is first a simplex walk from the previous point's optimal vertex
+(:class:`~sklosses.solvers._vertex_path.VertexPath`): an exact vertex,
+certified by the full problem's duality gap like every point here. What it
+cannot finish (a singular basis, its pivot limit, a gap above ``tol``), and
+every point with an L2 part (a quadratic program, without vertices), goes
+to the globbed programs below; after ``_MAX_VERTEX_FAILURES`` failed walks in
+a row the path stops trying the walk. :attr:`PiecewisePath.routes` records
+how each point was solved.
 
 Along a regularisation path of a quantile (or absolute-error) fit, the
 previous point's solution predicts the next one's residuals far better than
@@ -90,7 +100,7 @@ class PiecewisePath:
         self.band = max(_BAND_FACTOR * n_columns, _MIN_BAND)
         self.n_iter_ = 0
         self._previous = None  # (start, solution) of the last certified point
-        self.vertices = VertexPath(X, form, weight, fit_intercept=fit_intercept)
+        self._vertices = None  # the VertexPath, made at the first pure-L1 point
         # How each point was solved: "vertex", "globbed" or None (the
         # caller's full fit), in order.
         self.routes = []
@@ -126,6 +136,14 @@ class PiecewisePath:
         fit = self._solve_globbed(penalty, beta0, tol, max_iter)
         self.routes.append(None if fit is None else "globbed")
         return fit
+
+    @property
+    def vertices(self):
+        """The :class:`~sklosses.solvers._vertex_path.VertexPath` of this fold (made once)."""
+        if self._vertices is None:
+            self._vertices = VertexPath(self.X, self.form, self.weight,
+                                        fit_intercept=self.fit_intercept)
+        return self._vertices
 
     def _solve_vertex(self, penalty, beta0, tol):
         """The point by the vertex walk (:mod:`._vertex_path`), or None."""
