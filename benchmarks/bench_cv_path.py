@@ -172,7 +172,7 @@ def bench_robust(args):
         }
         medians, _ = timed(fit, args.rounds, list(fit))
         notes = {}
-        if loss == "quantile":
+        if loss == "quantile" and hasattr(_piecewise_path().PiecewisePath, "vertices"):
             routes, pivots = _quantile_routes(search.alphas_, X, y, folds[0])
             notes["path of 50 alphas, one fold"] = (
                 f"points after the first: {routes}; {pivots} vertex-walk pivots")
@@ -186,9 +186,15 @@ def _one_path(loss, alphas, X, y, fold):
                     LossRegressor.score)
 
 
+def _piecewise_path():
+    from sklosses.solvers import _piecewise_path
+
+    return _piecewise_path
+
+
 def _quantile_routes(alphas, X, y, fold):
     """How one fold's quantile path solved its points, and the walk's pivots in all."""
-    from sklosses.solvers._piecewise_path import PiecewisePath
+    PiecewisePath = _piecewise_path().PiecewisePath
 
     seen = []
     solve = PiecewisePath.solve
