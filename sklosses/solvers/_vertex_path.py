@@ -282,14 +282,14 @@ class VertexPath:
             edge, best = None, 0.0
             if elbow.size:
                 out = np.maximum(theta_e - high, low - theta_e)
-                rate = out * w_e / np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
-                index = int(np.argmax(rate))
+                rate = out * w_e / np.sqrt((inverse * inverse).sum(axis=0))
+                index = int(rate.argmax())
                 if out[index] > row_threshold:
                     sign = 1.0 if theta_e[index] > high else -1.0
                     best = rate[index]
                     edge = ("row", index, sign, -w_e[index] * out[index])
             over = np.abs(g) - limit
-            j = int(np.argmax(over))
+            j = int(over.argmax())
             if over[j] > 0:
                 move = inverse @ rows_e[:, j]
                 excess = abs(g[j]) - lam[j]
@@ -368,10 +368,10 @@ class VertexPath:
                         # Morrison's update of its inverse.
                         q = Z[row, free] @ inverse_before
                         pivot = q[index]
-                        if abs(pivot) > _PIVOT_FLOOR * np.max(np.abs(q)):
+                        if abs(pivot) > _PIVOT_FLOOR * np.abs(q).max():
                             column = inverse_before[:, index] / pivot
                             q[index] -= 1.0
-                            inverse = inverse_before - np.outer(column, q)
+                            inverse = inverse_before - column[:, None] * q
                             updates += 1
                 else:
                     elbow = np.append(elbow, row)
@@ -416,7 +416,7 @@ class VertexPath:
         """
         t_rows = u / du
         np.negative(t_rows, out=t_rows)
-        toward = np.flatnonzero(t_rows > 0)
+        toward = (t_rows > 0).nonzero()[0]
         t_rows = t_rows[toward]
         gain_rows = gains[toward]
         gain_rows *= np.abs(du[toward])
@@ -609,7 +609,7 @@ class _NearRows:
             return True
         # All rows' product (no copy of the far rows' block is kept).
         u_new = self.u_far + (self.path.Z @ step)[self.far]
-        if np.any((u_new > 0) != (self.u_far > 0)):
+        if ((u_new > 0) != (self.u_far > 0)).any():
             return False
         self.u_far, self.beta0 = u_new, beta_to.copy()
         self._set_rho()
@@ -634,11 +634,11 @@ def _first_stop(t, gain, target):
     first = t.size if t.size <= _SORT_ALL else _FIRST_BREAKPOINTS
     while True:
         if first < t.size:
-            candidates = np.argpartition(t, first - 1)[:first]
-            order = candidates[np.argsort(t[candidates])]
+            candidates = t.argpartition(first - 1)[:first]
+            order = candidates[t[candidates].argsort()]
         else:
-            order = np.argsort(t)
-        stop = int(np.searchsorted(np.cumsum(gain[order]), target))
+            order = t.argsort()
+        stop = int(gain[order].cumsum().searchsorted(target))
         if stop < order.size or first >= t.size:
             return stop, order
         first = min(4 * first, t.size)
