@@ -52,7 +52,8 @@ References
 import numpy as np
 from scipy.linalg.lapack import dgetrf, dgetri
 
-# The walk's perturbation of the loss arguments, relative to their mean size.
+# The walk's perturbation of the loss arguments, relative to their mean size
+# about their median (with an intercept) or zero.
 _PERTURBATION = 1e-10
 # Simplex iterations per point (times the number of columns, at least the
 # floor) before the point is left to the caller: a walk that long is cycling
@@ -131,7 +132,11 @@ class VertexPath:
         # perturbation breaks them (the classical remedy of degeneracy). The
         # basis found is then optimal for the exact arguments as well, on
         # which the coefficients are solved and the certificate is taken.
-        size = float(self.weight @ np.abs(self.a_exact)) / max(float(self.weight.sum()), 1e-300)
+        # Its scale is the residuals' (about the median with an intercept,
+        # which absorbs an offset of the targets), not the targets'.
+        centre = float(np.median(self.a_exact)) if fit_intercept else 0.0
+        size = float(self.weight @ np.abs(self.a_exact - centre)) / max(
+            float(self.weight.sum()), 1e-300)
         pattern = np.random.default_rng(0).uniform(-1.0, 1.0, size=n)
         self._shift = _PERTURBATION * max(size, np.finfo(float).tiny) * pattern
         self.a = self.a_exact + self._shift
