@@ -18,9 +18,12 @@ choice on the shared folds, computed here the same way for both.
   ``GridSearchCV`` over losses x alphas (cold fits).
 
 Sizes default to a fraction of the issue's (the box is shared); ``--full``
-uses n=5e4, p=500 (logistic) and n=1e5, p=200 (lasso).
+uses n=5e4, p=500 (logistic) and n=1e5, p=200 (lasso). Everything runs on
+one thread (threadpoolctl) unless ``--threads`` says otherwise; each row
+prints wall and CPU (process) time medians, the CPU ones being what to read
+on a shared box.
 
-Usage: OPENBLAS_NUM_THREADS=1 python benchmarks/bench_cv_path.py [--rounds 3] [--full]
+Usage: python benchmarks/bench_cv_path.py [--rounds 3] [--full] [--threads 1]
        [--only lasso,logistic,robust,losses]
 """
 
@@ -35,8 +38,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LassoCV, LogisticRegressionCV
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sklosses import LossClassifier, LossClassifierCV, LossRegressor, LossRegressorCV
+from sklosses._diagnostics import PenaltyDominatesWarning
 from sklosses.losses import Huber
 
 
@@ -46,15 +51,26 @@ def judge(scores_by_alpha):
     return int(np.argmax(means)), float(means.max())
 
 
+CPU_TIMES = {}
+
+
 def timed(fit, rounds, names):
-    """Median time of each fitter, run alternately ``rounds`` times."""
+    """Median wall time of each fitter, run alternately ``rounds`` times.
+
+    The median CPU (process) times go to ``CPU_TIMES``, which ``report``
+    prints beside them.
+    """
     times = {name: [] for name in names}
+    cpu = {name: [] for name in names}
     results = {}
     for _ in range(rounds):
         for name in names:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             results[name] = fit[name]()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    CPU_TIMES.clear()
+    CPU_TIMES.update({name: statistics.median(t) for name, t in cpu.items()})
     return {name: statistics.median(t) for name, t in times.items()}, results
 
 
@@ -62,10 +78,12 @@ def report(title, medians, notes):
     print(f"\n== {title}")
     names = list(medians)
     for name in names:
-        print(f"  {name:<36} {medians[name]:8.2f} s   {notes.get(name, '')}")
-    ours = medians[names[0]]
+        print(f"  {name:<36} {medians[name]:8.3f} s wall {CPU_TIMES.get(name, np.nan):8.3f} s CPU"
+              f"   {notes.get(name, '')}")
+    ours, ours_cpu = medians[names[0]], CPU_TIMES.get(names[0], np.nan)
     for name in names[1:]:
-        print(f"  ratio {names[0]} / {name}: {ours / medians[name]:.2f}")
+        print(f"  ratio {names[0]} / {name}: {ours / medians[name]:.2f} wall, "
+              f"{ours_cpu / CPU_TIMES.get(name, np.nan):.2f} CPU")
 
 
 def bench_lasso(args):
@@ -153,7 +171,12 @@ def bench_robust(args):
                 loss=loss, alpha=search.alpha_, l1_ratio=1.0).fit(X[train], y[train]),
         }
         medians, _ = timed(fit, args.rounds, list(fit))
-        report(f"{loss} L1 path n={n} p={p} (alpha_ = {search.alpha_:.3g})", medians, {})
+        notes = {}
+        if loss == "quantile" and hasattr(_piecewise_path().PiecewisePath, "vertices"):
+            routes, pivots = _quantile_routes(search.alphas_, X, y, folds[0])
+            notes["path of 50 alphas, one fold"] = (
+                f"points after the first: {routes}; {pivots} vertex-walk pivots")
+        report(f"{loss} L1 path n={n} p={p} (alpha_ = {search.alpha_:.3g})", medians, notes)
 
 
 def _one_path(loss, alphas, X, y, fold):
@@ -161,6 +184,35 @@ def _one_path(loss, alphas, X, y, fold):
 
     return fit_path(LossRegressor(loss=loss, l1_ratio=1.0), X, y, None, *fold, alphas,
                     LossRegressor.score)
+
+
+def _piecewise_path():
+    from sklosses.solvers import _piecewise_path
+
+    return _piecewise_path
+
+
+def _quantile_routes(alphas, X, y, fold):
+    """How one fold's quantile path solved its points, and the walk's pivots in all."""
+    PiecewisePath = _piecewise_path().PiecewisePath
+
+    seen = []
+    solve = PiecewisePath.solve
+
+    def recording(self, *args):
+        fit = solve(self, *args)
+        seen.append((self.routes[-1], self.vertices.n_iter_ if self.routes[-1] == "vertex"
+                     else 0))
+        return fit
+
+    PiecewisePath.solve = recording
+    try:
+        _one_path("quantile", alphas, X, y, fold)
+    finally:
+        PiecewisePath.solve = solve
+    counts = {route: sum(r == route for r, _ in seen) for route in dict.fromkeys(
+        r for r, _ in seen)}
+    return counts, sum(n for _, n in seen)
 
 
 def bench_losses(args):
@@ -205,7 +257,12 @@ if __name__ == "__main__":
                         help="skip LogisticRegressionCV(liblinear) in the logistic bench")
     parser.add_argument("--no-saga", action="store_true",
                         help="skip LogisticRegressionCV(solver='saga')")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (threadpoolctl); 0 leaves the default")
     arguments = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
-    for name in arguments.only.split(","):
-        BENCHES[name](arguments)
+    # The grid's largest alphas flatten the fit by design (each cold fit says so).
+    warnings.simplefilter("ignore", PenaltyDominatesWarning)
+    with threadpool_limits(arguments.threads if arguments.threads > 0 else None):
+        for name in arguments.only.split(","):
+            BENCHES[name](arguments)

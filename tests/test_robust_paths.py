@@ -1,9 +1,10 @@
 """Paths of the robust losses: every point at or below a tight cold fit's objective.
 
 The path solvers of Huber (joint scale, any penalty), smooth losses with L2
-(warm-started proximal Newton) and piecewise-linear losses (globbed programs
-seeded by the previous point) each replace a full fit per alpha; what they
-must not change is the optimum. Each point's objective is computed here from
+(warm-started proximal Newton) and piecewise-linear losses (a vertex walk from
+the previous point's optimal vertex with a pure L1 penalty, globbed programs
+seeded by the previous point otherwise) each replace a full fit per alpha;
+what they must not change is the optimum. Each point's objective is computed here from
 its coefficients by formulas written out in the test (the joint scale
 profiled out by scipy's bounded scalar minimiser), on raw diabetes (features
 in their own units, target of spread 77) and with sample weights, and
@@ -12,14 +13,18 @@ compared with a cold fit at ``tol=1e-9``.
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize_scalar
+from scipy.optimize import linprog, minimize_scalar
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, KFold
 
-from sklosses import LossRegressor, _path
+from sklosses import LossRegressor, LossRegressorCV, _path
 from sklosses._path import _path_solver, alpha_grid, fit_path, own_score
 from sklosses.losses import Huber
+from sklosses.losses._piecewise import PiecewiseLinear
+from sklosses.solvers import _vertex_path
+from sklosses.solvers._vertex_path import VertexPath
 
 TOL = 1e-4  # the estimators' default tol
 
@@ -187,3 +192,202 @@ def test_score_many_equals_r2_score(case):
     for weights in (None, rng.uniform(0, 2, size=n)):
         expected = [r2_score(y, raw.reshape(y.shape), sample_weight=weights) for raw in raws]
         np.testing.assert_allclose(est._score_many(raws, y, weights), expected, rtol=0, atol=1e-14)
+
+
+# -- the vertex walk of L1 quantile / absolute-error paths ---------------------
+
+
+def _piecewise_points(loss, l1_ratio, X, y, sample_weight, fit_intercept=True, n_alphas=12):
+    """The path solver of a piecewise-linear path after its first point, and the grid."""
+    est = LossRegressor(loss=loss, l1_ratio=l1_ratio, fit_intercept=fit_intercept)
+    alphas = alpha_grid(est, X, y, sample_weight, l1_ratio=l1_ratio, n_alphas=n_alphas)
+    first = clone(est).set_params(alpha=alphas[0], warm_start=True)
+    first._path_point = True
+    first.fit(X, y, sample_weight=sample_weight)
+    points = _path_solver(first, X, y, sample_weight)
+    assert type(points).__name__ == "_PiecewisePoints"
+    return first, points, alphas
+
+
+def _walk_path(first, points, alphas, fit_intercept=True):
+    """Fit the points after the first; each point's coefficients and reported gap."""
+    n = first.coef_.size
+    out = []
+    for old, new in zip(alphas[:-1], alphas[1:]):
+        first.alpha = float(new)
+        points.fit(float(old), float(new))
+        params = np.append(first.coef_, first.intercept_) if fit_intercept else first.coef_
+        out.append((float(new), params.copy(), float(first.duality_gap_)))
+        assert first.coef_.size == n
+    return out
+
+
+@pytest.mark.parametrize(
+    ("loss", "weighted", "fit_intercept"),
+    [
+        pytest.param("quantile", False, True, id="quantile"),
+        pytest.param("quantile", True, True, id="quantile-weighted"),
+        pytest.param("quantile", True, False, id="quantile-no-intercept"),
+        pytest.param("absolute_error", False, True, id="absolute"),
+    ],
+)
+def test_l1_path_points_are_vertices_equal_to_tight_cold_fits(
+    raw_diabetes, loss, weighted, fit_intercept
+):
+    """With a pure L1 penalty every point after the first is a walk's vertex, exact.
+
+    Raw diabetes has ties (``sex`` takes two values, the targets are
+    integers) and features in their own units. Each point's certified gap
+    is rounding, its objective is a tight cold fit's to 1e-9, and its
+    coefficients are the cold fit's (the optimum is unique here).
+    """
+    X, y, weights = raw_diabetes
+    w = weights if weighted else None
+    first, points, alphas = _piecewise_points(loss, 1.0, X, y, w, fit_intercept)
+    walked = _walk_path(first, points, alphas, fit_intercept)
+    assert points.path.routes == ["vertex"] * len(walked)
+    w_all = np.ones(y.size) if w is None else w
+    for alpha, params, gap in walked:
+        assert gap <= 1e-10, (alpha, gap)
+        cold = LossRegressor(
+            loss=loss, l1_ratio=1.0, alpha=alpha, tol=1e-9, max_iter=20_000,
+            fit_intercept=fit_intercept,
+        ).fit(X, y, sample_weight=w)
+        intercept = params[-1] if fit_intercept else 0.0
+        point = _objective(loss, params[: X.shape[1]], intercept, alpha, 1.0, X, y, w_all)
+        reference = _objective(loss, cold.coef_, cold.intercept_, alpha, 1.0, X, y, w_all)
+        assert point <= reference * (1 + 1e-9), (alpha, point, reference)
+        assert point >= reference * (1 - 1e-8), (alpha, point, reference)
+        cold_params = np.append(cold.coef_, cold.intercept_) if fit_intercept else cold.coef_
+        scale = np.abs(cold_params) + np.abs(cold_params).max() * 1e-3
+        np.testing.assert_array_less(np.abs(params - cold_params), 1e-4 * scale)
+
+
+def test_l1_quantile_cv_equals_grid_search(raw_diabetes):
+    """``LossRegressorCV`` on vertex paths: GridSearchCV's alpha and its fold scores.
+
+    Each fold's score is compared with the cold fit GridSearchCV makes
+    (default tol): equal to 1e-8 wherever the cold fit reached the optimum
+    (its objective within 1e-12 of the vertex's); where it did not (an
+    interior point its crossover did not finish, on a flat optimum), the
+    vertex's objective is the lower one.
+    """
+    X, y, _ = raw_diabetes
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    search = LossRegressorCV(loss="quantile", l1_ratio=1.0, alphas=15, cv=folds).fit(X, y)
+    grid = GridSearchCV(
+        LossRegressor(loss="quantile", l1_ratio=1.0), {"alpha": list(search.alphas_)}, cv=folds
+    ).fit(X, y)
+    assert search.alpha_ == grid.best_params_["alpha"]
+    ones = np.ones(y.size)
+    n_equal = 0
+    for k, (train, test) in enumerate(folds):
+        outcome = fit_path(LossRegressor(loss="quantile", l1_ratio=1.0), X, y, None, train,
+                           test, search.alphas_, own_score)
+        for i, (alpha, params) in enumerate(zip(search.alphas_, outcome["params"])):
+            theirs = grid.cv_results_[f"split{k}_test_score"][i]
+            assert search.cv_results_[f"split{k}_test_score"][i] == outcome["test_score"][i]
+            cold = LossRegressor(loss="quantile", l1_ratio=1.0, alpha=alpha).fit(
+                X[train], y[train])
+            value = _objective("quantile", params[:-1], params[-1], alpha, 1.0, X[train],
+                               y[train], ones[train])
+            value_cold = _objective("quantile", cold.coef_, cold.intercept_, alpha, 1.0,
+                                    X[train], y[train], ones[train])
+            assert value <= value_cold * (1 + 1e-12), (k, i, alpha, value, value_cold)
+            if value_cold <= value * (1 + 1e-12):
+                assert abs(outcome["test_score"][i] - theirs) <= 1e-8, (k, alpha)
+                n_equal += 1
+    assert n_equal >= 0.8 * 3 * len(search.alphas_)
+
+
+def test_l2_and_elastic_net_paths_keep_the_globbed_programs(raw_diabetes):
+    """A quadratic part makes the program a QP without vertices: no walk is tried."""
+    X, y, _ = raw_diabetes
+    for l1_ratio in (0.0, 0.5):
+        first, points, alphas = _piecewise_points("quantile", l1_ratio, X, y, None, n_alphas=5)
+        _walk_path(first, points, alphas)
+        assert "vertex" not in points.path.routes
+        assert points.path._vertices is None
+
+
+def test_an_uncertified_walk_falls_back_to_the_globbed_programs(raw_diabetes, monkeypatch):
+    """A walk whose end is not the optimum fails its certificate; the point is still right.
+
+    The walk is made to return a vertex moved off the optimum (every
+    coefficient 1 % larger): its duality gap exceeds tol, so the point
+    goes to the globbed programs, and after three such points the path
+    stops trying the walk.
+    """
+    X, y, _ = raw_diabetes
+    walk = VertexPath._walk
+
+    def wrong(self, *args):
+        result = walk(self, *args)
+        if result is None:
+            return None
+        beta, elbow, free, theta, u, u_walk = result
+        beta = 1.01 * beta
+        return beta, elbow, free, theta, self.a_exact + self.Z @ beta, u_walk
+
+    monkeypatch.setattr(VertexPath, "_walk", wrong)
+    first, points, alphas = _piecewise_points("quantile", 1.0, X, y, None, n_alphas=8)
+    walked = _walk_path(first, points, alphas)
+    assert points.path.routes == ["globbed"] * len(walked)
+    assert points.path._vertex_failures == 3
+    for alpha, params, _ in walked:
+        cold = LossRegressor(loss="quantile", l1_ratio=1.0, alpha=alpha, tol=1e-9).fit(X, y)
+        point = _objective("quantile", params[:-1], params[-1], alpha, 1.0, X, y, np.ones(y.size))
+        reference = _objective(
+            "quantile", cold.coef_, cold.intercept_, alpha, 1.0, X, y, np.ones(y.size))
+        assert point <= reference + TOL * abs(reference)
+
+
+def test_a_walk_past_its_pivot_limit_falls_back(raw_diabetes, monkeypatch):
+    """A point that needs more pivots than allowed is left to the globbed programs."""
+    X, y, _ = raw_diabetes
+    monkeypatch.setattr(_vertex_path, "_MAX_PIVOTS_FACTOR", 0)
+    monkeypatch.setattr(_vertex_path, "_MIN_PIVOTS", 1)
+    first, points, alphas = _piecewise_points("quantile", 1.0, X, y, None, n_alphas=8)
+    _walk_path(first, points, alphas)
+    assert "globbed" in points.path.routes
+
+
+def _lp_optimum(X, y, w, quantile, l1):
+    """The L1 quantile regression optimum by scipy's linprog (HiGHS), as an LP."""
+    n, p = X.shape
+    # Variables: w+ (p), w- (p), b+ , b-, r+ (n), r- (n), all >= 0.
+    cost = np.concatenate([np.full(2 * p, l1), [0.0, 0.0], w * quantile, w * (1 - quantile)])
+    A = np.hstack([X, -X, np.ones((n, 1)), -np.ones((n, 1)), np.eye(n), -np.eye(n)])
+    result = linprog(cost, A_eq=A, b_eq=y, bounds=(0, None), method="highs")
+    assert result.status == 0
+    return result.fun
+
+
+@pytest.mark.parametrize("quantile", [0.5, 0.2, 0.9])
+def test_vertex_walk_on_tied_data_equals_linprog(quantile):
+    """Integer features and targets with many ties (degenerate vertices) against HiGHS.
+
+    Along a decreasing grid, every point the walk returns has the LP's
+    optimal value to 1e-9; a point it cannot finish returns None, which the
+    path would solve otherwise (here it must not be more than one).
+    """
+    rng = np.random.default_rng(3)
+    n, p = 80, 3
+    X = rng.integers(0, 3, size=(n, p)).astype(float)
+    y = (X @ [1.0, -1.0, 2.0] + rng.integers(-2, 3, size=n)).astype(float)
+    w = np.full(n, 1.0 / n)
+    form = PiecewiseLinear(knots=(0.0,), slopes=(quantile - 1.0, quantile), offset=y,
+                           scale=np.full(n, -1.0))
+    walk = VertexPath(X, form, w, fit_intercept=True)
+    beta = np.append(np.zeros(p), np.quantile(y, quantile))
+    failures = 0
+    for l1 in np.geomspace(1.0, 1e-4, 15):
+        result = walk.solve(l1, beta, 1e-9)
+        if result is None:
+            failures += 1
+            continue
+        beta, primal, dual, _ = result
+        optimum = _lp_optimum(X, y, w, quantile, l1)
+        assert abs(primal - optimum) <= 1e-9 * abs(optimum), (l1, primal, optimum)
+        assert dual <= optimum * (1 + 1e-12)
+    assert failures <= 1

@@ -1,4 +1,14 @@
-"""Path points of a one-kink piecewise-linear loss by small globbed programs.
+"""Path points of a one-kink piecewise-linear loss: a vertex walk, or small globbed programs.
+
+With a pure L1 penalty the point's program is a linear program, and each
+point is first a simplex walk from the previous point's optimal vertex
+(:class:`~sklosses.solvers._vertex_path.VertexPath`): an exact vertex,
+certified by the full problem's duality gap like every point here. What it
+cannot finish (a singular basis, its pivot limit, a gap above ``tol``), and
+every point with an L2 part (a quadratic program, without vertices), goes
+to the globbed programs below; after ``_MAX_VERTEX_FAILURES`` failed walks in
+a row the path stops trying the walk. :attr:`PiecewisePath.routes` records
+how each point was solved.
 
 Along a regularisation path of a quantile (or absolute-error) fit, the
 previous point's solution predicts the next one's residuals far better than
@@ -23,7 +33,9 @@ with many wrongly globbed members and shrinks back after clean points.
 import numpy as np
 
 from ..losses._piecewise import PiecewiseLinear
+from ._exact import _OutputFit
 from ._globbing import _CLOSE, GlobbedFit
+from ._vertex_path import VertexPath
 
 # The first band: this many times the number of coefficients, and at least
 # _MIN_BAND rows; never more than _MAX_BAND_SHARE of the rows (past it the
@@ -49,6 +61,9 @@ _MOVE_MARGIN = 1.0
 _REDUCED_TOL_SHARE = 1e-3
 # A glob's target lies this many mean absolute arguments beyond its members' mean.
 _SHIFT = 1.0
+# Consecutive points the vertex walk could not finish after which the path
+# stops trying it (each failure costs up to its pivot limit).
+_MAX_VERTEX_FAILURES = 3
 
 
 def applies(form, X):
@@ -85,6 +100,11 @@ class PiecewisePath:
         self.band = max(_BAND_FACTOR * n_columns, _MIN_BAND)
         self.n_iter_ = 0
         self._previous = None  # (start, solution) of the last certified point
+        self._vertices = None  # the VertexPath, made at the first pure-L1 point
+        # How each point was solved: "vertex", "globbed" or None (the
+        # caller's full fit), in order.
+        self.routes = []
+        self._vertex_failures = 0
 
     def solve(self, penalty, beta0, tol, max_iter):
         """The certified optimum under ``penalty`` seeded by ``beta0``, or None.
@@ -106,6 +126,38 @@ class PiecewisePath:
             With the full problem's primal and dual values; None when the
             reduced programs did not certify it (the caller solves it fully).
         """
+        if penalty.l2_strength == 0 and self._vertex_failures < _MAX_VERTEX_FAILURES:
+            fit = self._solve_vertex(penalty, beta0, tol)
+            if fit is not None:
+                self._vertex_failures = 0
+                self.routes.append("vertex")
+                return fit
+            self._vertex_failures += 1
+        fit = self._solve_globbed(penalty, beta0, tol, max_iter)
+        self.routes.append(None if fit is None else "globbed")
+        return fit
+
+    @property
+    def vertices(self):
+        """The :class:`~sklosses.solvers._vertex_path.VertexPath` of this fold (made once)."""
+        if self._vertices is None:
+            self._vertices = VertexPath(self.X, self.form, self.weight,
+                                        fit_intercept=self.fit_intercept)
+        return self._vertices
+
+    def _solve_vertex(self, penalty, beta0, tol):
+        """The point by the vertex walk (:mod:`._vertex_path`), or None."""
+        result = self.vertices.solve(penalty.l1_strength, beta0, tol)
+        self.n_iter_ = self.vertices.n_iter_
+        if result is None:
+            return None
+        beta, primal, dual, n_iter = result
+        self._previous = (np.asarray(beta0, dtype=float), beta)
+        return _OutputFit(beta=beta, primal=primal, dual=dual, n_iter=n_iter, curve=[primal],
+                          converged=True, message="")
+
+    def _solve_globbed(self, penalty, beta0, tol, max_iter):
+        """The point by globbed interior-point programs, or None."""
         full = self.make_problem(self.X, self.form, self.weight, penalty)
 
         def reduced_problem(X, form, weight):

@@ -1,0 +1,660 @@
+"""Path points of an L1 (or unpenalised) quantile fit by walking the vertices of its program.
+
+With a pure L1 penalty (or none), a quantile or absolute-error fit of a
+linear model is a linear program: its optimum is a vertex, fixed by a basis
+of ``k`` free coefficients (the intercept and the weights that are not zero)
+and ``k`` *elbow* samples whose loss argument sits on the kink. The
+coefficients are the solution of the ``k x k`` system ``u_E(beta) = 0``; the
+elbow samples' slopes ``theta_E`` follow from the stationarity of the free
+coefficients, and the vertex is optimal when every ``theta_E`` lies between
+the loss's two slopes and every weight at zero has a subgradient of at most
+its L1 strength. Along a path in alpha the vertex does not move until
+one of these tests fails (the solution path is piecewise constant in alpha,
+piecewise linear in ``||w||_1``: Li and Zhu, 2008), so the previous point's
+vertex is the natural start of the next. Tracking every event of the path
+(a homotopy) costs a pivot per sample that crosses the kink; walking
+straight to the next grid point costs fewer (733 against about 2 100
+crossings on bench_cv_path's robust fold).
+
+:class:`VertexPath` solves each point by a primal simplex on the
+coefficients started at the previous point's vertex: while a test fails,
+the steepest of the failing ones names an edge (release that elbow sample
+to the side that lowers the objective, or let that weight leave zero), and
+the objective, convex and piecewise linear along the edge, is minimised
+there exactly by sorting its breakpoints (the samples that cross the kink
+and the weights that reach zero, Barrodale and Roberts's long step):
+several samples change sides in one iteration, and the breakpoint where the
+slope turns non-negative enters the basis. The walk runs on arguments
+perturbed at 1e-10 of their size (ties of the data would make degenerate
+vertices); the coefficients returned are the final basis's vertex for the
+exact arguments. They are checked as a cold fit is: the full problem's
+primal value and the dual value of the vertex's ``theta`` (every sample's
+slope), whose relative gap must be at most ``tol``; an exact vertex has a
+gap of rounding. Anything unusual (a singular basis, more pivots than the
+limit, no breakpoint ends an edge, a gap above ``tol``) returns None, and
+the caller solves the point another way.
+
+The first point's coefficients (an interior-point fit) need not be a
+vertex: :meth:`VertexPath.solve` first *purifies* them, moving within the
+null space of the current elbow rows in the direction that does not raise
+the objective, until as many samples are on the kink as there are free
+coefficients.
+
+References
+----------
+.. [1] Y. Li and J. Zhu, "L1-norm quantile regression", Journal of
+   Computational and Graphical Statistics 17(1), 163-185 (2008).
+.. [2] I. Barrodale and F. D. K. Roberts, "An improved algorithm for
+   discrete l1 linear approximation", SIAM J. Numerical Analysis 10(5),
+   839-848 (1973).
+"""
+
+import numpy as np
+from scipy.linalg.lapack import dgetrf, dgetri
+
+# The walk's perturbation of the loss arguments, relative to their mean size
+# about their median (with an intercept) or zero.
+_PERTURBATION = 1e-10
+# Simplex iterations per point (times the number of columns, at least the
+# floor) before the point is left to the caller: a walk that long is cycling
+# on a degenerate vertex or far from the previous point.
+_MAX_PIVOTS_FACTOR = 4
+_MIN_PIVOTS = 60
+# A test fails when it is violated by more than this share of its scale
+# (the slopes' spread, an L1 strength): below it the violation changes the
+# objective by rounding only, and the gap of the result decides.
+_VIOLATION = 1e-11
+# A basis whose condition number exceeds this is treated as singular.
+_SINGULAR = 1e12
+# The near rows of a walk: this many times the number of columns at least
+# (and _MIN_NEAR), twice as many after a step that passed a far row, half
+# as many again (not below the first) after _CLEAN_POINTS points in a row
+# without one.
+_NEAR_FACTOR = 16
+_MIN_NEAR = 200
+_CLEAN_POINTS = 3
+# Breakpoints looked at first along an edge (the long step usually ends
+# among them); all of them are sorted when it does not, or when there are
+# at most _SORT_ALL.
+_FIRST_BREAKPOINTS = 32
+_SORT_ALL = 256
+_EMPTY = np.zeros((0, 0))
+# Sherman-Morrison updates of a basis inverse before it is factorised
+# afresh, and the smallest pivot (relative) they accept.
+_MAX_UPDATES = 32
+_PIVOT_FLOOR = 1e-8
+
+
+class VertexPath:
+    """One training fold's path of an L1 or unpenalised one-kink piecewise-linear loss.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Dense, float64, the rows of positive weight.
+    form : PiecewiseLinear
+        The single output's loss: one knot, slopes of opposite signs, one
+        scale (:func:`sklosses.solvers._piecewise_path.applies`).
+    weight : ndarray of shape (n_samples,)
+        The loss term's weights (normalised to sum one).
+    fit_intercept : bool
+
+    Attributes
+    ----------
+    n_iter_ : int
+        Simplex iterations (purification steps included) of the last solve.
+    """
+
+    def __init__(self, X, form, weight, *, fit_intercept):
+        n, p = X.shape
+        self.n_features = p
+        self.fit_intercept = fit_intercept
+        self.weight = np.asarray(weight, dtype=float)
+        self.low, self.high = (float(s) for s in form.slopes)
+        knot = float(form.knots[0])
+        self.value_at_knot = float(form.value_at_first_knot)
+        scale = float(np.asarray(form.scale).flat[0])
+        # Columns to unit weighted RMS (the basis systems' conditioning does
+        # not depend on the features' units); the loss argument minus the
+        # kink is u = a + Z beta_s with beta_s the scaled coefficients.
+        rms = np.sqrt(self.weight @ (X * X))
+        rms[rms == 0] = 1.0
+        self.rms = rms
+        columns = [X / rms]
+        if fit_intercept:
+            columns.append(np.ones((n, 1)))
+        self.Z = scale * np.hstack(columns)
+        self.a_exact = np.asarray(form.offset, dtype=float) - knot
+        # The walk runs on arguments perturbed by a fixed pattern of relative
+        # size _PERTURBATION: ties of the data (equal rows, rows on one line)
+        # make degenerate vertices, where several rows sit on the kink
+        # outside the basis and a simplex step can stall or stop short; the
+        # perturbation breaks them (the classical remedy of degeneracy). The
+        # basis found is then optimal for the exact arguments as well, on
+        # which the coefficients are solved and the certificate is taken.
+        # Its scale is the residuals' (about the median with an intercept,
+        # which absorbs an offset of the targets), not the targets'.
+        centre = float(np.median(self.a_exact)) if fit_intercept else 0.0
+        size = float(self.weight @ np.abs(self.a_exact - centre)) / max(
+            float(self.weight.sum()), 1e-300)
+        pattern = np.random.default_rng(0).uniform(-1.0, 1.0, size=n)
+        self._shift = _PERTURBATION * max(size, np.finfo(float).tiny) * pattern
+        self.a = self.a_exact + self._shift
+        self.m = self.Z.shape[1]
+        self.row_norms = np.sqrt(np.einsum("ij,ij->i", self.Z, self.Z))
+        self._gains = (self.high - self.low) * self.weight
+        self.base_near = max(_NEAR_FACTOR * self.m, _MIN_NEAR)
+        self.n_near = self.base_near
+        self.n_iter_ = 0
+        self._state = None  # (beta_s, elbow rows, free columns) of the last vertex
+        self._beta_user = None
+        self._near = None  # the _NearRows of the last walk
+        self._grew = False  # whether the last walk chose more near rows
+        self._clean = 0  # points in a row whose walk did not
+
+    # -- public ----------------------------------------------------------------
+
+    def solve(self, l1_strength, beta0, tol):
+        """The optimal vertex under ``l1_strength`` started from ``beta0``, or None.
+
+        Parameters
+        ----------
+        l1_strength : float
+            The coefficient of ``||w||_1`` (no L2 part).
+        beta0 : ndarray of shape (n_features + fit_intercept,)
+            The previous point's coefficients (user units). When they are
+            the last vertex this object returned, its basis is the start;
+            otherwise they are purified to a vertex first.
+        tol : float
+            Relative duality gap the result must certify.
+
+        Returns
+        -------
+        result : tuple or None
+            ``(beta, primal, dual, n_iter)`` in the user's units, or None
+            when the walk could not finish the point (the caller solves it).
+        """
+        self.n_iter_ = 0
+        lam = np.zeros(self.m)
+        lam[: self.n_features] = l1_strength / self.rms
+        beta0 = np.asarray(beta0, dtype=float)
+        with np.errstate(all="ignore"):
+            if self._state is not None and np.array_equal(beta0, self._beta_user):
+                beta, elbow, free = (v.copy() for v in self._state)
+            else:
+                self._near = None
+                beta = self._to_scaled(beta0)
+                vertex = self._purify(beta, lam)
+                if vertex is None:
+                    return self._fail()
+                beta, elbow, free = vertex
+            walked = self._walk(beta, elbow, free, lam)
+            if walked is None:
+                return self._fail()
+            beta, elbow, free, theta, u, u_walk = walked
+            primal, dual, v = self._values(beta, theta, u, lam)
+            # The next point starts from this one's near rows, refreshed
+            # from the (perturbed) arguments (h without the elbow rows' part).
+            self._near.rebase(self._beta_walk, u_walk, elbow,
+                              v - self.Z[elbow].T @ (self.weight[elbow] * theta[elbow]))
+            self._clean = 0 if self._grew else self._clean + 1
+            if self._clean >= _CLEAN_POINTS and self.n_near > self.base_near:
+                self.n_near = max(self.base_near, self.n_near // 2)
+                self._near, self._clean = None, 0  # chosen again at the next point
+        gap = max(primal - dual, 0.0) / max(abs(primal), np.finfo(float).tiny)
+        if not (np.isfinite(gap) and gap <= tol):
+            return self._fail()
+        # The next walk starts from the coefficients this one ended at (on
+        # the perturbed arguments); the user gets the exact vertex.
+        self._state = (self._beta_walk, elbow, free)
+        self._beta_user = self._to_user(beta)
+        return self._beta_user.copy(), primal, dual, max(self.n_iter_, 1)
+
+    # -- units -----------------------------------------------------------------
+
+    def _to_scaled(self, beta):
+        scaled = np.array(beta, dtype=float)
+        scaled[: self.n_features] *= self.rms
+        return scaled
+
+    def _to_user(self, scaled):
+        beta = scaled.copy()
+        beta[: self.n_features] /= self.rms
+        return beta
+
+    def _fail(self):
+        self._state = self._beta_user = self._near = None
+        return None
+
+    # -- the walk --------------------------------------------------------------
+
+    def _walk(self, beta, elbow, free, lam):
+        """Simplex iterations from the vertex ``(elbow, free)`` to the optimum under ``lam``.
+
+        The line searches look at the *near* rows only (:class:`_NearRows`),
+        those whose argument was nearest the kink, relative to their norm,
+        when they were chosen; a step that could pass a far row is checked
+        on the far rows, and where one does pass, the near rows are chosen
+        again, twice as many, from the current point.
+
+        Pricing is by the steepest edge: the directional derivative per unit
+        length of the step in the scaled coefficients, over the releases of
+        the elbow rows whose ``theta`` is out of its box and the weight at
+        zero whose subgradient most exceeds its L1 strength. Each iteration
+        is a few dozen NumPy calls on arrays of the near rows' or the
+        basis's size; the basis inverse is updated by Sherman and Morrison's
+        formula when one elbow row replaces another.
+
+        Returns ``(beta, elbow, free, theta, u, u_walk)`` (``theta``, ``u``
+        and ``u_walk`` every sample's slope, exact argument and perturbed
+        argument) or None.
+        """
+        Z, w = self.Z, self.weight
+        high, low = self.high, self.low
+        p = self.n_features
+        max_pivots = max(_MAX_PIVOTS_FACTOR * self.m, _MIN_PIVOTS)
+        row_threshold = _VIOLATION * (high - low)
+        near = self._near
+        if near is None:
+            near = self._near = _NearRows(self, beta, elbow, self.n_near)
+        pivots = 0
+        self._grew = False
+        tiny = np.finfo(float).tiny
+        # A weight at zero may leave it when |g_j| exceeds this; free
+        # columns (and the intercept) never.
+        base_limit = lam + _VIOLATION * (lam + (high - low))
+        base_limit[p:] = np.inf
+        inverse, updates, limit = None, 0, None
+        while True:
+            if limit is None:  # the free set (and the elbow's size) changed
+                limit = base_limit.copy()
+                limit[free] = np.inf
+                free_weights = free[free < p]
+                lam_free = lam[free]
+                local_elbow, w_e = near.local[elbow], w[elbow]
+            rows_e = Z[elbow]
+            if inverse is None:
+                inverse = _inverse(rows_e[:, free]) if elbow.size else _EMPTY
+                if inverse is None:
+                    return None
+                updates = 0
+            # The elbow samples' slopes (times their weights) that make the
+            # free coefficients stationary, and every column's subgradient.
+            wtheta = inverse.T @ (near.h[free] + lam_free * np.sign(beta[free]))
+            np.negative(wtheta, out=wtheta)
+            theta_e = wtheta / w_e
+            g = near.h + rows_e.T @ wtheta
+            edge, best = None, 0.0
+            if elbow.size:
+                out = np.maximum(theta_e - high, low - theta_e)
+                rate = out * w_e / np.sqrt((inverse * inverse).sum(axis=0))
+                index = int(rate.argmax())
+                if out[index] > row_threshold:
+                    sign = 1.0 if theta_e[index] > high else -1.0
+                    best = rate[index]
+                    edge = ("row", index, sign, -w_e[index] * out[index])
+            over = np.abs(g) - limit
+            j = int(over.argmax())
+            if over[j] > 0:
+                move = inverse @ rows_e[:, j]
+                excess = abs(g[j]) - lam[j]
+                if excess / np.sqrt(1.0 + move @ move) > best:
+                    edge = ("column", j, -float(np.sign(g[j])), -excess)
+            if edge is None:
+                # The sides the walk saw (those of the perturbed arguments)
+                # and the elbow rows' slopes make the dual point; the
+                # coefficients are the vertex of this basis for the exact
+                # arguments.
+                u_walk = self.a + Z @ beta
+                u_walk[elbow] = 0.0
+                theta = np.where(u_walk > 0, high, low)
+                theta[elbow] = np.clip(theta_e, low, high)
+                self._beta_walk = beta
+                beta = beta.copy()
+                if elbow.size:
+                    beta[free] = inverse @ -self.a_exact[elbow]
+                u = self.a_exact + Z @ beta
+                u[elbow] = 0.0
+                return beta, elbow, free, theta, u, u_walk
+            if pivots >= max_pivots:
+                return None
+            pivots += 1
+            # The edge's direction in the coefficients.
+            kind, index, sign, derivative = edge
+            d = np.zeros(self.m)
+            if kind == "row":
+                d[free] = sign * inverse[:, index]
+            else:
+                d[index] = sign
+                d[free] = -sign * move
+            while True:
+                du = near.Z @ d
+                moved = self._line_search(near.u, du, near.gains, beta, d, free_weights, lam,
+                                          derivative, kind, index)
+                if moved is None:
+                    return None
+                t, entering, passed = moved
+                beta_new = beta + t * d
+                if near.passes(beta_new):
+                    break
+                # The step may pass far rows: twice the near rows, from here.
+                self.n_near = min(2 * near.size, Z.shape[0])
+                self._grew = True
+                near = self._near = _NearRows(self, beta, elbow, self.n_near)
+                local_elbow = near.local[elbow]
+            # The step and the basis change; h follows the rows whose slopes
+            # change: the passed ones (by w (high - low), towards their new
+            # side), the leaving row (from 0) and the entering one (to 0).
+            beta = beta_new
+            u = near.u
+            u += t * du
+            positions = [passed]
+            changes = [near.gains[passed] * np.sign(u[passed])]
+            if kind == "row":
+                leaving = local_elbow[index]
+                # Its argument leaves the kink on the released side.
+                u[leaving] = sign * max(abs(t * du[leaving]), tiny)
+                positions.append([leaving])
+                changes.append([w_e[index] * (high if sign > 0 else low)])
+            inverse_before, inverse = inverse, None
+            if entering[0] == "row":
+                position = entering[1]
+                row = near.rows[position]
+                # It reached the kink from the side it moved away from.
+                positions.append([position])
+                changes.append([-w[row] * (high if du[position] < 0 else low)])
+                u[position] = 0.0
+                if kind == "row":
+                    elbow, local_elbow, w_e = elbow.copy(), local_elbow.copy(), w_e.copy()
+                    # The same basis position.
+                    elbow[index], local_elbow[index], w_e[index] = row, position, w[row]
+                    if updates < _MAX_UPDATES:
+                        # One row of the basis replaced: Sherman and
+                        # Morrison's update of its inverse.
+                        q = Z[row, free] @ inverse_before
+                        pivot = q[index]
+                        if abs(pivot) > _PIVOT_FLOOR * np.abs(q).max():
+                            column = inverse_before[:, index] / pivot
+                            q[index] -= 1.0
+                            inverse = inverse_before - column[:, None] * q
+                            updates += 1
+                else:
+                    elbow = np.append(elbow, row)
+                    free = np.append(free, index)
+                    limit = None
+            else:
+                beta[entering[1]] = 0.0
+                keep = free != entering[1]
+                if kind == "row":
+                    elbow = np.delete(elbow, index)
+                    free = free[keep]
+                else:
+                    free = np.append(free[keep], index)
+                limit = None
+            if limit is None:
+                local_elbow, w_e = near.local[elbow], w[elbow]
+            positions = np.concatenate(positions).astype(np.intp, copy=False)
+            near.h += near.Z[positions].T @ np.concatenate(changes)
+            # The elbow rows stay exactly on the kink (the step moves them by
+            # rounding), which keeps them out of the line searches.
+            u[local_elbow] = 0.0
+            self.n_iter_ += 1
+
+    def _line_search(self, u, du, gains, beta, d, weights, lam, derivative, kind, index):
+        """The step along ``d`` to the minimum of the objective, and what enters the basis.
+
+        ``u``, ``du`` and ``gains`` are the (near) rows' arguments, their
+        rates along ``d`` and ``w (high - low)``; ``weights`` the free
+        weights (a weight leaving zero is not among them); ``derivative``
+        (< 0) is the slope at ``t = 0+``. A row whose argument moves towards
+        the kink is a breakpoint at ``t = -u / du > 0`` (an elbow row, at
+        ``u = 0``, is none) where the slope grows by ``gains |du|``; a free
+        weight moving towards zero one at ``-beta / d`` where it grows by
+        ``2 lam |d|``. The step ends at the first breakpoint where the slope
+        is no longer negative. (A row off the elbow exactly at the kink, a
+        tie, is not a breakpoint at ``t = 0`` here; the walk's perturbation
+        of the arguments makes that a null event.)
+
+        Returns ``(t, entering, passed)``: the step, ``("row", position in
+        u)`` or ``("column", j)``, and the positions of the rows passed
+        (they change sides); None when no breakpoint ends the edge.
+        """
+        t_rows = u / du
+        np.negative(t_rows, out=t_rows)
+        toward = (t_rows > 0).nonzero()[0]
+        t_rows = t_rows[toward]
+        gain_rows = gains[toward]
+        gain_rows *= np.abs(du[toward])
+        target = -derivative
+        # The rows alone first: a weight reaching zero before their stop is
+        # rare, and only then are the two merged.
+        stop, order = _first_stop(t_rows, gain_rows, target)
+        t = float(t_rows[order[stop]]) if stop < order.size else np.inf
+        t_cols = -beta[weights] / d[weights]
+        shrinking = (t_cols > 0) & (t_cols < t)
+        if not shrinking.any():
+            if stop >= order.size:
+                return None  # the objective falls without end along the edge
+            return t, ("row", int(toward[order[stop]])), toward[order[:stop]]
+        columns = weights[shrinking]
+        n_rows = toward.size
+        t_all = np.concatenate([t_rows, t_cols[shrinking]])
+        gain = np.concatenate([gain_rows, 2.0 * lam[columns] * np.abs(d[columns])])
+        stop, order = _first_stop(t_all, gain, target)
+        if stop >= order.size:
+            return None
+        k = order[stop]
+        passed = order[:stop]
+        passed = toward[passed[passed < n_rows]]
+        t = float(t_all[k])
+        if k < n_rows:
+            return t, ("row", int(toward[k])), passed
+        return t, ("column", int(columns[k - n_rows])), passed
+
+    def _slopes(self, u, on_elbow):
+        """Each non-elbow sample's weight times its slope (the upper one for ``u > 0``)."""
+        slope = self.weight * np.where(u > 0, self.high, self.low)
+        slope[on_elbow] = 0.0
+        return slope
+
+    # -- purification ------------------------------------------------------------
+
+    def _purify(self, beta, lam):
+        """A vertex whose objective is at most that of ``beta``: ``(beta, elbow, free)`` or None.
+
+        The free coefficients are the intercept and the non-zero weights; the
+        samples on the kink (to rounding) are the first elbow rows. While
+        there are fewer elbow rows than free coefficients, ``beta`` moves
+        along a direction of the null space of the elbow rows (in the free
+        coefficients) whose sign does not raise the objective, to the
+        minimum along it: a sample that reaches the kink joins the elbow, a
+        weight that reaches zero leaves the free set.
+        """
+        Z = self.Z
+        p = self.n_features
+        free = np.flatnonzero(beta != 0)
+        if self.fit_intercept:
+            free = np.union1d(free[free < p], [p])
+        u = self.a + Z @ beta
+        size = float(self.weight @ np.abs(u)) + np.finfo(float).tiny
+        elbow = np.flatnonzero(np.abs(u) <= 1e-13 * size)
+        if elbow.size > free.size:
+            elbow = elbow[np.argsort(np.abs(u[elbow]))[: free.size]]
+        u[elbow] = 0.0
+        for _ in range(2 * self.m + 2):
+            basis = Z[np.ix_(elbow, free)]
+            if elbow.size == free.size:
+                if elbow.size and np.linalg.cond(basis) > _SINGULAR:
+                    return None
+                return beta, elbow, free
+            _, singular, vt = np.linalg.svd(basis) if elbow.size else (
+                None, np.zeros(0), np.eye(free.size))
+            rank = int(np.sum(singular > 1e-10 * singular[0])) if singular.size else 0
+            if rank < elbow.size:
+                return None
+            d = np.zeros(self.m)
+            d[free] = vt[-1]
+            du = Z @ d
+            on_elbow = np.zeros(u.size, dtype=bool)
+            on_elbow[elbow] = True
+            slope = self._slopes(u, on_elbow)
+            # The objective's slope along +d at t = 0+ (a sample on the kink
+            # outside the elbow counts on its lower side, as _slopes does).
+            derivative = float(slope @ du) + float(
+                lam[free] @ (np.sign(beta[free]) * d[free]))
+            if derivative > 0:
+                d, du, derivative = -d, -du, -derivative
+            moved = self._line_search(u, du, self._gains, beta, d, free[free < p], lam,
+                                      derivative, "none", -1)
+            if moved is None:
+                return None
+            self.n_iter_ += 1
+            t, entering, _ = moved
+            beta = beta + t * d
+            u = u + t * du
+            if entering[0] == "row":
+                elbow = np.append(elbow, entering[1])
+            else:
+                beta[entering[1]] = 0.0
+                free = free[free != entering[1]]
+            u[elbow] = 0.0
+        return None
+
+    # -- the certificate ---------------------------------------------------------
+
+    def _values(self, beta, theta, u, lam):
+        """The primal objective at ``beta`` and the dual value of ``theta``, user units.
+
+        The dual of ``min sum_i w_i phi(u_i) + sum_j lam_j |beta_j|`` is
+        ``max sum_i w_i (theta_i a_i + phi(knot))`` over ``theta`` in the
+        slopes' box with ``|(Z^T W theta)_j| <= lam_j`` (``= 0`` for the
+        intercept). ``theta`` is shrunk towards 0 until the L1 bounds hold;
+        what rounding leaves of the intercept's equality is charged as
+        ``|b| |v|``, as the exact solver's certificate does. Also returns
+        ``Z^T W theta`` (before the shrinking).
+        """
+        w = self.weight
+        constant = self.value_at_knot * float(w.sum())
+        primal = float(w @ np.maximum(self.low * u, self.high * u)) + constant
+        primal += float(lam @ np.abs(beta))
+        v = self.Z.T @ (w * theta)
+        bounded = lam > 0
+        excess = max(float(np.max(np.abs(v[bounded]) / lam[bounded], initial=0.0)), 1.0)
+        theta = theta / excess
+        v = v / excess
+        dual = float(w @ (theta * self.a_exact)) + constant
+        # The equalities of the unpenalised coefficients (the intercept) hold
+        # to rounding: what is left changes the bound by at most |b| |v|.
+        dual -= float(np.abs(beta[~bounded]) @ np.abs(v[~bounded]))
+        return primal, dual, v * excess
+
+
+class _NearRows:
+    """The rows a walk's line searches look at, and what the walk keeps of all rows.
+
+    Chosen at ``beta0``: the ``size`` rows of smallest ``|u_i| / |z_i|``
+    (the elbow rows among them), their block of ``Z``, arguments, slopes
+    and elbow mask; ``h``, the non-elbow rows' part of the loss's
+    gradient, is over all rows. A far row keeps its side while
+    ``|beta - beta0| < rho``, the smallest far ``|u_i| / |z_i|`` (by
+    Cauchy and Schwarz, ``|u_i|`` moves by at most ``|z_i| |beta - beta0|``); beyond
+    that a step is checked on the far rows' arguments themselves.
+    """
+
+    def __init__(self, path, beta0, elbow, size):
+        Z = path.Z
+        n = Z.shape[0]
+        u = path.a + Z @ beta0
+        u[elbow] = 0.0
+        self.path = path
+        if size >= n:
+            self.rows = np.arange(n)
+            self.far = None
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.abs(u) / path.row_norms
+            ratio[elbow] = -1.0
+            order = np.argpartition(ratio, size)
+            self.rows, self.far = order[:size], order[size:]
+            self.norms_far = path.row_norms[self.far]
+        self.size = self.rows.size
+        self.local = np.full(n, -1)
+        self.local[self.rows] = np.arange(self.size)
+        self.Z = Z[self.rows]
+        self.gains = path._gains[self.rows]
+        on_elbow = np.zeros(n, dtype=bool)
+        on_elbow[elbow] = True
+        self.rebase(beta0, u, elbow, Z.T @ path._slopes(u, on_elbow))
+
+    def rebase(self, beta, u, elbow, h):
+        """Start again from ``beta``, whose arguments ``u`` are exact, and gradient part ``h``."""
+        self.h = h
+        self.beta0 = beta.copy()
+        self.u = u[self.rows]
+        self.u[self.local[elbow]] = 0.0
+        if self.far is None:
+            self.rho_squared = np.inf
+        else:
+            self.u_far = u[self.far]
+            self._set_rho()
+
+    def passes(self, beta_to):
+        """Whether the step to ``beta_to`` keeps every far row on its side.
+
+        By the bound when ``beta_to`` is within it (the bound is on a ball,
+        which holds the whole segment from a point inside it), else on the
+        far rows' arguments at ``beta_to`` (linear along the segment, a row
+        crosses the kink exactly when its sign changes), which then become
+        the new base.
+        """
+        if self.far is None:
+            return True
+        step = beta_to - self.beta0
+        if step @ step < self.rho_squared:
+            return True
+        # All rows' product (no copy of the far rows' block is kept).
+        u_new = self.u_far + (self.path.Z @ step)[self.far]
+        if ((u_new > 0) != (self.u_far > 0)).any():
+            return False
+        self.u_far, self.beta0 = u_new, beta_to.copy()
+        self._set_rho()
+        return True
+
+    def _set_rho(self):
+        """The far rows' bound, squared, with a margin for rounding."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = float(np.min(np.abs(self.u_far) / self.norms_far, initial=np.inf))
+        self.rho_squared = ((1 - 1e-9) * rho) ** 2
+
+
+def _first_stop(t, gain, target):
+    """``(stop, order)``: breakpoints ``t`` in ascending ``order``, and the first
+    position where the cumulated ``gain`` reaches ``target`` (``order.size``
+    when it never does).
+
+    Only the smallest ``_FIRST_BREAKPOINTS`` are sorted first when there
+    are more than ``_SORT_ALL``; four times as many when they do not
+    suffice, and so on.
+    """
+    first = t.size if t.size <= _SORT_ALL else _FIRST_BREAKPOINTS
+    while True:
+        if first < t.size:
+            candidates = t.argpartition(first - 1)[:first]
+            order = candidates[t[candidates].argsort()]
+        else:
+            order = t.argsort()
+        stop = int(gain[order].cumsum().searchsorted(target))
+        if stop < order.size or first >= t.size:
+            return stop, order
+        first = min(4 * first, t.size)
+
+
+def _inverse(matrix):
+    """``matrix^-1``, or None when ``matrix`` is (numerically) singular."""
+    lu, pivots, info = dgetrf(matrix)
+    if info != 0:
+        return None
+    inverse, info = dgetri(lu, pivots)
+    if info != 0 or not np.all(np.isfinite(inverse)):
+        return None
+    return inverse
