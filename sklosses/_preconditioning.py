@@ -412,11 +412,18 @@ class ScaledProblem:
         if d.shape != weight.shape:
             return np.inf
         with np.errstate(all="ignore"):
-            positive = weight > 0
-            if not (np.all(np.isfinite(d)) and d.min(initial=0.0) >= 0.0
-                    and not np.any(d[~positive])):
+            # A finite sum has finite terms; D_i <= d_max w_i needs D_i = 0
+            # where w_i = 0.
+            total = float(d.sum())
+            if not (np.isfinite(total) and d.min(initial=0.0) >= 0.0):
                 return np.inf
-            d_max = float(np.max(d[positive] / weight[positive], initial=0.0))
+            if weight.min(initial=1.0) > 0.0:
+                d_max = float(np.max(d / weight, initial=0.0))
+            else:
+                positive = weight > 0
+                if np.any(d[~positive]):
+                    return np.inf
+                d_max = float(np.max(d[positive] / weight[positive], initial=0.0))
             n_weights = model.n_weights
             W = np.asarray(product.params[:n_weights], dtype=np.float64)
             ridge = np.broadcast_to(np.asarray(objective.penalty.smooth_hessian_diagonal(W),
@@ -428,7 +435,6 @@ class ScaledProblem:
             g_w = np.abs(g[:n_weights][free_w])
             if model.fit_intercept:
                 g_b = abs(float(g[n_weights]))
-                total = float(d.sum())
                 h_bb = self._map.sigma[0] ** 2 * total / self.value_scale
                 if g_b == 0.0:
                     head = 0.0
