@@ -693,10 +693,15 @@ def _weighted_column_moments(X, w, extra=None):
     pass (the third item is None without it).
     """
     n, p = X.shape
-    mean, square = np.zeros(p), np.zeros(p)
-    products = None if extra is None else np.zeros((p, extra.shape[1]))
     rows_per_block = max(1, _MOMENT_BLOCK_BYTES // (8 * max(p, 1)))
     dense = not sp.issparse(X)
+    if dense and n <= rows_per_block:
+        # One block: the fewest calls (a small fit's fixed cost).
+        X = np.asarray(X, dtype=np.float64)
+        products = None if extra is None else np.asarray(extra.T @ X).T
+        return w @ X, w @ (X * X), products
+    mean, square = np.zeros(p), np.zeros(p)
+    products = None if extra is None else np.zeros((p, extra.shape[1]))
     # Equal weights (no sample weights) leave the squares unweighted until
     # the end.
     equal = dense and n > 0 and w.min() == w.max()
