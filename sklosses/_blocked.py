@@ -20,12 +20,16 @@ import scipy.sparse as sp
 
 from .models import LinearModel
 
-# A block of about 2 MB of X stays in the last-level cache while the loss runs
-# on its predictions. Measured on 1e5 x 100 and 1e5 x 50: single-threaded,
-# 1.5-6 MB blocks were fastest (smaller ones pay NumPy's per-call overhead in
-# the loss); with two BLAS threads on a busy machine, products on blocks of
-# 4 MB and more became erratic (up to 20x slower), 2 MB ones did not.
-_BLOCK_BYTES = 2 * 2**20
+# A block of about 1 MB of X stays in the cache while the loss runs on its
+# predictions and the backward product reads it again. Measured
+# single-threaded, one evaluation: on an AMD EPYC, 1.5-6 MB blocks were
+# fastest (smaller ones pay NumPy's per-call overhead in the loss); on an
+# Intel Xeon with 2 MB of L2 per core, 1 MB blocks (binary log loss,
+# 1e5 x 100: 10.4 against 11.4 ms by 2 MB ones; Poisson 1e5 x 50: 4.8 against
+# 5.6 ms), and 256 KB ones lost to the loss's per-call overhead. With two BLAS
+# threads on a busy machine, products on blocks of 4 MB and more became
+# erratic (up to 20x slower), 2 MB ones did not.
+_BLOCK_BYTES = 2**20
 # Fewer rows than this per block and NumPy's per-call overhead in the loss
 # outweighs what the cache saves.
 _MIN_BLOCK_ROWS = 1024
@@ -35,15 +39,18 @@ _MIN_DATA_BYTES = 2**25
 
 
 def _matvec(block, w, out=None):
-    """``block @ w`` for a block read from memory (its first pass).
+    """``block @ w`` through BLAS's ``gemv``, the product the backward pass uses too.
 
-    NumPy's row-by-row dot product streams a block from memory about twice
-    as fast as OpenBLAS's ``gemv`` did here (one thread, AMD EPYC, blocks of
-    2 MB of a 1e5 x 100 float64 X: forward and backward 5.0 against
-    9.5 ms); the backward product, on the block then in the cache, stays
-    with BLAS, which is faster there.
+    One routine for both products, the one scikit-learn's linear models call
+    as well, so that a comparison with them does not hang on how fast one
+    BLAS kernel is against NumPy's own loops on a given processor (no choice
+    is made by measuring at import: that would be fragile). NumPy's
+    ``einsum`` was the faster forward product on one processor (AMD EPYC,
+    forward and backward on 2 MB blocks of a 1e5 x 100 float64 X: 5.0
+    against 9.5 ms), the slower on another (Intel Xeon, 1024-row blocks:
+    9.2 against 7.4 ms).
     """
-    return np.einsum("ij,j->i", block, w, out=out)
+    return np.dot(block, w, out=out)
 
 
 def block_rows(objective):

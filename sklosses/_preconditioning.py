@@ -55,6 +55,7 @@ import scipy.sparse as sp
 from ._start_evaluation import StartEvaluation
 from .models import MLP, LinearModel
 from .models._monotone import LocationShiftModel
+from .penalties._base import BasePenalty
 
 # Relative spread below which a column counts as constant.
 _CONSTANT_SPREAD = 1e-10
@@ -350,6 +351,107 @@ class ScaledProblem:
         return float(value) / self.value_scale, grad / self.value_scale, \
             _ScaledHessianProduct(product, self._map, self.value_scale)
 
+    def inverse_hessian_bound(self, hessp, gradient, free):
+        r"""An upper bound on :math:`g_F^\top H_{FF}^{-1} g_F` without a pass over ``X``.
+
+        For a one-output linear model whose loss has per-sample curvatures
+        :math:`D_i \ge 0` and a penalty with a diagonal smooth Hessian: in
+        ``z`` the Hessian is :math:`A + R`, :math:`A = J^\top D J / F \succeq 0`
+        the data term's (rows :math:`J_i = ((x_i - c) \odot f, \sigma)`) and
+        :math:`R` the penalty's, diagonal, :math:`R_j = f_j^2 r_j / F` on
+        the weights and 0 on the intercept. Eliminating the intercept,
+
+        .. math::
+            g^\top H^{-1} g = g_b^2 / h_{bb} + u^\top S^{-1} u, \qquad
+            u = g_W - h\, g_b / h_{bb}, \quad S \succeq R_{WW},
+
+        (:math:`S`, the Schur complement, is that of :math:`A` plus
+        :math:`R_{WW}`), with :math:`h_{bb} = \sigma^2 \sum_i D_i / F` and,
+        by Cauchy-Schwarz, :math:`|h_j| \le \sqrt{h_{bb} A_{jj}}`,
+        :math:`A_{jj} \le \sigma^2 \max_i (D_i / w_i) / F` (the column
+        scales are at least the columns' weighted spreads). So
+
+        .. math::
+            g^\top H^{-1} g \le g_b^2 / h_{bb} + \textstyle\sum_j
+            (|g_j| + \rho |g_b|)^2 / R_j, \qquad
+            \rho = \sqrt{\max_i (D_i / w_i) / \textstyle\sum_i D_i},
+
+        and without an intercept :math:`\sum_j g_j^2 / R_j`. The same holds
+        on any set ``F`` of free variables that contains the intercept (a
+        principal submatrix). It is loose by the ratio of the penalty's
+        curvature to the data's, and serves to skip the products of
+        :func:`~sklosses.solvers._decrement_check.relative_decrement` where
+        even it is small (a gradient test far tighter than its ``tol``).
+
+        Parameters
+        ----------
+        hessp : callable
+            The Hessian products of :meth:`gradient_hessp` at the point.
+        gradient : ndarray of shape (n_free,)
+            The gradient in ``z`` on the free variables.
+        free : ndarray of bool of shape (n_params,)
+
+        Returns
+        -------
+        bound : float
+            ``inf`` where the bound does not apply (other models, losses or
+            penalties, negative or non-finite curvatures) or is infinite.
+        """
+        objective = self.objective
+        model = objective.model
+        product = getattr(hessp, "product", None)
+        raw_hessian = getattr(product, "raw_hessian", None)
+        weight = objective._normalised_weight
+        if (type(model) is not LinearModel or model.n_outputs != 1
+                or not isinstance(self._map, _LinearMap) or self._balance is not None
+                or not getattr(raw_hessian, "is_diagonal", False) or weight is None
+                or not _diagonal_smooth_hessian(objective.penalty)):
+            return np.inf
+        d = np.asarray(raw_hessian.diagonal, dtype=np.float64).ravel()
+        weight = np.asarray(weight, dtype=np.float64)
+        if d.shape != weight.shape:
+            return np.inf
+        with np.errstate(all="ignore"):
+            # A finite sum has finite terms; D_i <= d_max w_i needs D_i = 0
+            # where w_i = 0.
+            total = float(d.sum())
+            if not (np.isfinite(total) and d.min(initial=0.0) >= 0.0):
+                return np.inf
+            if weight.min(initial=1.0) > 0.0:
+                d_max = float(np.max(d / weight, initial=0.0))
+            else:
+                positive = weight > 0
+                if np.any(d[~positive]):
+                    return np.inf
+                d_max = float(np.max(d[positive] / weight[positive], initial=0.0))
+            n_weights = model.n_weights
+            W = np.asarray(product.params[:n_weights], dtype=np.float64)
+            ridge = np.broadcast_to(np.asarray(objective.penalty.smooth_hessian_diagonal(W),
+                                               dtype=np.float64), (n_weights,))
+            ridge = ridge * self._map.factor.ravel() ** 2 / self.value_scale
+            free_w = free[:n_weights]
+            g = np.zeros(free.size)
+            g[free] = gradient
+            g_w = np.abs(g[:n_weights][free_w])
+            if model.fit_intercept:
+                g_b = abs(float(g[n_weights]))
+                h_bb = self._map.sigma[0] ** 2 * total / self.value_scale
+                if g_b == 0.0:
+                    head = 0.0
+                elif total > 0.0 and h_bb > 0.0:
+                    head = g_b**2 / h_bb
+                    g_w = g_w + g_b * np.sqrt(d_max / total)
+                else:
+                    return np.inf
+            else:
+                head = 0.0
+            r = ridge[free_w]
+            if np.any((r <= 0.0) & (g_w > 0.0)):
+                return np.inf
+            bound = head + float(np.sum(np.divide(g_w**2, r, out=np.zeros_like(g_w),
+                                                  where=g_w > 0.0)))
+        return bound if np.isfinite(bound) else np.inf
+
     def _check_unbalanced(self):
         if self._balance is not None:  # its outputs carry weights the Hessian lacks
             raise ValueError("second-order products need ScaledProblem(..., "
@@ -508,6 +610,17 @@ def _best_constant_loss(objective, start=None):
     return float(np.sum(per_sample))
 
 
+def _diagonal_smooth_hessian(penalty):
+    """Whether the smooth part of ``penalty`` has a diagonal Hessian
+    (:meth:`smooth_hessian_diagonal`, not overridden by a full product)."""
+    try:
+        return (type(penalty).smooth_hessian_product is BasePenalty.smooth_hessian_product
+                and type(penalty).smooth_hessian_diagonal
+                is not BasePenalty.smooth_hessian_diagonal)
+    except AttributeError:
+        return False
+
+
 def _l1_strength(penalty):
     """Coefficient of ``||W||_1`` (0 for a smooth penalty, None if not of that form)."""
     if penalty.is_smooth:
@@ -561,37 +674,42 @@ def _affine_map(objective, x0, output_weights, start=None, columns=None):
     return linear_map
 
 
-# Rows per block of the column moments: float64 blocks of about 2 MB, so
-# that neither a float32 X nor a sparse X is ever copied whole. Each dense
-# block is first read from memory by squaring it into one reused buffer
-# (an elementwise pass streams it about twice as fast as OpenBLAS's gemv
-# did here), and the products then use the block in the cache: measured
-# single-threaded, 1e5 x 100: 19 ms with a new temporary per block and the
-# products first, 7 ms so; 1e5 x 50: 8.6 -> 3.7 ms.
-_MOMENT_BLOCK_BYTES = 2 * 2**20
+# Rows per block of the column moments: float64 blocks of about 1 MB, so
+# that neither a float32 X nor a sparse X is ever copied whole, and a block
+# read from memory by its first product stays in the cache for the others.
+# Each product is a matrix-vector one (BLAS gemv; a gemm with one or two
+# columns streamed X more slowly), and with equal weights the squares are
+# summed without a squared copy of the block (NumPy's einsum). Measured
+# single-threaded on an Intel Xeon, 1e5 x 100 with the start's gradient:
+# 17.6 ms by 2 MB blocks, a squared copy and one gemm with the weights and
+# the gradient as two columns; 10 ms so.
+_MOMENT_BLOCK_BYTES = 2**20
 
 
 def _weighted_column_moments(X, w, extra=None):
     """``(sum_i w_i x_ij, sum_i w_i x_ij^2, X^T extra)`` in float64, by blocks of rows.
 
-    ``extra`` (n_samples, m), dense ``X`` only, rides along with the weights
-    in one product per block (the third item is None without it).
+    ``extra`` (n_samples, m), dense ``X`` only, is multiplied in the same
+    pass (the third item is None without it).
     """
     n, p = X.shape
-    mean, square = np.zeros(p), np.zeros(p)
-    products = None if extra is None else np.zeros((p, extra.shape[1]))
     rows_per_block = max(1, _MOMENT_BLOCK_BYTES // (8 * max(p, 1)))
     dense = not sp.issparse(X)
+    if dense and n <= rows_per_block:
+        # One block: the fewest calls (a small fit's fixed cost).
+        X = np.asarray(X, dtype=np.float64)
+        products = None if extra is None else np.asarray(extra.T @ X).T
+        return w @ X, w @ (X * X), products
+    mean, square = np.zeros(p), np.zeros(p)
+    products = None if extra is None else np.zeros((p, extra.shape[1]))
+    # Equal weights (no sample weights) leave the squares unweighted until
+    # the end.
+    equal = dense and n > 0 and w.min() == w.max()
     if dense:
-        squares = np.empty((min(rows_per_block, n), p))
+        buffer_shape = (min(rows_per_block, n), p)
         # A float32 block is converted into a buffer of its own.
-        converted = None if X.dtype == np.float64 else np.empty_like(squares)
-        # The weights and ``extra`` side by side, column-major: one product
-        # (X_B^T [w_B, extra_B]) per block.
-        right = np.empty((n, 1 + (0 if extra is None else extra.shape[1])), order="F")
-        right[:, 0] = w
-        if extra is not None:
-            right[:, 1:] = extra
+        converted = None if X.dtype == np.float64 else np.empty(buffer_shape)
+        squares = None if equal else np.empty(buffer_shape)
     for start in range(0, n, rows_per_block):
         rows = slice(start, start + rows_per_block)
         block, wb = X[rows], w[rows]
@@ -603,12 +721,20 @@ def _weighted_column_moments(X, w, extra=None):
         if converted is not None:
             np.copyto(converted[:m], block)
             block = converted[:m]
-        np.multiply(block, block, out=squares[:m])  # the block's first read
-        both = block.T @ right[rows]
-        mean += both[:, 0]
+        mean += wb @ block  # the block's read from memory
         if extra is not None:
-            products += both[:, 1:]
-        square += wb @ squares[:m]
+            extra_b = extra[rows]
+            if extra_b.shape[1] == 1:
+                products[:, 0] += extra_b[:, 0] @ block
+            else:
+                products += (extra_b.T @ block).T
+        if equal:
+            square += np.einsum("ij,ij->j", block, block)
+        else:
+            np.multiply(block, block, out=squares[:m])
+            square += wb @ squares[:m]
+    if equal:
+        square *= w[0]
     return mean, square, products
 
 

@@ -46,13 +46,14 @@ class StartEvaluation:
         self.raw = (np.zeros(model.n_outputs, dtype=model.dtype) if b is None
                     else np.array(b, dtype=model.dtype))
         n = objective.n_samples
-        raw = np.broadcast_to(self.raw, (n, model.n_outputs))
-        loss_raw = raw[:, 0].copy() if objective._ravel_raw else raw.copy()
         kernel = objective._kernel()  # the blocked evaluation's, when it has one
-        if kernel is not None:
-            value, grad_raw = kernel(loss_raw, slice(None))
-            self.data_value = float(value) + kernel.constant
+        if kernel is not None:  # one output: a single constant
+            value, grad_raw = kernel.at_constant(float(self.raw[0]), n,
+                                                 objective._block_rows or n)
+            self.data_value = float(value)
         else:
+            raw = np.broadcast_to(self.raw, (n, model.n_outputs))
+            loss_raw = raw[:, 0].copy() if objective._ravel_raw else raw.copy()
             loss, grad_raw = objective.loss.loss_gradient(
                 objective.y, loss_raw, objective._normalised_weight)
             self.data_value = float(np.sum(loss))

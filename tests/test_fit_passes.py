@@ -165,6 +165,20 @@ def test_weighted_kernel_equals_the_per_sample_loss(name):
 
 
 @pytest.mark.parametrize("name", ["poisson", "gamma", "log_loss"])
+@pytest.mark.parametrize("value", [-3.0, 0.0, 0.7, 40.0])
+def test_weighted_kernel_at_a_constant_equals_the_per_sample_loss(name, value):
+    """A fit's start (every raw prediction equal): the kernel's shortcut there."""
+    cases, raw, weight = _kernel_cases()
+    loss, y = cases[name]
+    kernel = loss._weighted_kernel(y, weight)
+    constant = np.full(raw.size, value)
+    per_sample, gradient = loss.loss_gradient(y, constant, weight)
+    total, grad = kernel.at_constant(value, raw.size, 300)
+    assert total == pytest.approx(float(per_sample.sum()), rel=1e-12)
+    np.testing.assert_allclose(grad, gradient, rtol=1e-13, atol=1e-15 * np.abs(gradient).max())
+
+
+@pytest.mark.parametrize("name", ["poisson", "gamma", "log_loss"])
 def test_blocked_evaluation_with_a_kernel_equals_the_whole_one(small_blocks, name):
     cases, _, _ = _kernel_cases()
     loss, y = cases[name]

