@@ -98,6 +98,15 @@ class Factor:
 
     def solve(self, rhs):
         """``H^{-1} rhs`` (pseudo-inverse on a singular Hessian)."""
+        projected = self.null is not None and self.null.shape[1]
+        if projected:
+            # The right-hand side is projected off the null space as the
+            # solution is, so that ``rhs @ solve(rhs)`` (the decrement) is a
+            # quadratic form, never negative: with the null space of an
+            # earlier iterate that no longer is one (squared hinge on
+            # separable wine x 1e3, whose pieces change), the one-sided
+            # projection gave a negative decrement, which met the test.
+            rhs = rhs - self.null @ (self.null.T @ rhs)
         b = self.scale * rhs
         if self.cholesky is not None:
             out = _cholesky_solve(self.cholesky, b)
@@ -105,7 +114,7 @@ class Factor:
             values, vectors = self.eigen
             out = vectors @ ((vectors.T @ b) / values)
         out *= self.scale
-        if self.null is not None and self.null.shape[1]:
+        if projected:
             out -= self.null @ (self.null.T @ out)
         return out
 
