@@ -81,7 +81,7 @@ class OutputBlocksStep:
             out[index] = factor.solve(grad[index])
             extra = null_space_step(factor.null, block, grad[index], significant, dtype)
             if extra is not None:
-                out[index] += extra
+                out[index] = extra
         return out
 
     def direction(self, grad):

@@ -855,7 +855,7 @@ class _CholeskyStep:
         extra = null_space_step(self.factor.null, self.hessian, grad,
                                 _rounding(self.objective.dtype, self.value),
                                 self.objective.dtype)
-        return out if extra is None else out + extra
+        return out if extra is None else extra
 
     def direction(self, grad):
         if self.factor is None:
