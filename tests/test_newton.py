@@ -753,3 +753,36 @@ def test_weighted_gram_on_few_nonzero_weights_is_the_full_product():
     assert total == pytest.approx(d.sum())
 
 
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "squared_hinge"])
+def test_float32_ill_conditioned_fit_steps_along_small_curvature(loss):
+    # Standardised breast_cancer at alpha=1e-6: the Hessian's smallest
+    # eigenvalues are 1e-5 of its largest, below float32's singularity
+    # threshold (1e3 machine epsilons), so the pseudo-inverse set them aside as
+    # null directions; the gradient still pointed along them and the fit
+    # stopped with both tests met 7.4e-3 (log loss) and 1.2e-2 (squared
+    # hinge) above the float64 optimum, silently.
+    from sklearn.preprocessing import StandardScaler
+
+    X_, y_ = load_breast_cancer(return_X_y=True)
+    X_ = StandardScaler().fit_transform(X_)
+    alpha = 1e-6
+
+    def J(est):  # in float64, from the public attributes
+        coef = est.coef_.ravel().astype(np.float64)
+        raw = X_ @ coef + float(est.intercept_[0])
+        margin = (2 * y_ - 1) * raw
+        data = (np.mean(np.logaddexp(0.0, -margin)) if loss == "log_loss"
+                else est.loss_(y_, raw))
+        return data + alpha / 2 * coef @ coef
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = LossClassifier(loss=loss, alpha=alpha, solver="newton", tol=1e-10,
+                             max_iter=500).fit(X_, y_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        f32 = LossClassifier(loss=loss, alpha=alpha).fit(X_.astype(np.float32), y_)
+    assert f32.coef_.dtype == np.float32
+    assert (J(f32) - J(ref)) / J(ref) <= 1e-4

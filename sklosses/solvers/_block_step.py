@@ -14,7 +14,7 @@ Cholesky limit applies to one block, not to all parameters.
 import numpy as np
 
 from ..models import LinearModel
-from ._factor import Factor, singular_threshold
+from ._factor import Factor, null_space_step, singular_threshold
 
 
 def output_blocks(objective):
@@ -54,10 +54,12 @@ class OutputBlocksStep:
         self.blocks = None
         self.factors = None
         self.null = [None] * indices.shape[0]
+        self.value = 1.0
 
     def evaluate(self, x):
         value, grad, self.blocks = self.objective.gradient_hessian_blocks(x)
         self.factors = None
+        self.value = float(value)
         return value, grad.astype(np.float64)
 
     def refresh(self, x, value, grad):
@@ -67,12 +69,19 @@ class OutputBlocksStep:
             return self.evaluate(x)
         self.blocks = self.objective.hessian_blocks(x)
         self.factors = None
+        self.value = float(value)
         return value, grad
 
     def _solve(self, grad):
         out = np.empty_like(grad)
-        for factor, index in zip(self.factors, self.indices):
+        dtype = self.objective.dtype
+        # As _newton._CholeskyStep: null directions the gradient points along.
+        significant = 10.0 * float(np.finfo(dtype).eps) * abs(self.value)  # J's rounding
+        for factor, block, index in zip(self.factors, self.blocks, self.indices):
             out[index] = factor.solve(grad[index])
+            extra = null_space_step(factor.null, block, grad[index], significant, dtype)
+            if extra is not None:
+                out[index] = extra
         return out
 
     def direction(self, grad):

@@ -48,7 +48,7 @@ from .._preconditioning import ScaledProblem
 from ._base import BaseSolver, SolverResult
 from ._block_step import OutputBlocksStep, output_blocks
 from ._cd import proximal_newton_direction
-from ._factor import Factor, singular_threshold
+from ._factor import Factor, null_space_step, singular_threshold
 from ._lbfgs import nonfinite_start_error
 from ._stopping import (
     ITERATION_LIMIT,
@@ -827,11 +827,13 @@ class _CholeskyStep:
         self.factor = None
         self.hessian = None
         self.null = None
+        self.value = 1.0
 
     def evaluate(self, x):
         value, grad, hessian = self.objective.gradient_hessian(x)
         self.hessian = hessian
         self.factor = None
+        self.value = float(value)
         return value, grad.astype(np.float64)
 
     def refresh(self, x, value, grad):
@@ -843,20 +845,30 @@ class _CholeskyStep:
             return self.evaluate(x)
         self.hessian = self.objective.hessian(x)
         self.factor = None
+        self.value = float(value)
         return value, grad
+
+    def _solve(self, grad):
+        """``H^+ grad``, plus the step along null directions that are not (see
+        :func:`~sklosses.solvers._factor.null_space_step`)."""
+        out = self.factor.solve(grad)
+        extra = null_space_step(self.factor.null, self.hessian, grad,
+                                _rounding(self.objective.dtype, self.value),
+                                self.objective.dtype)
+        return out if extra is None else extra
 
     def direction(self, grad):
         if self.factor is None:
             self.factor = Factor(self.hessian, self.null,
                                  singular=singular_threshold(self.objective.dtype))
             self.null = self.factor.null
-        step = -self.factor.solve(grad)
+        step = -self._solve(grad)
         return step, float(-grad @ step)
 
     def decrement_with_previous(self, grad):
         if self.factor is None:
             return None
-        return float(grad @ self.factor.solve(grad))
+        return float(grad @ self._solve(grad))
 
     def forget(self):
         """Drop the null space found so far (a new region of the objective)."""
