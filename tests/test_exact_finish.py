@@ -22,7 +22,10 @@ from sklearn.utils.estimator_checks import (
 
 import sklosses.solvers._exact_finish as finish_module
 from sklosses import LossClassifier, LossRegressor
-from sklosses.losses import Hinge
+from sklosses._objective import Objective
+from sklosses.losses import Hinge, Quantile
+from sklosses.models import LinearModel
+from sklosses.penalties import BasePenalty, ElasticNet
 
 
 @pytest.fixture
@@ -31,8 +34,8 @@ def routes(monkeypatch):
     seen = []
     cross_over = finish_module._cross_over
 
-    def spy_cross_over(problem, beta, theta):
-        fit = cross_over(problem, beta, theta)
+    def spy_cross_over(*args):
+        fit = cross_over(*args)
         seen.append("crossover" if fit is not None else "interior point")
         return fit
 
@@ -122,7 +125,7 @@ def test_a_continuation_out_of_iterations_still_ends_on_the_optimum(monkeypatch)
     est = LossRegressor(loss="quantile", solver="lbfgs", max_iter=4)
     with monkeypatch.context() as patched:
         patched.setattr(finish_module, "_SMALL_PROGRAM", 0)
-        patched.setattr(finish_module, "_cross_over", lambda problem, beta, theta: None)
+        patched.setattr(finish_module, "_cross_over", lambda *args: None)
         with pytest.warns(ConvergenceWarning, match="max_iter=4"):
             est.fit(X, y)  # the same fit without the finish
     with warnings.catch_warnings():
@@ -151,3 +154,54 @@ def test_models_and_losses_without_decoupled_programs_are_left_alone(routes):
     labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
     LossClassifier(loss=Hinge(multiclass="crammer_singer"), solver="lbfgs").fit(X, labels)
     assert routes == []
+
+
+def test_a_custom_penalty_or_a_float32_copy_on_large_data_is_left_alone():
+    class Ridge(BasePenalty):
+        """A penalty of the user's own: no l1 / l2 strengths, no exact program."""
+
+        is_smooth = True
+
+        def smooth_value_gradient(self, w):
+            return 0.5 * float(w @ w), w
+
+        def nonsmooth_value(self, w):
+            return 0.0
+
+        def prox(self, w, step):
+            return w
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    objective = Objective(Quantile(), LinearModel(3, 1), Ridge(), X, y)
+    assert finish_module.exact_finish(objective, np.zeros(4), Quantile().smoothed(1e-3),
+                                      1e-6) is None
+    # Large float32 data: the programs would need a float64 copy of X.
+    X32 = rng.normal(size=(50_000, 10)).astype(np.float32)
+    objective = Objective(Quantile(), LinearModel(10, 1), ElasticNet(1e-3, 0.0), X32,
+                          X32[:, 0].astype(float))
+    assert finish_module.exact_finish(objective, np.zeros(11), Quantile().smoothed(1e-3),
+                                      1e-6) is None
+
+
+def test_an_uncertified_crossover_falls_through_to_the_interior_point(monkeypatch):
+    # A crossover point taken without a certificate within tol is not the
+    # finish: the small program's interior point still runs and ends it.
+    X, y = load_diabetes(return_X_y=True)
+    monkeypatch.setattr(finish_module._Certificate, "offer_crossover",
+                        lambda self, *args: True)
+    solves = []
+    solve = finish_module._OutputProblem.solve
+
+    def spy_solve(self, *args, **kwargs):
+        solves.append(1)
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(finish_module._OutputProblem, "solve", spy_solve)
+    est = LossRegressor(loss="quantile", solver="lbfgs", max_iter=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert solves == [1]
+    j_star = _objective(_reference(est, X, y), X, y)
+    assert _objective(est, X, y) - j_star <= est.tol * j_star

@@ -30,9 +30,11 @@ References
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..losses._piecewise import MaxOfClassMargins
 from ..models._linear import LinearModel
+from ..penalties import ElasticNet
 from ._crossover import _AT_BOUND
 from ._exact import (
     _Certificate,
@@ -81,7 +83,12 @@ def exact_finish(objective, x, surrogate, tol):
         where no partition read off ``x`` certifies.
     """
     loss = objective.loss
-    if not (isinstance(objective.model, LinearModel) and hasattr(loss, "piecewise_linear")):
+    if not (isinstance(objective.model, LinearModel) and hasattr(loss, "piecewise_linear")
+            and isinstance(objective.penalty, ElasticNet)):
+        return None  # no program of the exact solver's kind (a custom penalty, an MLP)
+    if _copies_X(objective) and not _is_small(objective.X.shape[0], objective.model):
+        # The programs need X in float64 without its zero-weight rows; on
+        # large data the crossover's chance does not pay for that copy.
         return None
     levels = _level_forms(loss, objective.y)
     form = levels[0] if levels is not None else loss.piecewise_linear(objective.y)
@@ -98,8 +105,8 @@ def exact_finish(objective, x, surrogate, tol):
         problem = _OutputProblem(design, output_form, weight, objective.penalty)
         # d l_mu / d raw = phi_mu'(argument) * scale: theta is phi_mu'.
         theta = slopes_of_raw[:, k] / (output_form.scale * share)
-        fit = _cross_over(problem, start, theta)
-        if fit is None and design.X.shape[0] * design.n_columns ** 2 <= _SMALL_PROGRAM:
+        fit = _cross_over(problem, start, theta, tol)
+        if fit is None and _is_small(design.X.shape[0], objective.model):
             fit = problem.solve(start, tol, _FINISH_ITERATIONS)
         if fit is None or not fit.converged:
             return None
@@ -115,6 +122,20 @@ def exact_finish(objective, x, surrogate, tol):
     return x_new, value, gap
 
 
+def _is_small(n_samples, model):
+    """Whether an interior-point iteration of one output's program is cheap."""
+    n_columns = model.n_features + int(model.fit_intercept)
+    return n_samples * n_columns**2 <= _SMALL_PROGRAM
+
+
+def _copies_X(objective):
+    """Whether the programs' design is a copy of ``X`` (another dtype or format, rows dropped)."""
+    X = objective.X
+    if sp.issparse(X):
+        return not (X.format == "csr" and X.dtype == np.float64)
+    return X.dtype != np.float64 or bool(np.any(objective._normalised_weight <= 0))
+
+
 def _surrogate_derivative(objective, x, surrogate):
     """``d l_mu / d raw`` per kept row and output, unweighted, as ``(n, n_outputs)``."""
     keep = objective._normalised_weight > 0
@@ -123,7 +144,7 @@ def _surrogate_derivative(objective, x, surrogate):
     return np.asarray(gradient, dtype=np.float64).reshape(raw.shape[0], -1)[keep]
 
 
-def _cross_over(problem, beta, theta):
+def _cross_over(problem, beta, theta, tol):
     """One output's exact optimum from its first-order coefficients and dual point.
 
     Two guesses of the samples on a kink are tried: where the smoothed dual
@@ -137,7 +158,7 @@ def _cross_over(problem, beta, theta):
     theta = np.clip(theta, slopes[0], slopes[-1])
     b = problem.to_scaled(beta)
     # The certificate starts at b: the optimum must do no worse, to rounding.
-    record = _Certificate(problem, b, tol=np.inf, verbose=0)
+    record = _Certificate(problem, b, tol=tol, verbose=0)
     qp = problem.box_qp()
     multipliers = _l1_multipliers(problem, theta, b)
     for fractions in (_fractions_of(problem, theta), _fractions_nearest_knots(problem, b)):
@@ -146,11 +167,12 @@ def _cross_over(problem, beta, theta):
         # still holds them), and its system would cost up to a cubic solve.
         on_kink = np.count_nonzero(np.any((fractions > _AT_BOUND) & (fractions < 1 - _AT_BOUND),
                                           axis=1))
-        if on_kink <= problem.design.n_columns and record.offer_crossover(
-                problem, qp, np.concatenate([fractions.ravel(), multipliers])):
+        if (on_kink <= problem.design.n_columns and record.offer_crossover(
+                problem, qp, np.concatenate([fractions.ravel(), multipliers]))
+                and record.gap <= tol):
             # Units: the scaled objective is n / unit times this output's J.
             return _OutputFit.from_record(record, problem.from_scaled(record.best_beta),
-                                          problem.unit / problem.n, np.inf, 0)
+                                          problem.unit / problem.n, tol, 0)
     return None
 
 
