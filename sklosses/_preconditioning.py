@@ -395,7 +395,8 @@ class ScaledProblem:
         -------
         bound : float
             ``inf`` where the bound does not apply (other models, losses or
-            penalties, negative or non-finite curvatures) or is infinite.
+            penalties, negative or non-finite curvatures, sparse ``X`` with an
+            intercept) or is infinite.
         """
         objective = self.objective
         model = objective.model
@@ -433,6 +434,11 @@ class ScaledProblem:
             g = np.zeros(free.size)
             g[free] = gradient
             g_w = np.abs(g[:n_weights][free_w])
+            if model.fit_intercept and sp.issparse(objective.X):
+                # The coupling bound needs every column scale to be at least
+                # its weighted spread; sparse X has only the one-pass spread,
+                # which cancels on a large, nearly constant column.
+                return np.inf
             if model.fit_intercept:
                 g_b = abs(float(g[n_weights]))
                 h_bb = self._map.sigma[0] ** 2 * total / self.value_scale
