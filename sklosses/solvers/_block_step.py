@@ -14,7 +14,7 @@ Cholesky limit applies to one block, not to all parameters.
 import numpy as np
 
 from ..models import LinearModel
-from ._factor import Factor, null_space_step, singular_threshold
+from ._factor import Factor, null_space_step, objective_rounding, singular_threshold
 
 
 def output_blocks(objective):
@@ -76,7 +76,7 @@ class OutputBlocksStep:
         out = np.empty_like(grad)
         dtype = self.objective.dtype
         # As _newton._CholeskyStep: null directions the gradient points along.
-        significant = 10.0 * float(np.finfo(dtype).eps) * abs(self.value)  # J's rounding
+        significant = objective_rounding(dtype, self.value)
         for factor, block, index in zip(self.factors, self.blocks, self.indices):
             out[index] = factor.solve(grad[index])
             extra = null_space_step(factor.null, block, grad[index], significant, dtype)

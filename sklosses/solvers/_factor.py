@@ -151,6 +151,16 @@ def singular_threshold(dtype):
     return max(_SINGULAR, 1e3 * float(np.finfo(dtype).eps))
 
 
+# The rounding of a computed objective value, in units of its last place
+# (a sum of many terms in the objective's dtype).
+_ROUNDING_ULPS = 10
+
+
+def objective_rounding(dtype, value):
+    """The rounding of an objective's value ``value`` computed in ``dtype``."""
+    return _ROUNDING_ULPS * np.finfo(dtype).eps * abs(value)
+
+
 def null_space_step(null, hessian, rhs, significant, dtype):
     r"""The Newton step along directions set aside as null that the gradient points along.
 

@@ -48,7 +48,7 @@ from .._preconditioning import ScaledProblem
 from ._base import BaseSolver, SolverResult
 from ._block_step import OutputBlocksStep, output_blocks
 from ._cd import proximal_newton_direction
-from ._factor import Factor, null_space_step, singular_threshold
+from ._factor import Factor, null_space_step, objective_rounding, singular_threshold
 from ._lbfgs import nonfinite_start_error
 from ._stopping import (
     ITERATION_LIMIT,
@@ -71,9 +71,6 @@ _CHORD_STEPS = 3
 _CHORD_CONTRACTION = 0.25
 # Below this relative gap the final step of _polish is not worth its pass.
 _POLISH_BELOW = 1e-12
-# The rounding of a computed objective value, in units of its last place
-# (a sum of many terms in the objective's dtype).
-_ROUNDING_ULPS = 10
 # A polish whose step shrinks the model gap less than this (relative) is
 # not in Newton's quadratic phase (see _polish).
 _POLISH_CONTRACTION = 0.25
@@ -350,7 +347,7 @@ class Newton(BaseSolver):
                 break
             short = accepted is None or accepted[3] < _FALLBACK_STEP
             if short and accepted is not None and not may_fall_back \
-                    and value - accepted[1] <= _rounding(problem.dtype, value):
+                    and value - accepted[1] <= objective_rounding(problem.dtype, value):
                 # After L-BFGS, a short step that lowers J by rounding only:
                 # nothing is left to gain at this precision (float32
                 # one-vs-rest modified Huber on raw wine reached J* in 25
@@ -735,11 +732,6 @@ def _line_search(objective, x, value, grad, step, decrement, known=None):
     return None
 
 
-def _rounding(dtype, value):
-    """The rounding of an objective's value ``value`` computed in ``dtype``."""
-    return _ROUNDING_ULPS * np.finfo(dtype).eps * abs(value)
-
-
 def _each_output_predicts(problem, indices, x, trial, grad, step):
     """Whether every output's share of J falls by its model's decrease along its step.
 
@@ -776,7 +768,7 @@ def _blockwise_line_search(problem, indices, x, value, grad, step):
     slopes = np.array([float(grad[index] @ step[index]) for index in indices])
     # An output whose first-order decrease is within its share's rounding
     # cannot show a decrease at this precision: it stays.
-    moving = slopes < -_rounding(problem.dtype, 1.0) * np.maximum(np.abs(before), 1e-300)
+    moving = slopes < -objective_rounding(problem.dtype, 1.0) * np.maximum(np.abs(before), 1e-300)
     if not np.any(moving):
         return None
     t = np.where(moving, 1.0, 0.0)
@@ -853,7 +845,7 @@ class _CholeskyStep:
         :func:`~sklosses.solvers._factor.null_space_step`)."""
         out = self.factor.solve(grad)
         extra = null_space_step(self.factor.null, self.hessian, grad,
-                                _rounding(self.objective.dtype, self.value),
+                                objective_rounding(self.objective.dtype, self.value),
                                 self.objective.dtype)
         return out if extra is None else extra
 
