@@ -174,14 +174,14 @@ def test_a_custom_penalty_or_a_float32_copy_on_large_data_is_left_alone():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
     objective = Objective(Quantile(), LinearModel(3, 1), Ridge(), X, y)
-    assert finish_module.exact_finish(objective, np.zeros(4), Quantile().smoothed(1e-3),
-                                      1e-6) is None
+    assert finish_module.exact_finish(objective, np.zeros(4), objective.value(np.zeros(4)),
+                                      Quantile().smoothed(1e-3), 1e-6) is None
     # Large float32 data: the programs would need a float64 copy of X.
     X32 = rng.normal(size=(50_000, 10)).astype(np.float32)
     objective = Objective(Quantile(), LinearModel(10, 1), ElasticNet(1e-3, 0.0), X32,
                           X32[:, 0].astype(float))
-    assert finish_module.exact_finish(objective, np.zeros(11), Quantile().smoothed(1e-3),
-                                      1e-6) is None
+    assert finish_module.exact_finish(objective, np.zeros(11), objective.value(np.zeros(11)),
+                                      Quantile().smoothed(1e-3), 1e-6) is None
 
 
 def test_an_uncertified_crossover_falls_through_to_the_interior_point(monkeypatch):

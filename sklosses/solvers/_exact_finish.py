@@ -60,7 +60,7 @@ _SMALL_PROGRAM = 2e6
 _FINISH_ITERATIONS = 100
 
 
-def exact_finish(objective, x, surrogate, tol):
+def exact_finish(objective, x, value, surrogate, tol):
     """The exact optimum the first-order point ``x`` points to, or None.
 
     Parameters
@@ -69,6 +69,8 @@ def exact_finish(objective, x, surrogate, tol):
         The original (non-smooth) objective.
     x : ndarray of shape (n_params,)
         The first-order fit's parameters.
+    value : float
+        ``objective.value(x)``: the optimum found must be no larger.
     surrogate : BaseLoss
         The smoothed loss of the last stage (``loss.smoothed(mu)``).
     tol : float
@@ -112,7 +114,7 @@ def exact_finish(objective, x, surrogate, tol):
             return None
         fits.append(fit)
     x_new = parameters_of(objective.model, [fit.beta for fit in fits])
-    value, first_order = objective.value(x_new), objective.value(x)
+    first_order, value = value, objective.value(x_new)
     if not value <= first_order + _ROUNDING * abs(first_order):
         return None
     exact_value = value if objective.model.dtype == np.float64 else None

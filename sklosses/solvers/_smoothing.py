@@ -150,7 +150,7 @@ class SmoothingContinuation(BaseSolver):
         value = objective.value(x)
         converged = last and stage.converged
         # A piecewise-linear loss: the optimum the point points to, exactly.
-        finish = exact_finish(objective, x, loss.smoothed(mu), self.tol)
+        finish = exact_finish(objective, x, value, loss.smoothed(mu), self.tol)
         if finish is not None:
             x, value, gap = finish
             loss_curve.append(value)
