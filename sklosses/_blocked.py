@@ -18,6 +18,7 @@ fitted quantity, such as a jointly estimated scale, must not be split).
 import numpy as np
 import scipy.sparse as sp
 
+from . import _row_products
 from .models import LinearModel
 
 # A block of about 1 MB of X stays in the cache while the loss runs on its
@@ -36,21 +37,6 @@ _MIN_BLOCK_ROWS = 1024
 # Below this size X stays in the last-level cache between the two products
 # anyway, and one whole product per pass is the cheaper way.
 _MIN_DATA_BYTES = 2**25
-
-
-def _matvec(block, w, out=None):
-    """``block @ w`` through BLAS's ``gemv``, the product the backward pass uses too.
-
-    One routine for both products, the one scikit-learn's linear models call
-    as well, so that a comparison with them does not hang on how fast one
-    BLAS kernel is against NumPy's own loops on a given processor (no choice
-    is made by measuring at import: that would be fragile). NumPy's
-    ``einsum`` was the faster forward product on one processor (AMD EPYC,
-    forward and backward on 2 MB blocks of a 1e5 x 100 float64 X: 5.0
-    against 9.5 ms), the slower on another (Intel Xeon, 1024-row blocks:
-    9.2 against 7.4 ms).
-    """
-    return np.dot(block, w, out=out)
 
 
 def block_rows(objective):
@@ -112,11 +98,12 @@ def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None, kerne
         if raw_out is not None:
             raw = raw_out[rows].reshape(-1, model.n_outputs)  # a view
             if single:
-                _matvec(block, W[0], out=raw[:, 0])
+                _row_products.forward(block, W[0], raw[:, 0])
             else:
                 np.dot(block, W.T, out=raw)
         else:
-            raw = _matvec(block, W[0])[:, None] if single else block @ W.T
+            raw = (_row_products.forward(block, W[0], np.empty(block.shape[0], W.dtype))[:, None]
+                   if single else block @ W.T)
         if b is not None:
             raw += b
         loss_raw = raw.ravel() if objective._ravel_raw else raw
@@ -128,7 +115,7 @@ def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None, kerne
             total += float(loss.sum())
         grad_raw = grad_raw.reshape(raw.shape)
         if single:
-            grad_W[0] += block.T @ grad_raw[:, 0]
+            _row_products.add_backward(block, grad_raw[:, 0], grad_W[0])
         else:
             grad_W += grad_raw.T @ block
         if grad_b is not None:
@@ -170,7 +157,8 @@ def blocked_hessian_product(objective, params, raw_hessian, vector, rows_per_blo
     for start in range(0, X.shape[0], rows_per_block):
         rows = slice(start, start + rows_per_block)
         block = X[rows]
-        direction = _matvec(block, V[0])[:, None] if single else block @ V.T
+        direction = (_row_products.forward(block, V[0], np.empty(block.shape[0], V.dtype))[:, None]
+                     if single else block @ V.T)
         if v_b is not None:
             direction += v_b
         if objective._ravel_raw:
@@ -178,7 +166,7 @@ def blocked_hessian_product(objective, params, raw_hessian, vector, rows_per_blo
         else:
             product = raw_hessian.rows(rows).matvec(direction)
         if single:
-            out_W[0] += block.T @ product[:, 0]
+            _row_products.add_backward(block, product[:, 0], out_W[0])
         else:
             out_W += product.T @ block
         if out_b is not None:

@@ -10,12 +10,15 @@ import pytest
 import scipy.sparse as sp
 
 import sklosses._preconditioning as preconditioning
+from sklosses import _row_products
 
 
-@pytest.fixture(params=["one block", "blocks"])
+@pytest.fixture(params=["one block", "blocks", "compiled blocks"])
 def block_bytes(request, monkeypatch):
-    if request.param == "blocks":  # 37 rows of 6 columns per block: a ragged last one
+    if request.param != "one block":  # 37 rows of 6 columns per block: a ragged last one
         monkeypatch.setattr(preconditioning, "_MOMENT_BLOCK_BYTES", 37 * 6 * 8)
+    if request.param == "compiled blocks":  # the loops of large data
+        monkeypatch.setattr(_row_products, "MIN_COMPILED_BYTES", 0)
 
 
 @pytest.mark.parametrize("weights", ["equal", "unequal", "some zero"])

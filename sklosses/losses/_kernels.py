@@ -175,7 +175,9 @@ class BinaryLogLossKernel(WeightedKernel):
         # the per-block formula, spread over the rows by their class.
         loss, numerator = self._loss_and_numerator(np.array([value, -value], dtype=np.float64))
         positive = self.sign > 0
-        weight_positive = float(self.w @ positive)
+        # A masked sum, not a product with the mask: no boolean-to-float
+        # copy of n_samples, and no threaded BLAS call.
+        weight_positive = float(self.w.sum(where=positive))
         total = float(loss[0]) * weight_positive \
             + float(loss[1]) * (float(self.w.sum()) - weight_positive)
         gradient = np.where(positive, numerator[0], numerator[1])
