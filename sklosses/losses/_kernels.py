@@ -182,7 +182,7 @@ class BinaryLogLossKernel(WeightedKernel):
             + float(loss[1]) * (float(self.w.sum()) - weight_positive)
         gradient = np.where(positive, numerator[0], numerator[1])
         gradient *= self.ws
-        return total, gradient
+        return total + self.constant, gradient  # the base's contract (0 here)
 
     def hessian_diagonal(self, raw):
         # p (1 - p) = e / (1 + e)^2, e = exp(-|z|), without cancellation;
