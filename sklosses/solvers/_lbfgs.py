@@ -12,6 +12,7 @@ import numpy as np
 from scipy.optimize import Bounds, minimize
 
 from .._preconditioning import ScaledProblem
+from .._threads import one_blas_thread
 from ._base import BaseSolver, SolverResult
 from ._decrement_check import hessian_is_cheap, relative_decrement
 from ._stopping import ITERATION_LIMIT, LINE_SEARCH_FAILED, STALLED, stopping_verdict
@@ -260,6 +261,15 @@ class LBFGS(BaseSolver):
         return result, n_iter
 
     def _minimize(self, problem, x0, record, max_iter, gtol):
+        # The evaluations of a blocked objective use no BLAS threads (compiled
+        # loops, or products on 1 MB blocks that two threads did not speed
+        # up), so L-BFGS-B's own small BLAS calls need none either.
+        objective = getattr(problem.scaled, "objective", None)
+        blocked = getattr(objective, "_block_rows", None) is not None
+        with one_blas_thread(blocked):
+            return self._scipy_minimize(problem, x0, record, max_iter, gtol)
+
+    def _scipy_minimize(self, problem, x0, record, max_iter, gtol):
         return minimize(
             problem.fun,
             x0,
