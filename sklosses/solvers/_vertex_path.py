@@ -210,6 +210,14 @@ class VertexPath:
         self._beta_user = self._to_user(beta)
         return self._beta_user.copy(), primal, dual, max(self.n_iter_, 1)
 
+    def objective(self, l1_strength, beta):
+        """The full problem's objective at ``beta`` (user units), as :meth:`solve` reports it."""
+        scaled = self._to_scaled(np.asarray(beta, dtype=float))
+        u = self.a_exact + self.Z @ scaled
+        value = float(self.weight @ np.maximum(self.low * u, self.high * u))
+        value += self.value_at_knot * float(self.weight.sum())
+        return value + l1_strength * float(np.abs(beta[: self.n_features]).sum())
+
     # -- units -----------------------------------------------------------------
 
     def _to_scaled(self, beta):
@@ -332,11 +340,16 @@ class VertexPath:
                 moved = self._line_search(near.u, du, near.gains, beta, d, free_weights, lam,
                                           derivative, kind, index)
                 if moved is None:
-                    return None
-                t, entering, passed = moved
-                beta_new = beta + t * d
-                if near.passes(beta_new):
-                    break
+                    if near.far is None:
+                        return None
+                    # The near rows' breakpoints do not end the edge (a
+                    # steep one, far from the vertex the rows were chosen
+                    # at): the stop is among the far rows.
+                else:
+                    t, entering, passed = moved
+                    beta_new = beta + t * d
+                    if near.passes(beta_new):
+                        break
                 # The step may pass far rows: twice the near rows, from here.
                 self.n_near = min(2 * near.size, Z.shape[0])
                 self._grew = True
