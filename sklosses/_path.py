@@ -584,11 +584,17 @@ class _PiecewisePoints(_WarmFits):
         form = PiecewiseLinear(knots=form.knots, slopes=form.slopes, offset=form.offset[keep],
                                scale=form.scale[keep],
                                value_at_first_knot=form.value_at_first_knot)
-        full_design = _ScaledDesign(rows, w, fit_intercept=est.fit_intercept)
+        # The full rows' design, made at the first program that needs it (a
+        # path walked from vertex to vertex needs none).
+        full_design = []
 
         def make_problem(part_X, part_form, part_weight, penalty):
-            design = (full_design if part_X is rows
-                      else _ScaledDesign(part_X, part_weight, fit_intercept=est.fit_intercept))
+            if part_X is not rows:
+                design = _ScaledDesign(part_X, part_weight, fit_intercept=est.fit_intercept)
+            else:
+                if not full_design:
+                    full_design.append(_ScaledDesign(rows, w, fit_intercept=est.fit_intercept))
+                design = full_design[0]
             return _OutputProblem(design, part_form, part_weight, penalty)
 
         self.path = piecewise_path.PiecewisePath(rows, form, w, fit_intercept=est.fit_intercept,
