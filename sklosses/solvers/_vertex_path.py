@@ -281,6 +281,7 @@ class VertexPath:
                 limit[free] = np.inf
                 local_elbow, w_e = near.local[elbow], w[elbow]
                 rows_e = Z[elbow]
+                z_free = None  # the near rows' free columns, transposed
             if signs is None:
                 # The L1 part of the free coefficients' stationarity: it
                 # changes where a weight leaves the free set or a step
@@ -337,12 +338,20 @@ class VertexPath:
             kind, index, sign, derivative = edge
             d = np.zeros(self.m)
             if kind == "row":
-                d[free] = sign * inverse[:, index]
+                d_free = sign * inverse[:, index]
+                d[free] = d_free
             else:
                 d[index] = sign
                 d[free] = -sign * move
             while True:
-                du = near.Z @ d
+                if kind == "row":
+                    # Only the free columns move: their rows of the near
+                    # block (transposed, contiguous) are read, not all.
+                    if z_free is None:
+                        z_free = near.ZT[free]
+                    du = d_free @ z_free
+                else:
+                    du = d @ near.ZT
                 moved = self._line_search(near.u, du, near.gains, beta, d, lam, derivative)
                 if moved is None:
                     if near.far is None:
@@ -359,6 +368,7 @@ class VertexPath:
                 self._grew = True
                 near = self._near = _NearRows(self, beta, elbow, self.n_near)
                 local_elbow = near.local[elbow]
+                z_free = None
             # The step and the basis change; h follows the rows whose slopes
             # change: the passed ones (by w (high - low), towards the side
             # they move to), the leaving row (from 0) and the entering one
@@ -411,7 +421,7 @@ class VertexPath:
                 limit = None
             if limit is None:
                 local_elbow = near.local[elbow]
-            near.h += np.concatenate(changes) @ near.Z[np.concatenate(positions)]
+            near.h += near.ZT[:, np.concatenate(positions)] @ np.concatenate(changes)
             # The elbow rows stay exactly on the kink (the step moves them by
             # rounding), which keeps them out of the line searches.
             u[local_elbow] = 0.0
@@ -575,7 +585,7 @@ class _NearRows:
     """The rows a walk's line searches look at, and what the walk keeps of all rows.
 
     Chosen at ``beta0``: the ``size`` rows of smallest ``|u_i| / |z_i|``
-    (the elbow rows among them), their block of ``Z``, arguments, slopes
+    (the elbow rows among them), their block of ``Z`` (transposed), arguments, slopes
     and elbow mask; ``h``, the non-elbow rows' part of the loss's
     gradient, is over all rows. A far row keeps its side while
     ``|beta - beta0| < rho``, the smallest far ``|u_i| / |z_i|`` (by
@@ -602,7 +612,9 @@ class _NearRows:
         self.size = self.rows.size
         self.local = np.full(n, -1)
         self.local[self.rows] = np.arange(self.size)
-        self.Z = Z[self.rows]
+        # Their block of Z, transposed (a step reads the rows of its free
+        # columns).
+        self.ZT = np.ascontiguousarray(Z[self.rows].T)
         self.gains = path._gains[self.rows]
         on_elbow = np.zeros(n, dtype=bool)
         on_elbow[elbow] = True
