@@ -67,9 +67,10 @@ _VIOLATION = 1e-11
 # A basis whose condition number exceeds this is treated as singular.
 _SINGULAR = 1e12
 # The near rows of a walk: this many times the number of columns at least
-# (and _MIN_NEAR), twice as many after a step that passed a far row, half
-# as many again (not below the first) after _CLEAN_POINTS points in a row
-# without one.
+# (and _MIN_NEAR), chosen again from the current point after a step that
+# passed a far row, twice as many when the step passes one of those again,
+# half as many again (not below the first) after _CLEAN_POINTS points in a
+# row without growing.
 _NEAR_FACTOR = 16
 _MIN_NEAR = 200
 _CLEAN_POINTS = 3
@@ -243,7 +244,8 @@ class VertexPath:
         those whose argument was nearest the kink, relative to their norm,
         when they were chosen; a step that could pass a far row is checked
         on the far rows, and where one does pass, the near rows are chosen
-        again, twice as many, from the current point.
+        again from the current point (as many; twice as many when the step
+        still passes a far row).
 
         Pricing is by the steepest edge: the directional derivative per unit
         length of the step in the scaled coefficients, over the releases of
@@ -343,6 +345,7 @@ class VertexPath:
             else:
                 d[index] = sign
                 d[free] = -sign * move
+            recentred = False
             while True:
                 if kind == "row":
                     # Only the free columns move: their rows of the near
@@ -363,9 +366,12 @@ class VertexPath:
                     t, entering, passed, beta_new, signs = moved
                     if near.passes(beta_new):
                         break
-                # The step may pass far rows: twice the near rows, from here.
-                self.n_near = min(2 * near.size, Z.shape[0])
-                self._grew = True
+                # The step may pass far rows: the near rows chosen again from
+                # here, twice as many if that has been done for this step.
+                if recentred:
+                    self.n_near = min(2 * near.size, Z.shape[0])
+                    self._grew = True
+                recentred = True
                 near = self._near = _NearRows(self, beta, elbow, self.n_near)
                 local_elbow = near.local[elbow]
                 z_free = None
