@@ -271,8 +271,9 @@ def _first_point(est, X, y, sample_weight):
     An ordinary ``fit``, except for an L1 quantile (or absolute-error) path,
     whose first point is the vertex walk's
     (:meth:`_PiecewisePoints.from_constant`): from the best constant model,
-    which is the optimum at the grid's largest alpha, certified by the full
-    problem's duality gap as any point of the walk.
+    a cold fit's start and the optimum at (or a few pivots from) the grid's
+    largest alpha, certified by the full problem's duality gap as any point
+    of the walk.
     """
     path_solver = _PiecewisePoints.from_constant(est, X, y, sample_weight)
     if path_solver is None:
@@ -606,7 +607,9 @@ class _PiecewisePoints(_WarmFits):
 
         At the grid's largest alpha an L1 quantile fit's optimum is its best
         constant model (weights zero, the intercept at the targets' weighted
-        quantile: ``loss.init_raw``), the start of a cold fit. This sets up
+        quantile: ``loss.init_raw``), the start of a cold fit, or a few
+        pivots from it (the grid's alpha_max is measured with one
+        subgradient of the kinked loss). This sets up
         ``est`` as its ``fit`` does (the same checks, validation and
         encoding, the same fitted attributes) but solves the point by the
         vertex walk from that start (:class:`~sklosses.solvers._vertex_path.VertexPath`,
@@ -619,7 +622,8 @@ class _PiecewisePoints(_WarmFits):
         be :class:`_PiecewisePoints`: ``solver`` ``"auto"`` or ``"exact"``
         resolving to it, a pure L1 penalty, one target, dense ``X``, a
         linear model without callbacks (a ``fit`` reports to them); None
-        otherwise, before any work.
+        otherwise, before anything is solved or fitted (``est`` is then
+        left to its ``fit``).
         """
         if (est._task != "regression" or est.l1_ratio != 1.0 or est.alpha <= 0
                 or len(est.hidden_layer_sizes) > 0 or est.early_stopping
