@@ -282,6 +282,7 @@ class VertexPath:
                 limit = base_limit.copy()
                 limit[free] = np.inf
                 local_elbow, w_e = near.local[elbow], w[elbow]
+                mid_w, half_w = mid * w_e, half * w_e
                 rows_e = Z[elbow]
                 z_free = None  # the near rows' free columns, transposed
             if signs is None:
@@ -297,19 +298,19 @@ class VertexPath:
             # The elbow samples' slopes (times their weights) that make the
             # free coefficients stationary, and every column's subgradient.
             wtheta = (minus_lam_sign - near.h[free]) @ inverse
-            theta_e = wtheta / w_e
             g = near.h + wtheta @ rows_e
             edge, best = None, 0.0
             if elbow.size:
-                # How far each slope is out of [low, high] (negative inside).
-                out = np.abs(theta_e - mid)
-                out -= half
-                rate = out * w_e / np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
+                # How far each slope is out of [low, high] (negative inside),
+                # times its weight.
+                out = np.abs(wtheta - mid_w)
+                out -= half_w
+                rate = out / np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
                 index = int(rate.argmax())
-                if out[index] > row_threshold:
-                    sign = 1.0 if theta_e[index] > mid else -1.0
+                if out[index] > row_threshold * w_e[index]:
+                    sign = 1.0 if wtheta[index] > mid_w[index] else -1.0
                     best = rate[index]
-                    edge = ("row", index, sign, -w_e[index] * out[index])
+                    edge = ("row", index, sign, -out[index])
             over = np.abs(g) - limit
             j = int(over.argmax())
             if over[j] > 0:
@@ -325,7 +326,7 @@ class VertexPath:
                 u_walk = self.a + Z @ beta
                 u_walk[elbow] = 0.0
                 theta = np.where(u_walk > 0, high, low)
-                theta[elbow] = np.clip(theta_e, low, high)
+                theta[elbow] = np.clip(wtheta / w_e, low, high)
                 self._beta_walk = beta
                 beta = beta.copy()
                 if elbow.size:
@@ -401,6 +402,7 @@ class VertexPath:
                 if kind == "row":
                     # The same basis position (the arrays are this walk's own).
                     elbow[index], local_elbow[index], w_e[index] = row, position, w[row]
+                    mid_w[index], half_w[index] = mid * w[row], half * w[row]
                     rows_e[index] = Z[row]
                     if updates < _MAX_UPDATES:
                         # One row of the basis replaced: Sherman and
@@ -454,11 +456,10 @@ class VertexPath:
         the step passed a weight through zero (its sign changed), else
         True; None when no breakpoint ends the edge.
         """
-        t_rows = u / du
-        np.negative(t_rows, out=t_rows)
+        ratio = u / du
         # Rows moving away from the kink (or on it) never stop the step.
-        toward = (t_rows > 0).nonzero()[0]
-        t_rows = t_rows[toward]
+        toward = (ratio < 0).nonzero()[0]
+        t_rows = -ratio[toward]
         gain_rows = gains[toward]
         gain_rows *= np.abs(du[toward])
         target = -derivative
@@ -471,10 +472,10 @@ class VertexPath:
         t = float(t_rows[k])
         beta_new = beta + t * d
         p = self.n_features
-        crossed = beta_new[:p] * beta[:p] < 0  # weights that passed zero
-        if not crossed.any():
+        crossed = beta_new[:p] * beta[:p]  # negative for weights that passed zero
+        if crossed.min(initial=0.0) >= 0:
             return t, ("row", int(toward[k])), toward[order[:stop]], beta_new, True
-        columns = crossed.nonzero()[0]
+        columns = (crossed < 0).nonzero()[0]
         n_rows = t_rows.size
         t_all = np.concatenate([t_rows, -beta[columns] / d[columns]])
         gain = np.concatenate([gain_rows, 2.0 * lam[columns] * np.abs(d[columns])])
