@@ -175,7 +175,8 @@ def bench_robust(args):
         if loss == "quantile" and hasattr(_piecewise_path().PiecewisePath, "vertices"):
             routes, pivots = _quantile_routes(search.alphas_, X, y, folds[0])
             notes["path of 50 alphas, one fold"] = (
-                f"points after the first: {routes}; {pivots} vertex-walk pivots")
+                f"points (the first walked from the best constant): {routes}; "
+                f"{pivots} vertex-walk pivots")
         report(f"{loss} L1 path n={n} p={p} (alpha_ = {search.alpha_:.3g})", medians, notes)
 
 
@@ -193,7 +194,11 @@ def _piecewise_path():
 
 
 def _quantile_routes(alphas, X, y, fold):
-    """How one fold's quantile path solved its points, and the walk's pivots in all."""
+    """How one fold's quantile path solved its points, and the walk's pivots in all.
+
+    Its first point too: an L1 path walks it from the best constant model
+    (``sklosses._path._first_point``) when the walk applies.
+    """
     PiecewisePath = _piecewise_path().PiecewisePath
 
     seen = []

@@ -67,9 +67,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from ._estimators import same_settings
+from ._estimators import _check_total_weight, same_settings
 from ._lagged_hessian import LaggedFeatureHessian
 from ._objective import Objective
+from ._params import check_hyperparameters
 from ._preconditioning import ScaledProblem
 from ._resolve import (
     FitProblem,
@@ -245,8 +246,7 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
             est.alpha = float(alpha)
             start = time.perf_counter()
             if k == 0:
-                est.fit(X_train, y_train, sample_weight=w_train)
-                path_solver = _path_solver(est, X_train, y_train, w_train)
+                path_solver = _first_point(est, X_train, y_train, w_train)
                 est._trust_input(X_test)
             else:
                 path_solver.fit(float(alphas[k - 1]), float(alpha))
@@ -263,6 +263,23 @@ def fit_path(estimator, X, y, sample_weight, train, test, alphas, scorer):
         "start": _refit_start(est),
         "warnings": list(dict.fromkeys((w.category, str(w.message)) for w in caught)),
     }
+
+
+def _first_point(est, X, y, sample_weight):
+    """Fit the path's first point on ``X``; the solver of the points after it.
+
+    An ordinary ``fit``, except for an L1 quantile (or absolute-error) path,
+    whose first point is the vertex walk's
+    (:meth:`_PiecewisePoints.from_constant`): from the best constant model,
+    a cold fit's start and the optimum at (or a few pivots from) the grid's
+    largest alpha, certified by the full problem's duality gap as any point
+    of the walk.
+    """
+    path_solver = _PiecewisePoints.from_constant(est, X, y, sample_weight)
+    if path_solver is None:
+        est.fit(X, y, sample_weight=sample_weight)
+        path_solver = _path_solver(est, X, y, sample_weight)
+    return path_solver
 
 
 def _refit_start(est):
@@ -556,9 +573,9 @@ class _PiecewisePoints(_WarmFits):
 
     params_only = True  # a piecewise-linear loss has no fitted state
 
-    def __init__(self, est, X, y, sample_weight):
+    def __init__(self, est, X, y, sample_weight, *, data=None):
         super().__init__(est, X, y, sample_weight)
-        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight) if data is None else data
         objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), Xv, y_enc, sw)
         weight = objective._normalised_weight
         keep = weight > 0
@@ -568,21 +585,90 @@ class _PiecewisePoints(_WarmFits):
         form = PiecewiseLinear(knots=form.knots, slopes=form.slopes, offset=form.offset[keep],
                                scale=form.scale[keep],
                                value_at_first_knot=form.value_at_first_knot)
-        full_design = _ScaledDesign(rows, w, fit_intercept=est.fit_intercept)
+        # The full rows' design, made at the first program that needs it (a
+        # path walked from vertex to vertex needs none).
+        full_design = []
 
         def make_problem(part_X, part_form, part_weight, penalty):
-            design = (full_design if part_X is rows
-                      else _ScaledDesign(part_X, part_weight, fit_intercept=est.fit_intercept))
+            if part_X is not rows:
+                design = _ScaledDesign(part_X, part_weight, fit_intercept=est.fit_intercept)
+            else:
+                if not full_design:
+                    full_design.append(_ScaledDesign(rows, w, fit_intercept=est.fit_intercept))
+                design = full_design[0]
             return _OutputProblem(design, part_form, part_weight, penalty)
 
         self.path = piecewise_path.PiecewisePath(rows, form, w, fit_intercept=est.fit_intercept,
                                                  make_problem=make_problem)
 
-    def fit(self, alpha_old, alpha_new):
+    @classmethod
+    def from_constant(cls, est, X, y, sample_weight):
+        """The path solver with the first point solved from the best constant model, or None.
+
+        At the grid's largest alpha an L1 quantile fit's optimum is its best
+        constant model (weights zero, the intercept at the targets' weighted
+        quantile: ``loss.init_raw``), the start of a cold fit, or a few
+        pivots from it (the grid's alpha_max is measured with one
+        subgradient of the kinked loss). This sets up
+        ``est`` as its ``fit`` does (the same checks, validation and
+        encoding, the same fitted attributes) but solves the point by the
+        vertex walk from that start (:class:`~sklosses.solvers._vertex_path.VertexPath`,
+        certified by the full problem's duality gap), not by the
+        interior-point solver; a walk that cannot finish it leaves it to
+        ``est.fit``, which starts from the same point. At another first alpha
+        (a grid of the user's) the walk goes from the constant to it.
+
+        Only where the exact solver would fit the point and its path would
+        be :class:`_PiecewisePoints`: ``solver`` ``"auto"`` or ``"exact"``
+        resolving to it, a pure L1 penalty, one target, dense ``X``, a
+        linear model without callbacks (a ``fit`` reports to them); None
+        otherwise, before anything is solved or fitted (``est`` is then
+        left to its ``fit``).
+        """
+        if (est._task != "regression" or est.l1_ratio != 1.0 or est.alpha <= 0
+                or len(est.hidden_layer_sizes) > 0 or est.early_stopping
+                or est.solver not in ("auto", "exact") or sp.issparse(X)
+                or hasattr(est, "_skl_callbacks") or hasattr(est, "_parent_callback_ctx")):
+            return None
+        check_hyperparameters(est)
+        est._more_fit_checks()
+        loss = resolve_loss(est.loss, est._task)
+        if getattr(loss, "n_levels", 1) > 1 or not hasattr(loss, "piecewise_linear"):
+            return None
+        form = loss.piecewise_linear(np.zeros(1))
+        if not (isinstance(form, PiecewiseLinear) and piecewise_path.applies(form, X)):
+            return None
+        Xv, yv, sw = est._validate_fit_data(X, y, sample_weight)
+        y_enc, n_outputs = est._encode_target(yv, loss)
+        if n_outputs != 1 or np.ndim(y_enc) != 1:
+            return None
+        loss.validate_target(y_enc)
+        sw = _check_total_weight(est._combine_weights(y_enc, sw))
+        model = resolve_model((), est.activation, Xv.shape[1], 1, est.fit_intercept, Xv.dtype,
+                              output_order=getattr(loss, "output_order", None))
+        penalty = resolve_penalty(est.alpha, est.l1_ratio)
+        if est._solver(loss, penalty, Xv, incremental=False, n_outputs=1).name != "exact":
+            return None
+        objective = Objective(loss, model, penalty, Xv, y_enc, sw)
+        # A cold fit's start (est is a fresh clone: no previous solution).
+        settings = est._settings(model)
+        x0 = est._initial_params(model, loss, y_enc, sw, settings)
+        # What fit stores with its solver's result (_BaseEstimator._fit_path).
+        est.loss_, est._model = loss, model
+        est._fitted_settings = settings
+        est._ravel_raw = objective._ravel_raw
+        est.n_iter_, est.loss_curve_ = 0, []
+        est._store_params(np.asarray(x0, dtype=model.dtype))
+        path_solver = cls(est, X, y, sample_weight, data=(Xv, y_enc, sw))
+        path_solver.fit(None, est.alpha, keep_start=True)
+        return path_solver
+
+    def fit(self, alpha_old, alpha_new, *, keep_start=False):
         est = self.est
         penalty = resolve_penalty(alpha_new, est.l1_ratio)
         start = np.asarray(est._flat_params(), dtype=np.float64)
-        fit = self.path.solve(penalty, start, est.tol, est.max_iter)
+        solve = self.path.solve_from_start if keep_start else self.path.solve
+        fit = solve(penalty, start, est.tol, est.max_iter)
         if fit is None:
             super().fit(alpha_old, alpha_new)
             return

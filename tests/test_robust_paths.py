@@ -391,3 +391,111 @@ def test_vertex_walk_on_tied_data_equals_linprog(quantile):
         assert abs(primal - optimum) <= 1e-9 * abs(optimum), (l1, primal, optimum)
         assert dual <= optimum * (1 + 1e-12)
     assert failures <= 1
+
+
+def _cold_and_first_point(loss, X, y, w, fit_intercept, alpha, monkeypatch):
+    """A cold fit at ``alpha`` and the path's first point there (no ``fit`` call)."""
+    cold = LossRegressor(loss=loss, l1_ratio=1.0, alpha=alpha,
+                         fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+    est = LossRegressor(loss=loss, l1_ratio=1.0, alpha=alpha, fit_intercept=fit_intercept,
+                        warm_start=True)
+    est._path_point = True
+    fits = []
+    fit = LossRegressor.fit
+    monkeypatch.setattr(LossRegressor, "fit", lambda self, *a, **k: fits.append(a) or fit(
+        self, *a, **k))
+    points = _path._first_point(est, X, y, w)
+    monkeypatch.setattr(LossRegressor, "fit", fit)
+    assert fits == []  # solved by the walk, not by the interior-point solver
+    assert type(points).__name__ == "_PiecewisePoints"
+    assert points.path.routes == ["vertex"]
+    assert est.duality_gap_ <= TOL
+    return cold, est
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("loss", ["quantile", "absolute_error"])
+def test_first_l1_path_point_is_the_cold_fit(raw_diabetes, loss, weighted, fit_intercept,
+                                             monkeypatch):
+    """Where every weight is zero, the first point is a cold fit's coefficients.
+
+    The walk starts from a cold fit's own start, the best constant model,
+    optimal at twice the grid's largest alpha (the grid's own is measured
+    from one subgradient of the kinked loss, and may leave a weight
+    non-zero). On the even fold (294 rows, unweighted) the median is a
+    flat interval: the start, inside it, is kept, as a cold fit keeps it
+    (a vertex at the interval's end would be as optimal but score
+    differently). The other folds have a unique optimum.
+    """
+    X, y, weights = raw_diabetes
+    for train, _ in KFold(3, shuffle=True, random_state=0).split(X):
+        w = weights[train] if weighted else None
+        alpha = 2 * alpha_grid(LossRegressor(loss=loss, fit_intercept=fit_intercept),
+                               X[train], y[train], w, l1_ratio=1.0, n_alphas=2)[0]
+        cold, est = _cold_and_first_point(loss, X[train], y[train], w, fit_intercept, alpha,
+                                          monkeypatch)
+        np.testing.assert_array_equal(cold.coef_, 0.0)
+        np.testing.assert_array_equal(est.coef_, 0.0)
+        np.testing.assert_allclose(est.intercept_, cold.intercept_, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_first_l1_path_point_below_the_largest_alpha(raw_diabetes, weighted, monkeypatch):
+    """A first alpha below alpha_max (a grid of the user's): the walk leaves the constant.
+
+    The point is the optimal vertex: a tight cold fit's objective to 1e-9.
+    """
+    X, y, weights = raw_diabetes
+    w = weights if weighted else None
+    w_all = np.ones(y.size) if w is None else w
+    alphas = alpha_grid(LossRegressor(loss="quantile"), X, y, w, l1_ratio=1.0, n_alphas=12)
+    for alpha in alphas[[0, 2, 6, 11]]:
+        _, est = _cold_and_first_point("quantile", X, y, w, True, alpha, monkeypatch)
+        assert alpha == alphas[0] or np.count_nonzero(est.coef_) > 0
+        tight = LossRegressor(loss="quantile", l1_ratio=1.0, alpha=alpha, tol=1e-9,
+                              max_iter=20_000).fit(X, y, sample_weight=w)
+        point = _objective("quantile", est.coef_, est.intercept_, alpha, 1.0, X, y, w_all)
+        reference = _objective("quantile", tight.coef_, tight.intercept_, alpha, 1.0, X, y,
+                               w_all)
+        assert abs(point - reference) <= 1e-9 * reference, (alpha, point, reference)
+
+
+def test_no_first_point_shortcut_outside_the_walk(raw_diabetes):
+    """An elastic net, an MLP or a named smooth solver: the first point is a ``fit``."""
+    X, y, _ = raw_diabetes
+    for est in (LossRegressor(loss="quantile", l1_ratio=0.5, alpha=1.0),
+                LossRegressor(loss="quantile", l1_ratio=1.0, alpha=1.0, solver="lbfgs"),
+                LossRegressor(loss="quantile", l1_ratio=1.0, alpha=1.0,
+                              hidden_layer_sizes=(3,)),
+                LossRegressor(loss="squared_error", l1_ratio=1.0, alpha=1.0)):
+        assert _path._PiecewisePoints.from_constant(est, X, y, None) is None
+        assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")
+
+
+def test_walk_whose_near_rows_do_not_end_an_edge(raw_diabetes, monkeypatch):
+    """Few near rows: a line search among them often finds no stop; the walk goes on.
+
+    The stop is then among the far rows, and the walk takes more near rows
+    rather than leaving the point to the globbed programs: every point is
+    still the walk's, a tight cold fit's objective to 1e-9.
+    """
+    X, y, _ = raw_diabetes
+    monkeypatch.setattr(_vertex_path, "_NEAR_FACTOR", 1)
+    monkeypatch.setattr(_vertex_path, "_MIN_NEAR", 12)
+    ended = []
+    search = VertexPath._line_search
+    monkeypatch.setattr(VertexPath, "_line_search",
+                        lambda self, *a: ended.append(search(self, *a)) or ended[-1])
+    first, points, alphas = _piecewise_points("quantile", 1.0, X, y, None, n_alphas=10)
+    walked = _walk_path(first, points, alphas)
+    assert points.path.routes == ["vertex"] * len(walked)
+    assert any(result is None for result in ended)  # the case under test happened
+    ones = np.ones(y.size)
+    for alpha, params, _ in walked:
+        tight = LossRegressor(loss="quantile", l1_ratio=1.0, alpha=alpha, tol=1e-9,
+                              max_iter=20_000).fit(X, y)
+        point = _objective("quantile", params[:-1], params[-1], alpha, 1.0, X, y, ones)
+        reference = _objective("quantile", tight.coef_, tight.intercept_, alpha, 1.0, X, y,
+                               ones)
+        assert abs(point - reference) <= 1e-9 * reference, (alpha, point, reference)

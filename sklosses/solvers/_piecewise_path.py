@@ -137,6 +137,29 @@ class PiecewisePath:
         self.routes.append(None if fit is None else "globbed")
         return fit
 
+    def solve_from_start(self, penalty, beta0, tol, max_iter):
+        """:meth:`solve`, keeping ``beta0`` itself where it is already optimal.
+
+        What a cold fit from ``beta0`` returns (the exact solver keeps its
+        start unless it finds a lower objective): on a flat optimum (an even
+        number of samples about the median of a constant model, at the
+        largest alpha of a path) the walk ends at one end of the flat face
+        while ``beta0`` may be inside it. ``beta0`` is kept when the walk's
+        vertex is not lower beyond the rounding of a sum of ``n`` terms, and
+        certified by the vertex's dual value within ``tol``.
+        """
+        fit = self.solve(penalty, beta0, tol, max_iter)
+        if fit is None or self.routes[-1] != "vertex":
+            return fit
+        beta0 = np.asarray(beta0, dtype=float)
+        value = self.vertices.objective(penalty.l1_strength, beta0)
+        rounding = self.X.shape[0] * np.finfo(float).eps * abs(fit.primal)
+        size = max(abs(value), np.finfo(float).tiny)
+        if value <= fit.primal + rounding and max(value - fit.dual, 0.0) <= tol * size:
+            fit.beta, fit.primal, fit.curve = beta0.copy(), value, [value]
+            self._previous = None
+        return fit
+
     @property
     def vertices(self):
         """The :class:`~sklosses.solvers._vertex_path.VertexPath` of this fold (made once)."""

@@ -67,9 +67,10 @@ _VIOLATION = 1e-11
 # A basis whose condition number exceeds this is treated as singular.
 _SINGULAR = 1e12
 # The near rows of a walk: this many times the number of columns at least
-# (and _MIN_NEAR), twice as many after a step that passed a far row, half
-# as many again (not below the first) after _CLEAN_POINTS points in a row
-# without one.
+# (and _MIN_NEAR), chosen again from the current point after a step that
+# passed a far row, twice as many when the step passes one of those again,
+# half as many again (not below the first) after _CLEAN_POINTS points in a
+# row without growing.
 _NEAR_FACTOR = 16
 _MIN_NEAR = 200
 _CLEAN_POINTS = 3
@@ -210,6 +211,14 @@ class VertexPath:
         self._beta_user = self._to_user(beta)
         return self._beta_user.copy(), primal, dual, max(self.n_iter_, 1)
 
+    def objective(self, l1_strength, beta):
+        """The full problem's objective at ``beta`` (user units), as :meth:`solve` reports it."""
+        scaled = self._to_scaled(np.asarray(beta, dtype=float))
+        u = self.a_exact + self.Z @ scaled
+        value = float(self.weight @ np.maximum(self.low * u, self.high * u))
+        value += self.value_at_knot * float(self.weight.sum())
+        return value + l1_strength * float(np.abs(beta[: self.n_features]).sum())
+
     # -- units -----------------------------------------------------------------
 
     def _to_scaled(self, beta):
@@ -235,7 +244,8 @@ class VertexPath:
         those whose argument was nearest the kink, relative to their norm,
         when they were chosen; a step that could pass a far row is checked
         on the far rows, and where one does pass, the near rows are chosen
-        again, twice as many, from the current point.
+        again from the current point (as many; twice as many when the step
+        still passes a far row).
 
         Pricing is by the steepest edge: the directional derivative per unit
         length of the step in the scaled coefficients, over the releases of
@@ -264,15 +274,22 @@ class VertexPath:
         # columns (and the intercept) never.
         base_limit = lam + _VIOLATION * (lam + (high - low))
         base_limit[p:] = np.inf
+        mid, half = 0.5 * (high + low), 0.5 * (high - low)
         inverse, updates, limit = None, 0, None
         while True:
             if limit is None:  # the free set (and the elbow's size) changed
+                signs = None
                 limit = base_limit.copy()
                 limit[free] = np.inf
-                free_weights = free[free < p]
-                lam_free = lam[free]
                 local_elbow, w_e = near.local[elbow], w[elbow]
-            rows_e = Z[elbow]
+                mid_w, half_w = mid * w_e, half * w_e
+                rows_e = Z[elbow]
+                z_free = None  # the near rows' free columns, transposed
+            if signs is None:
+                # The L1 part of the free coefficients' stationarity: it
+                # changes where a weight leaves the free set or a step
+                # passes one through zero.
+                minus_lam_sign = -lam[free] * np.sign(beta[free])
             if inverse is None:
                 inverse = _inverse(rows_e[:, free]) if elbow.size else _EMPTY
                 if inverse is None:
@@ -280,19 +297,20 @@ class VertexPath:
                 updates = 0
             # The elbow samples' slopes (times their weights) that make the
             # free coefficients stationary, and every column's subgradient.
-            wtheta = inverse.T @ (near.h[free] + lam_free * np.sign(beta[free]))
-            np.negative(wtheta, out=wtheta)
-            theta_e = wtheta / w_e
-            g = near.h + rows_e.T @ wtheta
+            wtheta = (minus_lam_sign - near.h[free]) @ inverse
+            g = near.h + wtheta @ rows_e
             edge, best = None, 0.0
             if elbow.size:
-                out = np.maximum(theta_e - high, low - theta_e)
-                rate = out * w_e / np.sqrt((inverse * inverse).sum(axis=0))
+                # How far each slope is out of [low, high] (negative inside),
+                # times its weight.
+                out = np.abs(wtheta - mid_w)
+                out -= half_w
+                rate = out / np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
                 index = int(rate.argmax())
-                if out[index] > row_threshold:
-                    sign = 1.0 if theta_e[index] > high else -1.0
+                if out[index] > row_threshold * w_e[index]:
+                    sign = 1.0 if wtheta[index] > mid_w[index] else -1.0
                     best = rate[index]
-                    edge = ("row", index, sign, -w_e[index] * out[index])
+                    edge = ("row", index, sign, -out[index])
             over = np.abs(g) - limit
             j = int(over.argmax())
             if over[j] > 0:
@@ -308,7 +326,7 @@ class VertexPath:
                 u_walk = self.a + Z @ beta
                 u_walk[elbow] = 0.0
                 theta = np.where(u_walk > 0, high, low)
-                theta[elbow] = np.clip(theta_e, low, high)
+                theta[elbow] = np.clip(wtheta / w_e, low, high)
                 self._beta_walk = beta
                 beta = beta.copy()
                 if elbow.size:
@@ -323,28 +341,45 @@ class VertexPath:
             kind, index, sign, derivative = edge
             d = np.zeros(self.m)
             if kind == "row":
-                d[free] = sign * inverse[:, index]
+                d_free = sign * inverse[:, index]
+                d[free] = d_free
             else:
                 d[index] = sign
                 d[free] = -sign * move
+            recentred = False
             while True:
-                du = near.Z @ d
-                moved = self._line_search(near.u, du, near.gains, beta, d, free_weights, lam,
-                                          derivative, kind, index)
+                if kind == "row":
+                    # Only the free columns move: their rows of the near
+                    # block (transposed, contiguous) are read, not all.
+                    if z_free is None:
+                        z_free = near.ZT[free]
+                    du = d_free @ z_free
+                else:
+                    du = d @ near.ZT
+                moved = self._line_search(near.u, du, near.gains, beta, d, lam, derivative)
                 if moved is None:
-                    return None
-                t, entering, passed = moved
-                beta_new = beta + t * d
-                if near.passes(beta_new):
-                    break
-                # The step may pass far rows: twice the near rows, from here.
-                self.n_near = min(2 * near.size, Z.shape[0])
-                self._grew = True
+                    if near.far is None:
+                        return None
+                    # The near rows' breakpoints do not end the edge (a
+                    # steep one, far from the vertex the rows were chosen
+                    # at): the stop is among the far rows.
+                else:
+                    t, entering, passed, beta_new, signs = moved
+                    if near.passes(beta_new):
+                        break
+                # The step may pass far rows: the near rows chosen again from
+                # here, twice as many if that has been done for this step.
+                if recentred:
+                    self.n_near = min(2 * near.size, Z.shape[0])
+                    self._grew = True
+                recentred = True
                 near = self._near = _NearRows(self, beta, elbow, self.n_near)
                 local_elbow = near.local[elbow]
+                z_free = None
             # The step and the basis change; h follows the rows whose slopes
-            # change: the passed ones (by w (high - low), towards their new
-            # side), the leaving row (from 0) and the entering one (to 0).
+            # change: the passed ones (by w (high - low), towards the side
+            # they move to), the leaving row (from 0) and the entering one
+            # (to 0).
             beta = beta_new
             u = near.u
             u += t * du
@@ -354,24 +389,25 @@ class VertexPath:
                 leaving = local_elbow[index]
                 # Its argument leaves the kink on the released side.
                 u[leaving] = sign * max(abs(t * du[leaving]), tiny)
-                positions.append([leaving])
-                changes.append([w_e[index] * (high if sign > 0 else low)])
+                positions.append((leaving,))
+                changes.append((w_e[index] * (high if sign > 0 else low),))
             inverse_before, inverse = inverse, None
             if entering[0] == "row":
                 position = entering[1]
                 row = near.rows[position]
                 # It reached the kink from the side it moved away from.
-                positions.append([position])
-                changes.append([-w[row] * (high if du[position] < 0 else low)])
+                positions.append((position,))
+                changes.append((-w[row] * (high if du[position] < 0 else low),))
                 u[position] = 0.0
                 if kind == "row":
-                    elbow, local_elbow, w_e = elbow.copy(), local_elbow.copy(), w_e.copy()
-                    # The same basis position.
+                    # The same basis position (the arrays are this walk's own).
                     elbow[index], local_elbow[index], w_e[index] = row, position, w[row]
+                    mid_w[index], half_w[index] = mid * w[row], half * w[row]
+                    rows_e[index] = Z[row]
                     if updates < _MAX_UPDATES:
                         # One row of the basis replaced: Sherman and
                         # Morrison's update of its inverse.
-                        q = Z[row, free] @ inverse_before
+                        q = rows_e[index, free] @ inverse_before
                         pivot = q[index]
                         if abs(pivot) > _PIVOT_FLOOR * np.abs(q).max():
                             column = inverse_before[:, index] / pivot
@@ -392,64 +428,69 @@ class VertexPath:
                     free = np.append(free[keep], index)
                 limit = None
             if limit is None:
-                local_elbow, w_e = near.local[elbow], w[elbow]
-            positions = np.concatenate(positions).astype(np.intp, copy=False)
-            near.h += near.Z[positions].T @ np.concatenate(changes)
+                local_elbow = near.local[elbow]
+            near.h += near.ZT[:, np.concatenate(positions)] @ np.concatenate(changes)
             # The elbow rows stay exactly on the kink (the step moves them by
             # rounding), which keeps them out of the line searches.
             u[local_elbow] = 0.0
             self.n_iter_ += 1
 
-    def _line_search(self, u, du, gains, beta, d, weights, lam, derivative, kind, index):
+    def _line_search(self, u, du, gains, beta, d, lam, derivative):
         """The step along ``d`` to the minimum of the objective, and what enters the basis.
 
         ``u``, ``du`` and ``gains`` are the (near) rows' arguments, their
-        rates along ``d`` and ``w (high - low)``; ``weights`` the free
-        weights (a weight leaving zero is not among them); ``derivative``
-        (< 0) is the slope at ``t = 0+``. A row whose argument moves towards
-        the kink is a breakpoint at ``t = -u / du > 0`` (an elbow row, at
-        ``u = 0``, is none) where the slope grows by ``gains |du|``; a free
-        weight moving towards zero one at ``-beta / d`` where it grows by
-        ``2 lam |d|``. The step ends at the first breakpoint where the slope
-        is no longer negative. (A row off the elbow exactly at the kink, a
-        tie, is not a breakpoint at ``t = 0`` here; the walk's perturbation
-        of the arguments makes that a null event.)
+        rates along ``d`` and ``w (high - low)``; ``derivative`` (< 0) is
+        the slope at ``t = 0+``. A row whose argument moves towards the kink
+        is a breakpoint at ``t = -u / du > 0`` (an elbow row, at ``u = 0``,
+        is none) where the slope grows by ``gains |du|``; a weight moving
+        towards zero one at ``-beta / d`` where it grows by ``2 lam |d|``
+        (a weight at zero, leaving it or not moving, is none). The step
+        ends at the first breakpoint where the slope is no longer negative.
+        (A row off the elbow exactly at the kink, a tie, is not a breakpoint
+        at ``t = 0`` here; the walk's perturbation of the arguments makes
+        that a null event.)
 
-        Returns ``(t, entering, passed)``: the step, ``("row", position in
-        u)`` or ``("column", j)``, and the positions of the rows passed
-        (they change sides); None when no breakpoint ends the edge.
+        Returns ``(t, entering, passed, beta_new, signs)``: the step,
+        ``("row", position in u)`` or ``("column", j)``, the positions of
+        the rows passed (they change sides), ``beta + t d``, and None when
+        the step passed a weight through zero (its sign changed), else
+        True; None when no breakpoint ends the edge.
         """
-        t_rows = u / du
-        np.negative(t_rows, out=t_rows)
-        toward = (t_rows > 0).nonzero()[0]
-        t_rows = t_rows[toward]
+        ratio = u / du
+        # Rows moving away from the kink (or on it) never stop the step.
+        toward = (ratio < 0).nonzero()[0]
+        t_rows = -ratio[toward]
         gain_rows = gains[toward]
         gain_rows *= np.abs(du[toward])
         target = -derivative
         # The rows alone first: a weight reaching zero before their stop is
         # rare, and only then are the two merged.
         stop, order = _first_stop(t_rows, gain_rows, target)
-        t = float(t_rows[order[stop]]) if stop < order.size else np.inf
-        t_cols = -beta[weights] / d[weights]
-        shrinking = (t_cols > 0) & (t_cols < t)
-        if not shrinking.any():
-            if stop >= order.size:
-                return None  # the objective falls without end along the edge
-            return t, ("row", int(toward[order[stop]])), toward[order[:stop]]
-        columns = weights[shrinking]
-        n_rows = toward.size
-        t_all = np.concatenate([t_rows, t_cols[shrinking]])
+        if stop >= order.size:
+            return None  # the objective falls without end along the edge
+        k = int(order[stop])
+        t = float(t_rows[k])
+        beta_new = beta + t * d
+        p = self.n_features
+        crossed = beta_new[:p] * beta[:p]  # negative for weights that passed zero
+        if crossed.min(initial=0.0) >= 0:
+            return t, ("row", int(toward[k])), toward[order[:stop]], beta_new, True
+        columns = (crossed < 0).nonzero()[0]
+        n_rows = t_rows.size
+        t_all = np.concatenate([t_rows, -beta[columns] / d[columns]])
         gain = np.concatenate([gain_rows, 2.0 * lam[columns] * np.abs(d[columns])])
         stop, order = _first_stop(t_all, gain, target)
-        if stop >= order.size:
+        if stop >= order.size:  # not before the rows' own stop, but for rounding
             return None
-        k = order[stop]
+        k = int(order[stop])
         passed = order[:stop]
+        signs = True if (passed < n_rows).all() else None
         passed = toward[passed[passed < n_rows]]
         t = float(t_all[k])
+        beta_new = beta + t * d
         if k < n_rows:
-            return t, ("row", int(toward[k])), passed
-        return t, ("column", int(columns[k - n_rows])), passed
+            return t, ("row", int(toward[k])), passed, beta_new, signs
+        return t, ("column", int(columns[k - n_rows])), passed, beta_new, signs
 
     def _slopes(self, u, on_elbow):
         """Each non-elbow sample's weight times its slope (the upper one for ``u > 0``)."""
@@ -504,13 +545,11 @@ class VertexPath:
                 lam[free] @ (np.sign(beta[free]) * d[free]))
             if derivative > 0:
                 d, du, derivative = -d, -du, -derivative
-            moved = self._line_search(u, du, self._gains, beta, d, free[free < p], lam,
-                                      derivative, "none", -1)
+            moved = self._line_search(u, du, self._gains, beta, d, lam, derivative)
             if moved is None:
                 return None
             self.n_iter_ += 1
-            t, entering, _ = moved
-            beta = beta + t * d
+            t, entering, _, beta, _ = moved
             u = u + t * du
             if entering[0] == "row":
                 elbow = np.append(elbow, entering[1])
@@ -553,7 +592,7 @@ class _NearRows:
     """The rows a walk's line searches look at, and what the walk keeps of all rows.
 
     Chosen at ``beta0``: the ``size`` rows of smallest ``|u_i| / |z_i|``
-    (the elbow rows among them), their block of ``Z``, arguments, slopes
+    (the elbow rows among them), their block of ``Z`` (transposed), arguments, slopes
     and elbow mask; ``h``, the non-elbow rows' part of the loss's
     gradient, is over all rows. A far row keeps its side while
     ``|beta - beta0| < rho``, the smallest far ``|u_i| / |z_i|`` (by
@@ -580,7 +619,9 @@ class _NearRows:
         self.size = self.rows.size
         self.local = np.full(n, -1)
         self.local[self.rows] = np.arange(self.size)
-        self.Z = Z[self.rows]
+        # Their block of Z, transposed (a step reads the rows of its free
+        # columns).
+        self.ZT = np.ascontiguousarray(Z[self.rows].T)
         self.gains = path._gains[self.rows]
         on_elbow = np.zeros(n, dtype=bool)
         on_elbow[elbow] = True
