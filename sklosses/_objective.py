@@ -217,27 +217,6 @@ class Objective:
         """The same objective on other targets (rescaled ones, for diagnostics)."""
         return Objective(self.loss, self.model, self.penalty, self.X, y, self.sample_weight)
 
-    def in_float64(self):
-        """The same objective of a linear model, evaluated in float64.
-
-        ``X``, the targets and the weights are cast to float64 (exactly:
-        every float32 value is one in float64), so the twin's minimiser is
-        this objective's, without float32's rounding of ``X @ W`` and of the
-        sums. A copy of ``X``: for small data only (see
-        :mod:`sklosses.solvers._newton`). Returns ``self`` when it is already
-        float64.
-        """
-        model = self.model
-        if np.dtype(model.dtype) == np.float64:
-            return self
-        twin_model = type(model)(model.n_features, model.n_outputs,
-                                 fit_intercept=model.fit_intercept, dtype=np.float64)
-        y = self.y
-        if np.issubdtype(np.asarray(y).dtype, np.floating):
-            y = np.asarray(y, dtype=np.float64)
-        return Objective(self.loss, twin_model, self.penalty, self.X.astype(np.float64), y,
-                         self.sample_weight.astype(np.float64))
-
     def with_loss(self, loss):
         """The same objective with another loss (a smoothed surrogate)."""
         twin = object.__new__(Objective)

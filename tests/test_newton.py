@@ -788,13 +788,14 @@ def test_float32_ill_conditioned_fit_steps_along_small_curvature(loss):
     assert (J(f32) - J(ref)) / J(ref) <= 1e-4
 
 
-# -- Float32 raw data: Newton's work in float64 on small data -----------------
+# -- Float32 raw data: a stall short of the optimum warns ---------------------
 # Raw wine in float32, one-vs-rest squared hinge / modified Huber at
 # alpha=1e-6: after its hand-over to L-BFGS, Newton crawled through short
 # steps until one lowered J by float32's rounding only, and the verdict,
 # looking at the gradient alone (1.5e-6), called it converged with half the
 # decrement 3.6e-2 of J: 2.3e-2 and 9.5e-2 above J*, silent. With the columns
-# x100: 0.3 to 28 times J* above it.
+# x100: 0.3 to 28 times J* above it. float32 X stays float32 (no float64
+# copy, the API's contract), so the fit says so, with the remedy.
 
 def _wine_in_float32(scale):
     from sklearn.datasets import load_wine  # noqa: PLC0415
@@ -818,27 +819,8 @@ def _float64_optimum(loss, X64, y_, alpha):
 @pytest.mark.parametrize("scale", [1e-2, 1.0, 1e2])
 @pytest.mark.parametrize("alpha", [1e-6, 1e-4])
 @pytest.mark.parametrize("loss", ["squared_hinge", "modified_huber"])
-def test_float32_raw_wine_reaches_the_float64_optimum(loss, alpha, scale):
+def test_float32_raw_wine_reaches_the_optimum_or_warns(loss, alpha, scale):
     X32, X64, y_ = _wine_in_float32(scale)
-    j_star = _float64_optimum(loss, X64, y_, alpha)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        f32 = LossClassifier(loss=loss, alpha=alpha).fit(X32, y_)
-    assert f32.coef_.dtype == np.float32 and f32.intercept_.dtype == np.float32
-    assert (_one_vs_rest_value(f32, loss, X64, y_, alpha) - j_star) / j_star <= 1e-4
-
-
-@pytest.mark.parametrize("scale", [1.0, 1e2])
-@pytest.mark.parametrize("loss", ["squared_hinge", "modified_huber"])
-def test_float32_fit_without_a_float64_copy_reaches_the_optimum_or_warns(
-        loss, scale, monkeypatch):
-    # Data beyond the copy's size limit keep float32 arithmetic: where it
-    # stalls short of the optimum, the fit says so, with the remedy.
-    from sklosses.solvers import _newton  # noqa: PLC0415
-
-    monkeypatch.setattr(_newton, "_FLOAT64_COPY_MAX", -1)
-    X32, X64, y_ = _wine_in_float32(scale)
-    alpha = 1e-6
     j_star = _float64_optimum(loss, X64, y_, alpha)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -863,21 +845,3 @@ def test_newton_stall_with_the_decrement_above_tol_is_not_convergence():
         # Within tol, or at the decrement's own rounding: the gradient decides.
         assert newton._verdict(1e-6, 1e-5, reason, True, np.float32) == (True, "")
         assert Newton(tol=1e-14)._verdict(1e-15, 4e-14, reason, True) == (True, "")
-
-
-def test_objective_in_float64_is_the_same_objective():
-    X32 = X.astype(np.float32)
-    model = LinearModel(X.shape[1], 1, dtype=np.float32)
-    weights = RNG.uniform(0.5, 2.0, size=X.shape[0])
-    objective = Objective(resolve_loss("huber"), model, L2(0.1), X32, Y, weights)
-    twin = objective.in_float64()
-    assert twin.X.dtype == twin.y.dtype == twin.sample_weight.dtype == np.float64
-    assert twin.model.dtype == np.float64 and objective.X.dtype == np.float32
-    params = RNG.normal(size=model.n_params)
-    # The twin's data are the float32 values: the same J, without float32's rounding.
-    exact = Objective(resolve_loss("huber"), LinearModel(X.shape[1], 1), L2(0.1),
-                      X32.astype(np.float64), Y.astype(np.float32).astype(np.float64),
-                      weights.astype(np.float32).astype(np.float64))
-    assert twin.value(params) == pytest.approx(exact.value(params), rel=1e-14)
-    assert objective.value(params) == pytest.approx(exact.value(params), rel=1e-5)
-    assert twin.in_float64() is twin

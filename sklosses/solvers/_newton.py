@@ -45,7 +45,6 @@ import numpy as np
 
 from .._lagged_hessian import LaggedFeatureHessian
 from .._preconditioning import ScaledProblem
-from ..models import LinearModel
 from ._base import BaseSolver, SolverResult
 from ._block_step import OutputBlocksStep, output_blocks
 from ._cd import proximal_newton_direction
@@ -75,39 +74,6 @@ _POLISH_BELOW = 1e-12
 # A polish whose step shrinks the model gap less than this (relative) is
 # not in Newton's quadratic phase (see _polish).
 _POLISH_CONTRACTION = 0.25
-
-
-# Float32 data of at most this many entries (8 MB in float64) are fitted on
-# a float64 copy (see _in_float64).
-_FLOAT64_COPY_MAX = 1_000_000
-
-
-def _in_float64(objective):
-    """The objective Newton iterates on: ``objective``, or its float64 twin on small data.
-
-    Where the semismooth Newton model is off (a piecewise quadratic whose
-    samples cross kinks), the fit crawls through short steps, each lowering
-    J by little, and stops once a short step's decrease is within the
-    rounding of J (:func:`~sklosses.solvers._factor.objective_rounding`: 1e-6
-    of J in float32, 2e-15 in float64). On raw wine in float32, one-vs-rest
-    squared hinge and modified Huber at alpha=1e-6 stopped so 2.3e-2 and
-    9.5e-2 above J*, the gradient test met (1.5e-6) and half the decrement
-    3.6e-2 of J, with no warning; the same crawl in float64 goes on to J*
-    (107 iterations). Float32 can represent that optimum (its coefficients
-    rounded to float32 are 2e-10 above J* there): only the arithmetic is
-    short. So float32 data of at most :data:`_FLOAT64_COPY_MAX` entries are
-    fitted on a float64 copy, which is exact (the coefficients come back in
-    float32: the estimator stores them in the data's dtype); larger data keep
-    float32 (a copy would defeat the memory float32 saves), and their stall
-    with the decrement above ``tol`` warns (:meth:`Newton._verdict`).
-    """
-    model, X = objective.model, objective.X
-    if np.dtype(model.dtype) == np.float64 or type(model) is not LinearModel:
-        return objective
-    entries = X.nnz if hasattr(X, "nnz") else X.size
-    if entries > _FLOAT64_COPY_MAX:
-        return objective
-    return objective.in_float64()
 
 
 class Newton(BaseSolver):
@@ -151,11 +117,9 @@ class Newton(BaseSolver):
     derivative (Huber, squared hinge, modified Huber) make this a
     semismooth Newton method.
 
-    Float32 data of at most a million entries are fitted on a float64 copy
-    (float32 parameters come back): in float32 the last steps' decreases
-    drown in the rounding of J short of the optimum on raw columns. Larger
-    float32 data are fitted in float32, and a stall on rounding with the
-    decrement above ``tol`` is reported as not converged.
+    A stall on the rounding of J (float32 above all: on raw columns its last
+    steps' decreases drown in it short of the optimum) with the decrement
+    still above ``tol`` is reported as not converged, with the remedy.
 
     Parameters
     ----------
@@ -244,18 +208,12 @@ class Newton(BaseSolver):
             ``gap`` is half the last Newton decrement over ``|J|``.
         """
         x0 = np.array(x0, dtype=np.float64)
-        work = _in_float64(objective)
         # One factor F for all outputs: the Hessian is then the objective's.
         # Its first call is gradient_hessian: no value at x0 from the column pass.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            problem = ScaledProblem(work, x0, balance_outputs=False,
+            problem = ScaledProblem(objective, x0, balance_outputs=False,
                                     first_evaluation=False)
-        result = self.solve_scaled(problem, x0)
-        if work is not objective:
-            # The diagnostics after the fit read the column means of X
-            # (the same numbers, computed in float64).
-            objective._column_means = work._column_means
-        return result
+        return self.solve_scaled(problem, x0)
 
     def solve_scaled(self, problem, x0, *, lagged_hessian=None):
         """Minimise a :class:`~sklosses._preconditioning.ScaledProblem` from ``x0``.
