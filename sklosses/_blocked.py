@@ -39,6 +39,11 @@ _MIN_BLOCK_ROWS = 1024
 _MIN_DATA_BYTES = 2**25
 
 
+def _product_buffer(block, W):
+    """Room for ``block @ W[0]``, in the dtype NumPy's product would give it."""
+    return np.empty(block.shape[0], np.result_type(block.dtype, W.dtype))
+
+
 def block_rows(objective):
     """Rows per block for :func:`blocked_loss_gradient`, or None to evaluate whole.
 
@@ -102,7 +107,7 @@ def blocked_loss_gradient(objective, params, rows_per_block, raw_out=None, kerne
             else:
                 np.dot(block, W.T, out=raw)
         else:
-            raw = (_row_products.forward(block, W[0], np.empty(block.shape[0], W.dtype))[:, None]
+            raw = (_row_products.forward(block, W[0], _product_buffer(block, W))[:, None]
                    if single else block @ W.T)
         if b is not None:
             raw += b
@@ -157,7 +162,7 @@ def blocked_hessian_product(objective, params, raw_hessian, vector, rows_per_blo
     for start in range(0, X.shape[0], rows_per_block):
         rows = slice(start, start + rows_per_block)
         block = X[rows]
-        direction = (_row_products.forward(block, V[0], np.empty(block.shape[0], V.dtype))[:, None]
+        direction = (_row_products.forward(block, V[0], _product_buffer(block, V))[:, None]
                      if single else block @ V.T)
         if v_b is not None:
             direction += v_b

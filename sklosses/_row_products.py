@@ -32,8 +32,16 @@ def _compile(function):
     except ImportError:  # pragma: no cover - the fallback is tested by use_compiled
         return None
     # cache=True: the machine code is kept on disk, so that a new process
-    # does not compile again (about 0.3 s per loop).
-    return numba.njit(fastmath=_FLAGS, cache=True, nogil=True, boundscheck=False)(function)
+    # does not compile again (about 0.3 s per loop). Numba refuses it where
+    # no cache directory is writable (a read-only install without a home):
+    # then compile in memory only, and failing that use NumPy.
+    for cache in (True, False):
+        try:
+            return numba.njit(fastmath=_FLAGS, cache=cache, nogil=True,
+                              boundscheck=False)(function)
+        except Exception:  # noqa: BLE001 - any refusal leaves the NumPy products
+            continue
+    return None
 
 
 def _forward_loop(block, vector, out):
@@ -96,9 +104,17 @@ def _compiled(name, loop):
 use_compiled = True
 
 
+def _compilable(*arrays):
+    """Whether the loops take these arrays (native float32, float64); NumPy does the rest."""
+    return all(a.dtype in _FLOATS for a in arrays)
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # native byte order only
+
+
 def forward(block, vector, out):
     """``out[:] = block @ vector`` for a C-ordered 2-D ``block``; returns ``out``."""
-    loop = _compiled("forward", _forward_loop)
+    loop = _compiled("forward", _forward_loop) if _compilable(block, vector, out) else None
     if loop is None:
         return np.dot(block, vector, out=out)
     loop(block, vector, out)
@@ -107,7 +123,8 @@ def forward(block, vector, out):
 
 def add_backward(block, row_values, out):
     """``out += block.T @ row_values``, ``out`` float64 of shape (n_columns,)."""
-    loop = _compiled("add_backward", _add_backward_loop)
+    loop = (_compiled("add_backward", _add_backward_loop)
+            if _compilable(block, row_values, out) else None)
     if loop is None:
         out += row_values @ block
         return out
@@ -124,7 +141,7 @@ def add_moments(block, weight, mean, square, extra=None, products=None, *, compi
     ``compiled=False`` uses NumPy's products (data too small to be worth
     the first compiled call, see :data:`MIN_COMPILED_BYTES`).
     """
-    if not compiled:
+    if not compiled or not _compilable(block, weight, mean, square):
         loop = None
     elif extra is None:
         loop = _compiled("add_moments", _add_moments_loop)

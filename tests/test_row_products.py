@@ -107,3 +107,38 @@ def test_blocked_evaluation_is_the_same_either_way(monkeypatch, loss):
     assert value_c == pytest.approx(value_n, rel=1e-13)
     np.testing.assert_allclose(grad_c, grad_n, rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(hv_c, hv_n, rtol=1e-11, atol=1e-14)
+
+
+def test_other_dtypes_take_numpys_products(products):
+    """A non-native byte order (or an integer vector) is left to NumPy, not refused."""
+    block, rng = _block(np.float64, n=40, p=6)
+    swapped = block.astype(block.dtype.newbyteorder())
+    vector = rng.normal(size=6)
+    out = _row_products.forward(swapped, vector, np.empty(40))
+    np.testing.assert_allclose(out, block @ vector, rtol=1e-13)
+    total = _row_products.add_backward(swapped, np.ones(40), np.zeros(6))
+    np.testing.assert_allclose(total, block.sum(axis=0), rtol=1e-13)
+    mean, square = np.zeros(6), np.zeros(6)
+    _row_products.add_moments(swapped, np.ones(40), mean, square)
+    np.testing.assert_allclose(square, (block**2).sum(axis=0), rtol=1e-13)
+    out = _row_products.forward(block, np.arange(6), np.empty(40))
+    np.testing.assert_allclose(out, block @ np.arange(6.0), rtol=1e-13)
+
+
+def test_a_refused_disk_cache_compiles_in_memory(monkeypatch):
+    """Where Numba cannot cache (no writable directory), the loops still compile."""
+    numba = pytest.importorskip("numba")
+    real = numba.njit
+
+    def no_disk_cache(*args, cache=False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, cache=cache, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_disk_cache)
+    compiled = _row_products._compile(_row_products._forward_loop)
+    assert compiled is not None
+    block, rng = _block(np.float64, n=30, p=4)
+    out = np.empty(30)
+    compiled(block, np.ones(4), out)
+    np.testing.assert_allclose(out, block.sum(axis=1), rtol=1e-13)
