@@ -19,6 +19,8 @@ does not support), the same functions fall back to NumPy's BLAS products.
 
 import numpy as np
 
+from ._compiling import compiled
+
 # Reassociation lets the compiler keep several partial sums in SIMD
 # registers (the speed of memory); no other fast-math flag, so that a NaN or
 # an infinity in the data propagates as in NumPy.
@@ -27,21 +29,7 @@ _FLAGS = {"reassoc", "contract"}
 
 def _compile(function):
     """``function`` compiled by Numba, or None where Numba cannot be imported."""
-    try:  # a run-time dependency; the fallback keeps a platform without it working
-        import numba
-    except ImportError:  # pragma: no cover - the fallback is tested by use_compiled
-        return None
-    # cache=True: the machine code is kept on disk, so that a new process
-    # does not compile again (about 0.3 s per loop). Numba refuses it where
-    # no cache directory is writable (a read-only install without a home):
-    # then compile in memory only, and failing that use NumPy.
-    for cache in (True, False):
-        try:
-            return numba.njit(fastmath=_FLAGS, cache=cache, nogil=True,
-                              boundscheck=False)(function)
-        except Exception:  # noqa: BLE001 - any refusal leaves the NumPy products
-            continue
-    return None
+    return compiled(function, fastmath=_FLAGS)
 
 
 def _forward_loop(block, vector, out):

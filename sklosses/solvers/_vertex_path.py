@@ -74,11 +74,6 @@ _SINGULAR = 1e12
 _NEAR_FACTOR = 16
 _MIN_NEAR = 200
 _CLEAN_POINTS = 3
-# Breakpoints looked at first along an edge (the long step usually ends
-# among them); all of them are sorted when it does not, or when there are
-# at most _SORT_ALL.
-_FIRST_BREAKPOINTS = 32
-_SORT_ALL = 256
 _EMPTY = np.zeros((0, 0))
 # Sherman-Morrison updates of a basis inverse before it is factorised
 # afresh, and the smallest pivot (relative) they accept.
@@ -147,6 +142,9 @@ class VertexPath:
         self.base_near = max(_NEAR_FACTOR * self.m, _MIN_NEAR)
         self.n_near = self.base_near
         self.n_iter_ = 0
+        # How often a walk chose its near rows again, by the reason the
+        # compiled pivots gave (_vertex_kernels.NO_STOP_NEAR, FAR_ROW_PASSED).
+        self.reselections = {2: 0, 3: 0}
         self._state = None  # (beta_s, elbow rows, free columns) of the last vertex
         self._beta_user = None
         self._near = None  # the _NearRows of the last walk
@@ -240,257 +238,89 @@ class VertexPath:
     def _walk(self, beta, elbow, free, lam):
         """Simplex iterations from the vertex ``(elbow, free)`` to the optimum under ``lam``.
 
-        The line searches look at the *near* rows only (:class:`_NearRows`),
-        those whose argument was nearest the kink, relative to their norm,
-        when they were chosen; a step that could pass a far row is checked
-        on the far rows, and where one does pass, the near rows are chosen
-        again from the current point (as many; twice as many when the step
-        still passes a far row).
-
-        Pricing is by the steepest edge: the directional derivative per unit
-        length of the step in the scaled coefficients, over the releases of
-        the elbow rows whose ``theta`` is out of its box and the weight at
-        zero whose subgradient most exceeds its L1 strength. Each iteration
-        is a few dozen NumPy calls on arrays of the near rows' or the
-        basis's size; the basis inverse is updated by Sherman and Morrison's
-        formula when one elbow row replaces another.
+        The pivots are compiled (:func:`~sklosses.solvers._vertex_kernels.walk_near_rows`:
+        steepest-edge pricing, the long step, Sherman and Morrison's update of
+        the basis inverse); this method factorises the basis where it changed
+        otherwise and chooses the near rows. The line searches look at the
+        *near* rows only (:class:`_NearRows`), those whose argument was
+        nearest the kink, relative to their norm, when they were chosen; a
+        step that could pass a far row is checked on the far rows, and where
+        one does pass (or no near row ends the edge), the near rows are
+        chosen again from the current point (as many; twice as many when
+        the same step needs that again).
 
         Returns ``(beta, elbow, free, theta, u, u_walk)`` (``theta``, ``u``
         and ``u_walk`` every sample's slope, exact argument and perturbed
         argument) or None.
         """
+        kernels = _kernels()
         Z, w = self.Z, self.weight
         high, low = self.high, self.low
-        p = self.n_features
-        max_pivots = max(_MAX_PIVOTS_FACTOR * self.m, _MIN_PIVOTS)
-        row_threshold = _VIOLATION * (high - low)
+        p, m = self.n_features, self.m
+        max_pivots = max(_MAX_PIVOTS_FACTOR * m, _MIN_PIVOTS)
         near = self._near
         if near is None:
             near = self._near = _NearRows(self, beta, elbow, self.n_near)
-        pivots = 0
         self._grew = False
-        tiny = np.finfo(float).tiny
         # A weight at zero may leave it when |g_j| exceeds this; free
         # columns (and the intercept) never.
         base_limit = lam + _VIOLATION * (lam + (high - low))
         base_limit[p:] = np.inf
-        mid, half = 0.5 * (high + low), 0.5 * (high - low)
-        inverse, updates, limit = None, 0, None
+        # The basis in buffers of the largest size (the kernel changes it in
+        # place): elbow[:k], free[:k], inverse[:k, :k].
+        k = elbow.size
+        elbow_buffer = np.zeros(m, dtype=np.int64)
+        free_buffer = np.zeros(m, dtype=np.int64)
+        elbow_buffer[:k], free_buffer[:k] = elbow, free
+        inverse = np.zeros((m, m))
+        state = np.array([k, 0, 0], dtype=np.int64)  # k, pivots, updates
+        wtheta = np.empty(m)
+        beta = np.array(beta, dtype=float)
+        factorise, reselected_at = True, -1
         while True:
-            if limit is None:  # the free set (and the elbow's size) changed
-                signs = None
-                limit = base_limit.copy()
-                limit[free] = np.inf
-                local_elbow, w_e = near.local[elbow], w[elbow]
-                mid_w, half_w = mid * w_e, half * w_e
-                rows_e = Z[elbow]
-                z_free = None  # the near rows' free columns, transposed
-            if signs is None:
-                # The L1 part of the free coefficients' stationarity: it
-                # changes where a weight leaves the free set or a step
-                # passes one through zero.
-                minus_lam_sign = -lam[free] * np.sign(beta[free])
-            if inverse is None:
-                inverse = _inverse(rows_e[:, free]) if elbow.size else _EMPTY
-                if inverse is None:
+            k = int(state[0])
+            if factorise and k:
+                basis_inverse = _inverse(Z[np.ix_(elbow_buffer[:k], free_buffer[:k])])
+                if basis_inverse is None:
                     return None
-                updates = 0
-            # The elbow samples' slopes (times their weights) that make the
-            # free coefficients stationary, and every column's subgradient.
-            wtheta = (minus_lam_sign - near.h[free]) @ inverse
-            g = near.h + wtheta @ rows_e
-            edge, best = None, 0.0
-            if elbow.size:
-                # How far each slope is out of [low, high] (negative inside),
-                # times its weight.
-                out = np.abs(wtheta - mid_w)
-                out -= half_w
-                rate = out / np.sqrt(np.einsum("ij,ij->j", inverse, inverse))
-                index = int(rate.argmax())
-                if out[index] > row_threshold * w_e[index]:
-                    sign = 1.0 if wtheta[index] > mid_w[index] else -1.0
-                    best = rate[index]
-                    edge = ("row", index, sign, -out[index])
-            over = np.abs(g) - limit
-            j = int(over.argmax())
-            if over[j] > 0:
-                move = inverse @ rows_e[:, j]
-                excess = abs(g[j]) - lam[j]
-                if excess / np.sqrt(1.0 + move @ move) > best:
-                    edge = ("column", j, -float(np.sign(g[j])), -excess)
-            if edge is None:
-                # The sides the walk saw (those of the perturbed arguments)
-                # and the elbow rows' slopes make the dual point; the
-                # coefficients are the vertex of this basis for the exact
-                # arguments.
-                u_walk = self.a + Z @ beta
-                u_walk[elbow] = 0.0
-                theta = np.where(u_walk > 0, high, low)
-                theta[elbow] = np.clip(wtheta / w_e, low, high)
-                self._beta_walk = beta
-                beta = beta.copy()
-                if elbow.size:
-                    beta[free] = inverse @ -self.a_exact[elbow]
-                u = self.a_exact + Z @ beta
-                u[elbow] = 0.0
-                return beta, elbow, free, theta, u, u_walk
-            if pivots >= max_pivots:
-                return None
-            pivots += 1
-            # The edge's direction in the coefficients.
-            kind, index, sign, derivative = edge
-            d = np.zeros(self.m)
-            if kind == "row":
-                d_free = sign * inverse[:, index]
-                d[free] = d_free
-            else:
-                d[index] = sign
-                d[free] = -sign * move
-            recentred = False
-            while True:
-                if kind == "row":
-                    # Only the free columns move: their rows of the near
-                    # block (transposed, contiguous) are read, not all.
-                    if z_free is None:
-                        z_free = near.ZT[free]
-                    du = d_free @ z_free
-                else:
-                    du = d @ near.ZT
-                moved = self._line_search(near.u, du, near.gains, beta, d, lam, derivative)
-                if moved is None:
-                    if near.far is None:
-                        return None
-                    # The near rows' breakpoints do not end the edge (a
-                    # steep one, far from the vertex the rows were chosen
-                    # at): the stop is among the far rows.
-                else:
-                    t, entering, passed, beta_new, signs = moved
-                    if near.passes(beta_new):
-                        break
-                # The step may pass far rows: the near rows chosen again from
-                # here, twice as many if that has been done for this step.
-                if recentred:
+                inverse[:k, :k] = basis_inverse
+            status = kernels.walk_near_rows(
+                Z, w, lam, base_limit, high, low, _VIOLATION * (high - low), max_pivots, p,
+                _MAX_UPDATES, _PIVOT_FLOOR, near.rows, near.local, near.ZT, near.u, near.h,
+                near.gains, near.far, near.norms_far, near.u_far, near.far_base,
+                near.rho_squared, beta, elbow_buffer, free_buffer, inverse, state, wtheta)
+            factorise = status == kernels.REFACTOR
+            if status in (kernels.NO_STOP_NEAR, kernels.FAR_ROW_PASSED):
+                self.reselections[status] += 1
+                # The near rows chosen again from here, twice as many if that
+                # has been done for this step already.
+                if reselected_at == state[1]:
                     self.n_near = min(2 * near.size, Z.shape[0])
                     self._grew = True
-                recentred = True
-                near = self._near = _NearRows(self, beta, elbow, self.n_near)
-                local_elbow = near.local[elbow]
-                z_free = None
-            # The step and the basis change; h follows the rows whose slopes
-            # change: the passed ones (by w (high - low), towards the side
-            # they move to), the leaving row (from 0) and the entering one
-            # (to 0).
-            beta = beta_new
-            u = near.u
-            u += t * du
-            positions = [passed]
-            changes = [near.gains[passed] * np.sign(u[passed])]
-            if kind == "row":
-                leaving = local_elbow[index]
-                # Its argument leaves the kink on the released side.
-                u[leaving] = sign * max(abs(t * du[leaving]), tiny)
-                positions.append((leaving,))
-                changes.append((w_e[index] * (high if sign > 0 else low),))
-            inverse_before, inverse = inverse, None
-            if entering[0] == "row":
-                position = entering[1]
-                row = near.rows[position]
-                # It reached the kink from the side it moved away from.
-                positions.append((position,))
-                changes.append((-w[row] * (high if du[position] < 0 else low),))
-                u[position] = 0.0
-                if kind == "row":
-                    # The same basis position (the arrays are this walk's own).
-                    elbow[index], local_elbow[index], w_e[index] = row, position, w[row]
-                    mid_w[index], half_w[index] = mid * w[row], half * w[row]
-                    rows_e[index] = Z[row]
-                    if updates < _MAX_UPDATES:
-                        # One row of the basis replaced: Sherman and
-                        # Morrison's update of its inverse.
-                        q = rows_e[index, free] @ inverse_before
-                        pivot = q[index]
-                        if abs(pivot) > _PIVOT_FLOOR * np.abs(q).max():
-                            column = inverse_before[:, index] / pivot
-                            q[index] -= 1.0
-                            inverse = inverse_before - column[:, None] * q
-                            updates += 1
-                else:
-                    elbow = np.append(elbow, row)
-                    free = np.append(free, index)
-                    limit = None
-            else:
-                beta[entering[1]] = 0.0
-                keep = free != entering[1]
-                if kind == "row":
-                    elbow = np.delete(elbow, index)
-                    free = free[keep]
-                else:
-                    free = np.append(free[keep], index)
-                limit = None
-            if limit is None:
-                local_elbow = near.local[elbow]
-            near.h += near.ZT[:, np.concatenate(positions)] @ np.concatenate(changes)
-            # The elbow rows stay exactly on the kink (the step moves them by
-            # rounding), which keeps them out of the line searches.
-            u[local_elbow] = 0.0
-            self.n_iter_ += 1
-
-    def _line_search(self, u, du, gains, beta, d, lam, derivative):
-        """The step along ``d`` to the minimum of the objective, and what enters the basis.
-
-        ``u``, ``du`` and ``gains`` are the (near) rows' arguments, their
-        rates along ``d`` and ``w (high - low)``; ``derivative`` (< 0) is
-        the slope at ``t = 0+``. A row whose argument moves towards the kink
-        is a breakpoint at ``t = -u / du > 0`` (an elbow row, at ``u = 0``,
-        is none) where the slope grows by ``gains |du|``; a weight moving
-        towards zero one at ``-beta / d`` where it grows by ``2 lam |d|``
-        (a weight at zero, leaving it or not moving, is none). The step
-        ends at the first breakpoint where the slope is no longer negative.
-        (A row off the elbow exactly at the kink, a tie, is not a breakpoint
-        at ``t = 0`` here; the walk's perturbation of the arguments makes
-        that a null event.)
-
-        Returns ``(t, entering, passed, beta_new, signs)``: the step,
-        ``("row", position in u)`` or ``("column", j)``, the positions of
-        the rows passed (they change sides), ``beta + t d``, and None when
-        the step passed a weight through zero (its sign changed), else
-        True; None when no breakpoint ends the edge.
-        """
-        ratio = u / du
-        # Rows moving away from the kink (or on it) never stop the step.
-        toward = (ratio < 0).nonzero()[0]
-        t_rows = -ratio[toward]
-        gain_rows = gains[toward]
-        gain_rows *= np.abs(du[toward])
-        target = -derivative
-        # The rows alone first: a weight reaching zero before their stop is
-        # rare, and only then are the two merged.
-        stop, order = _first_stop(t_rows, gain_rows, target)
-        if stop >= order.size:
-            return None  # the objective falls without end along the edge
-        k = int(order[stop])
-        t = float(t_rows[k])
-        beta_new = beta + t * d
-        p = self.n_features
-        crossed = beta_new[:p] * beta[:p]  # negative for weights that passed zero
-        if crossed.min(initial=0.0) >= 0:
-            return t, ("row", int(toward[k])), toward[order[:stop]], beta_new, True
-        columns = (crossed < 0).nonzero()[0]
-        n_rows = t_rows.size
-        t_all = np.concatenate([t_rows, -beta[columns] / d[columns]])
-        gain = np.concatenate([gain_rows, 2.0 * lam[columns] * np.abs(d[columns])])
-        stop, order = _first_stop(t_all, gain, target)
-        if stop >= order.size:  # not before the rows' own stop, but for rounding
-            return None
-        k = int(order[stop])
-        passed = order[:stop]
-        signs = True if (passed < n_rows).all() else None
-        passed = toward[passed[passed < n_rows]]
-        t = float(t_all[k])
-        beta_new = beta + t * d
-        if k < n_rows:
-            return t, ("row", int(toward[k])), passed, beta_new, signs
-        return t, ("column", int(columns[k - n_rows])), passed, beta_new, signs
+                reselected_at = int(state[1])
+                near = self._near = _NearRows(self, beta, elbow_buffer[: state[0]],
+                                              self.n_near)
+            elif status in (kernels.UNBOUNDED, kernels.PIVOT_LIMIT):
+                return None
+            elif status == kernels.OPTIMAL:
+                break
+        self.n_iter_ += int(state[1])
+        k = int(state[0])
+        elbow, free = elbow_buffer[:k].copy(), free_buffer[:k].copy()
+        # The sides the walk saw (those of the perturbed arguments) and the
+        # elbow rows' slopes make the dual point; the coefficients are the
+        # vertex of this basis for the exact arguments.
+        u_walk = self.a + Z @ beta
+        u_walk[elbow] = 0.0
+        theta = np.where(u_walk > 0, high, low)
+        theta[elbow] = np.clip(wtheta[:k] / w[elbow], low, high)
+        self._beta_walk = beta
+        beta = beta.copy()
+        if k:
+            beta[free] = inverse[:k, :k] @ -self.a_exact[elbow]
+        u = self.a_exact + Z @ beta
+        u[elbow] = 0.0
+        return beta, elbow, free, theta, u, u_walk
 
     def _slopes(self, u, on_elbow):
         """Each non-elbow sample's weight times its slope (the upper one for ``u > 0``)."""
@@ -545,17 +375,18 @@ class VertexPath:
                 lam[free] @ (np.sign(beta[free]) * d[free]))
             if derivative > 0:
                 d, du, derivative = -d, -du, -derivative
-            moved = self._line_search(u, du, self._gains, beta, d, lam, derivative)
-            if moved is None:
+            found, t, entering_row, entering, _ = _kernels().line_search(
+                u, du, self._gains, beta, d, lam, derivative, p)
+            if not found:
                 return None
             self.n_iter_ += 1
-            t, entering, _, beta, _ = moved
+            beta = beta + t * d
             u = u + t * du
-            if entering[0] == "row":
-                elbow = np.append(elbow, entering[1])
+            if entering_row:
+                elbow = np.append(elbow, entering)
             else:
-                beta[entering[1]] = 0.0
-                free = free[free != entering[1]]
+                beta[entering] = 0.0
+                free = free[free != entering]
             u[elbow] = 0.0
         return None
 
@@ -608,14 +439,14 @@ class _NearRows:
         self.path = path
         if size >= n:
             self.rows = np.arange(n)
-            self.far = None
+            self.far = np.zeros(0, dtype=np.int64)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.abs(u) / path.row_norms
             ratio[elbow] = -1.0
             order = np.argpartition(ratio, size)
             self.rows, self.far = order[:size], order[size:]
-            self.norms_far = path.row_norms[self.far]
+        self.norms_far = path.row_norms[self.far]
         self.size = self.rows.size
         self.local = np.full(n, -1)
         self.local[self.rows] = np.arange(self.size)
@@ -630,64 +461,21 @@ class _NearRows:
     def rebase(self, beta, u, elbow, h):
         """Start again from ``beta``, whose arguments ``u`` are exact, and gradient part ``h``."""
         self.h = h
-        self.beta0 = beta.copy()
         self.u = u[self.rows]
         self.u[self.local[elbow]] = 0.0
-        if self.far is None:
-            self.rho_squared = np.inf
-        else:
-            self.u_far = u[self.far]
-            self._set_rho()
-
-    def passes(self, beta_to):
-        """Whether the step to ``beta_to`` keeps every far row on its side.
-
-        By the bound when ``beta_to`` is within it (the bound is on a ball,
-        which holds the whole segment from a point inside it), else on the
-        far rows' arguments at ``beta_to`` (linear along the segment, a row
-        crosses the kink exactly when its sign changes), which then become
-        the new base.
-        """
-        if self.far is None:
-            return True
-        step = beta_to - self.beta0
-        if step @ step < self.rho_squared:
-            return True
-        # All rows' product (no copy of the far rows' block is kept).
-        u_new = self.u_far + (self.path.Z @ step)[self.far]
-        if ((u_new > 0) != (self.u_far > 0)).any():
-            return False
-        self.u_far, self.beta0 = u_new, beta_to.copy()
-        self._set_rho()
-        return True
-
-    def _set_rho(self):
-        """The far rows' bound, squared, with a margin for rounding."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rho = float(np.min(np.abs(self.u_far) / self.norms_far, initial=np.inf))
-        self.rho_squared = ((1 - 1e-9) * rho) ** 2
+        # The far rows' arguments at their base, and the bound on a step from
+        # it within which none of them crosses the kink (the walk moves the
+        # base where a step goes beyond the bound).
+        self.far_base = np.array(beta, dtype=float)
+        self.u_far = u[self.far]
+        self.rho_squared = np.array([_kernels().far_bound_squared(self.u_far, self.norms_far)])
 
 
-def _first_stop(t, gain, target):
-    """``(stop, order)``: breakpoints ``t`` in ascending ``order``, and the first
-    position where the cumulated ``gain`` reaches ``target`` (``order.size``
-    when it never does).
+def _kernels():
+    """The compiled pivots (imported at the first walk: importing them imports Numba)."""
+    from . import _vertex_kernels
 
-    Only the smallest ``_FIRST_BREAKPOINTS`` are sorted first when there
-    are more than ``_SORT_ALL``; four times as many when they do not
-    suffice, and so on.
-    """
-    first = t.size if t.size <= _SORT_ALL else _FIRST_BREAKPOINTS
-    while True:
-        if first < t.size:
-            candidates = t.argpartition(first - 1)[:first]
-            order = candidates[t[candidates].argsort()]
-        else:
-            order = t.argsort()
-        stop = int(gain[order].cumsum().searchsorted(target))
-        if stop < order.size or first >= t.size:
-            return stop, order
-        first = min(4 * first, t.size)
+    return _vertex_kernels
 
 
 def _inverse(matrix):

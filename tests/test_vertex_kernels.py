@@ -1,0 +1,90 @@
+"""The vertex walk's compiled pivots: the heap's breakpoint order, and Python without Numba.
+
+The walk's results are tested against linprog and tight cold fits in
+test_robust_paths.py; here, the pieces the compiled code does differently
+from NumPy (a heap instead of a sort), and that the same functions run as
+Python where Numba is missing (in a subprocess with Numba's JIT disabled),
+with the same path.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sklosses.solvers import _vertex_kernels
+
+
+def _reference_stop(t, gain, target):
+    order = np.argsort(t, kind="stable")
+    stop = int(np.searchsorted(np.cumsum(gain[order]), target))
+    return stop, order
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 300, 2000])
+def test_first_stop_is_the_sorted_cumulated_gain(size):
+    """The heap pops the breakpoints in ascending order up to the first where the gain
+    reaches the target; all of them, and ``stop == size``, when it never does."""
+    rng = np.random.default_rng(size)
+    t = rng.exponential(size=size)
+    t[: size // 5] = np.round(t[: size // 5], 1)  # ties
+    gain = rng.uniform(0.0, 1.0, size=size)
+    for target in (0.0, 1e-3, 0.5 * gain.sum(), gain.sum(), 2 * gain.sum() + 1):
+        stop, order = _vertex_kernels._first_stop(t, gain, target)
+        expected_stop, expected_order = _reference_stop(t, gain, target)
+        assert stop == expected_stop
+        if stop < size:
+            assert order.size == stop + 1
+        else:
+            assert order.size == size
+        # The smallest breakpoints in ascending order, each once (which of
+        # tied ones comes first is not specified).
+        np.testing.assert_array_equal(t[order], t[expected_order[: order.size]])
+        assert np.unique(order).size == order.size
+
+
+_PATH_SCRIPT = """
+import json, sys
+import numpy as np
+from sklearn.datasets import load_diabetes
+from sklosses import LossRegressor
+from sklosses._path import alpha_grid, fit_path
+X, y = load_diabetes(return_X_y=True, scaled=False)
+X, y = X[:200], y[:200]
+est = LossRegressor(loss="quantile", l1_ratio=1.0)
+alphas = alpha_grid(est, X, y, None, l1_ratio=1.0, n_alphas=6)
+train, test = np.arange(150), np.arange(150, 200)
+from sklosses.solvers import _piecewise_path
+routes = []
+solve = _piecewise_path.PiecewisePath.solve
+def recording(self, *args):
+    fit = solve(self, *args)
+    routes.append(self.routes[-1])
+    return fit
+_piecewise_path.PiecewisePath.solve = recording
+outcome = fit_path(est, X, y, None, train, test, alphas, LossRegressor.score)
+json.dump({"scores": outcome["test_score"].tolist(),
+           "params": np.concatenate(outcome["params"]).tolist(), "routes": routes}, sys.stdout)
+"""
+
+
+def _run_path(disable_jit):
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1" if disable_jit else "0"}
+    out = subprocess.run([sys.executable, "-c", _PATH_SCRIPT], env=env, capture_output=True,
+                         text=True, check=True, timeout=600)
+    return json.loads(out.stdout)
+
+
+def test_the_walk_runs_as_python_without_numba():
+    """Numba's JIT disabled (its functions are then plain Python, as without Numba):
+    the same walked points, the same validation scores."""
+    pytest.importorskip("numba")
+    compiled = _run_path(disable_jit=False)
+    python = _run_path(disable_jit=True)
+    assert "vertex" in compiled["routes"]
+    assert python["routes"] == compiled["routes"]
+    np.testing.assert_allclose(python["scores"], compiled["scores"], rtol=1e-10)
+    np.testing.assert_allclose(python["params"], compiled["params"], rtol=1e-9, atol=1e-12)
