@@ -24,7 +24,7 @@ prints wall and CPU (process) time medians, the CPU ones being what to read
 on a shared box.
 
 Usage: python benchmarks/bench_cv_path.py [--rounds 3] [--full] [--threads 1]
-       [--only lasso,logistic,robust,losses]
+       [--only lasso,logistic,robust,losses] [--robust-size n,p] [--quantile-only]
 """
 
 import argparse
@@ -156,13 +156,15 @@ def bench_logistic(args):
 
 def bench_robust(args):
     n, p = (20_000, 50) if args.full else (5_000, 20)
+    if args.robust_size:
+        n, p = (int(v) for v in args.robust_size.split(","))
     X, y = make_regression(n_samples=n, n_features=p, n_informative=10, noise=5.0,
                            random_state=0)
     y = y + 50 * np.random.default_rng(0).standard_t(2, size=n)
     X = StandardScaler().fit_transform(X)
     folds = list(KFold(5, shuffle=True, random_state=0).split(X))
     train = folds[0][0]
-    for loss in (Huber(delta=1.35, scale="joint"), "quantile"):
+    for loss in (Huber(delta=1.35, scale="joint"), "quantile")[args.robust_losses]:
         search = LossRegressorCV(loss=loss, alphas=50, l1_ratio=1.0, cv=folds).fit(X, y)
         fit = {
             "path of 50 alphas, one fold": lambda loss=loss, search=search: _one_path(
@@ -262,6 +264,11 @@ if __name__ == "__main__":
                         help="skip LogisticRegressionCV(liblinear) in the logistic bench")
     parser.add_argument("--no-saga", action="store_true",
                         help="skip LogisticRegressionCV(solver='saga')")
+    parser.add_argument("--robust-size", default="",
+                        help="n,p of the robust bench (default 5000,20; --full 20000,50)")
+    parser.add_argument("--quantile-only", dest="robust_losses", action="store_const",
+                        const=slice(1, 2), default=slice(0, 2),
+                        help="the robust bench's quantile path only")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads (threadpoolctl); 0 leaves the default")
     arguments = parser.parse_args()

@@ -162,48 +162,70 @@ def _line_search_impl(u, du, gains, beta, d, lam, derivative, n_features):
 line_search = _jit(_line_search_impl)
 
 
-def _far_bound_squared_impl(u_far, norms_far):
-    """The far rows' bound on a step, squared, with a margin for rounding.
+def _far_bounds_impl(u_far, norms_far, ratio_far):
+    """Each far row's distance to the kink in the coefficients, and the bound on a step.
 
-    A far row keeps its side while the step is shorter than its
-    ``|u_i| / |z_i|`` (Cauchy and Schwarz).
+    A far row keeps its side while the step from the base is shorter than
+    its ``|u_i| / |z_i|`` (Cauchy and Schwarz): writes those ratios into
+    ``ratio_far`` and returns the smallest, squared, with a margin for
+    rounding (a row with ``z_i = 0`` never moves: its ratio is infinite or
+    NaN, and never compared true).
     """
     bound = np.inf
     for i in range(u_far.size):
         ratio = abs(u_far[i]) / norms_far[i]
+        ratio_far[i] = ratio
         if ratio < bound:
             bound = ratio
     return ((1 - 1e-9) * bound) ** 2
 
 
-far_bound_squared = _jit(_far_bound_squared_impl)
+far_bounds = _jit(_far_bounds_impl)
+
+# A check of the far rows that had to compute more than this share of their
+# arguments moves their base to the step's end (one product over all of
+# them), so that the next checks start from distances measured there.
+_REBASE_SHARE = 16
 
 
-def _far_rows_keep_sides(Z, far, norms_far, u_far, far_base, rho_squared, beta_to):
+def _far_rows_keep_sides(Z, far, norms_far, u_far, ratio_far, far_base, rho_squared,
+                         beta_to):
     """Whether the step to ``beta_to`` keeps every far row on its side.
 
-    By the bound when ``beta_to`` is within it (the bound is on a ball,
-    which holds the whole segment from a point inside it), else on the far
-    rows' arguments at ``beta_to`` (linear along the segment, a row crosses
-    the kink exactly when its sign changes), which then become the new base
-    (``u_far``, ``far_base`` and ``rho_squared[0]`` updated in place).
+    By the smallest bound when ``beta_to`` is within it (the bound is on a
+    ball, which holds the whole segment from a point inside it); else each
+    row whose own bound is shorter than the step has its argument at
+    ``beta_to`` computed (linear along the segment, a row crosses the kink
+    exactly when its sign changes). Where many had to be, every far row's
+    argument is computed at ``beta_to``, which becomes the new base
+    (``u_far``, ``ratio_far``, ``far_base`` and ``rho_squared[0]`` updated
+    in place).
     """
     m = beta_to.size
     step = beta_to - far_base
-    if step @ step < rho_squared[0]:
+    squared = step @ step
+    if squared < rho_squared[0]:
         return True
-    u_new = np.empty(far.size)
+    length = np.sqrt(squared)
+    at_risk = 0
     for i in range(far.size):
-        row = far[i]
-        total = u_far[i]
-        for c in range(m):
-            total += Z[row, c] * step[c]
-        if (total > 0) != (u_far[i] > 0):
-            return False
-        u_new[i] = total
-    u_far[:] = u_new
-    far_base[:] = beta_to
-    rho_squared[0] = far_bound_squared(u_far, norms_far)
+        if (1 - 1e-9) * ratio_far[i] <= length:
+            row = far[i]
+            total = u_far[i]
+            for c in range(m):
+                total += Z[row, c] * step[c]
+            if (total > 0) != (u_far[i] > 0):
+                return False
+            at_risk += 1
+    if at_risk * _REBASE_SHARE > far.size:
+        for i in range(far.size):
+            row = far[i]
+            total = u_far[i]
+            for c in range(m):
+                total += Z[row, c] * step[c]
+            u_far[i] = total
+        far_base[:] = beta_to
+        rho_squared[0] = far_bounds(u_far, norms_far, ratio_far)
     return True
 
 
@@ -220,7 +242,7 @@ _sign = _jit(_sign_impl)
 def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pivots,
                          n_features, max_updates, pivot_floor,
                          rows, local, ZT, u, h, gains,
-                         far, norms_far, u_far, far_base, rho_squared,
+                         far, norms_far, u_far, ratio_far, far_base, rho_squared,
                          beta, elbow, free, inverse, state, wtheta):
     """Pivots from the vertex ``(elbow, free)`` until the walk needs its caller.
 
@@ -340,8 +362,8 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
             state[0], state[1], state[2] = k, pivots, updates
             return NO_STOP_NEAR if far.size > 0 else UNBOUNDED
         beta_new = beta + t * d
-        if far.size > 0 and not _far_keep(Z, far, norms_far, u_far, far_base, rho_squared,
-                                          beta_new):
+        if far.size > 0 and not _far_keep(Z, far, norms_far, u_far, ratio_far, far_base,
+                                          rho_squared, beta_new):
             state[0], state[1], state[2] = k, pivots, updates
             return FAR_ROW_PASSED
         pivots += 1

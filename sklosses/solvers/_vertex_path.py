@@ -21,7 +21,7 @@ coefficients started at the previous point's vertex: while a test fails,
 the steepest of the failing ones names an edge (release that elbow sample
 to the side that lowers the objective, or let that weight leave zero), and
 the objective, convex and piecewise linear along the edge, is minimised
-there exactly by sorting its breakpoints (the samples that cross the kink
+there exactly by ordering its breakpoints (the samples that cross the kink
 and the weights that reach zero, Barrodale and Roberts's long step):
 several samples change sides in one iteration, and the breakpoint where the
 slope turns non-negative enters the basis. The walk runs on arguments
@@ -32,7 +32,9 @@ primal value and the dual value of the vertex's ``theta`` (every sample's
 slope), whose relative gap must be at most ``tol``; an exact vertex has a
 gap of rounding. Anything unusual (a singular basis, more pivots than the
 limit, no breakpoint ends an edge, a gap above ``tol``) returns None, and
-the caller solves the point another way.
+the caller solves the point another way. The pivots themselves are compiled
+(:mod:`sklosses.solvers._vertex_kernels`): as NumPy calls, each cost about
+100 us whatever the sizes.
 
 The first point's coefficients (an interior-point fit) need not be a
 vertex: :meth:`VertexPath.solve` first *purifies* them, moving within the
@@ -48,6 +50,8 @@ References
    discrete l1 linear approximation", SIAM J. Numerical Analysis 10(5),
    839-848 (1973).
 """
+
+from collections import Counter
 
 import numpy as np
 from scipy.linalg.lapack import dgetrf, dgetri
@@ -142,9 +146,9 @@ class VertexPath:
         self.base_near = max(_NEAR_FACTOR * self.m, _MIN_NEAR)
         self.n_near = self.base_near
         self.n_iter_ = 0
-        # How often a walk chose its near rows again, by the reason the
+        # How often the walks chose their near rows again, by the reason the
         # compiled pivots gave (_vertex_kernels.NO_STOP_NEAR, FAR_ROW_PASSED).
-        self.reselections = {2: 0, 3: 0}
+        self.reselections = Counter()
         self._state = None  # (beta_s, elbow rows, free columns) of the last vertex
         self._beta_user = None
         self._near = None  # the _NearRows of the last walk
@@ -287,7 +291,7 @@ class VertexPath:
             status = kernels.walk_near_rows(
                 Z, w, lam, base_limit, high, low, _VIOLATION * (high - low), max_pivots, p,
                 _MAX_UPDATES, _PIVOT_FLOOR, near.rows, near.local, near.ZT, near.u, near.h,
-                near.gains, near.far, near.norms_far, near.u_far, near.far_base,
+                near.gains, near.far, near.norms_far, near.u_far, near.ratio_far, near.far_base,
                 near.rho_squared, beta, elbow_buffer, free_buffer, inverse, state, wtheta)
             factorise = status == kernels.REFACTOR
             if status in (kernels.NO_STOP_NEAR, kernels.FAR_ROW_PASSED):
@@ -426,9 +430,11 @@ class _NearRows:
     (the elbow rows among them), their block of ``Z`` (transposed), arguments, slopes
     and elbow mask; ``h``, the non-elbow rows' part of the loss's
     gradient, is over all rows. A far row keeps its side while
-    ``|beta - beta0| < rho``, the smallest far ``|u_i| / |z_i|`` (by
-    Cauchy and Schwarz, ``|u_i|`` moves by at most ``|z_i| |beta - beta0|``); beyond
-    that a step is checked on the far rows' arguments themselves.
+    ``|beta - beta0| < |u_i| / |z_i|`` (by Cauchy and Schwarz, ``|u_i|``
+    moves by at most ``|z_i| |beta - beta0|``): a step within the smallest
+    of these bounds passes no far row; beyond it, the rows whose bound it
+    exceeds are checked on their arguments
+    (:func:`~sklosses.solvers._vertex_kernels.walk_near_rows`).
     """
 
     def __init__(self, path, beta0, elbow, size):
@@ -468,7 +474,9 @@ class _NearRows:
         # base where a step goes beyond the bound).
         self.far_base = np.array(beta, dtype=float)
         self.u_far = u[self.far]
-        self.rho_squared = np.array([_kernels().far_bound_squared(self.u_far, self.norms_far)])
+        self.ratio_far = np.empty(self.far.size)
+        self.rho_squared = np.array([_kernels().far_bounds(self.u_far, self.norms_far,
+                                                           self.ratio_far)])
 
 
 def _kernels():
