@@ -88,3 +88,53 @@ def test_the_walk_runs_as_python_without_numba():
     assert python["routes"] == compiled["routes"]
     np.testing.assert_allclose(python["scores"], compiled["scores"], rtol=1e-10)
     np.testing.assert_allclose(python["params"], compiled["params"], rtol=1e-9, atol=1e-12)
+
+
+def _basis(rng, k):
+    return rng.normal(size=(k, k)) + 3 * np.eye(k)
+
+
+@pytest.mark.parametrize("k", [1, 2, 6])
+def test_basis_inverse_updates_equal_a_fresh_inverse(k):
+    """Each update of ``A = B^-1`` (rows: free columns, columns: elbow rows) against
+    ``np.linalg.inv`` of the changed basis; a singular change is refused and
+    leaves ``A`` as it was."""
+    rng = np.random.default_rng(k)
+    B = _basis(rng, k)
+    size = k + 1
+
+    def fresh():
+        inverse = np.zeros((size, size))
+        inverse[:k, :k] = np.linalg.inv(B)
+        return inverse
+
+    # A row replaced.
+    inverse, new_row = fresh(), rng.normal(size=k)
+    assert _vertex_kernels._replace_row(inverse, k, k - 1, new_row, 1e-8)
+    changed = B.copy()
+    changed[k - 1] = new_row
+    np.testing.assert_allclose(inverse[:k, :k], np.linalg.inv(changed), atol=1e-10)
+    # A row and a column added (last).
+    inverse, column, new_row, corner = fresh(), rng.normal(size=k), rng.normal(size=k), 4.0
+    move = np.linalg.solve(B, column)
+    assert _vertex_kernels._add_row_and_column(inverse, k, move, new_row, corner, 1e-8)
+    bordered = np.block([[B, column[:, None]], [new_row[None, :], np.array([[corner]])]])
+    np.testing.assert_allclose(inverse, np.linalg.inv(bordered), atol=1e-10)
+    # A column replaced and moved last.
+    inverse, column = fresh(), B[:, 0] + rng.normal(size=k)
+    move = np.linalg.solve(B, column)
+    assert _vertex_kernels._replace_column(inverse, k, 0, move, 1e-8)
+    changed = np.column_stack([B[:, 1:], column])
+    np.testing.assert_allclose(inverse[:k, :k], np.linalg.inv(changed), atol=1e-10)
+    # A row and a column taken out.
+    if k > 1:
+        inverse = fresh()
+        assert _vertex_kernels._remove_row_and_column(inverse, k, 1, 0, 1e-8)
+        smaller = np.delete(np.delete(B, 1, axis=0), 0, axis=1)
+        np.testing.assert_allclose(inverse[: k - 1, : k - 1], np.linalg.inv(smaller),
+                                   atol=1e-10)
+    # A singular change: the new row repeats another (k > 1) or is zero.
+    inverse = fresh()
+    repeated = B[0] if k > 1 else np.zeros(1)
+    assert not _vertex_kernels._replace_row(inverse, k, k - 1, repeated.copy(), 1e-8)
+    np.testing.assert_array_equal(inverse, fresh())

@@ -239,6 +239,120 @@ def _sign_impl(x):
 _sign = _jit(_sign_impl)
 
 
+# Updates of the basis inverse ``A = B^-1``, ``B = Z[elbow][:, free]`` (A's
+# rows are the free columns, its columns the elbow rows), k x k in the top
+# left of ``inverse``; each returns False, leaving ``inverse`` as it was,
+# when its pivot is small beside the terms it is made of (the caller then
+# factorises the new basis afresh).
+
+
+def _replace_row_impl(inverse, k, position, new_row, pivot_floor):
+    """Elbow row ``position`` of ``B`` replaced by ``new_row`` (its free columns):
+    Sherman and Morrison."""
+    q = np.empty(k)
+    largest = 0.0
+    for j in range(k):
+        total = 0.0
+        for i in range(k):
+            total += new_row[i] * inverse[i, j]
+        q[j] = total
+        largest = max(largest, abs(total))
+    pivot = q[position]
+    if not abs(pivot) > pivot_floor * largest:
+        return False
+    q[position] -= 1.0
+    for i in range(k):
+        factor = inverse[i, position] / pivot
+        for j in range(k):
+            inverse[i, j] -= factor * q[j]
+    return True
+
+
+_replace_row = _jit(_replace_row_impl)
+
+
+def _add_row_and_column_impl(inverse, k, move, new_row, corner, pivot_floor):
+    """``B`` bordered by a new last column ``b`` (``move = A b``) and a new last row
+    (``new_row`` on the old free columns, ``corner`` on the new one): the
+    block inverse, through the Schur complement ``corner - new_row . move``."""
+    schur, scale = corner, abs(corner)
+    for i in range(k):
+        schur -= new_row[i] * move[i]
+        scale += abs(new_row[i] * move[i])
+    if not abs(schur) > pivot_floor * scale:
+        return False
+    w_row = np.empty(k)  # new_row^T A
+    for j in range(k):
+        total = 0.0
+        for i in range(k):
+            total += new_row[i] * inverse[i, j]
+        w_row[j] = total
+    for i in range(k):
+        factor = move[i] / schur
+        for j in range(k):
+            inverse[i, j] += factor * w_row[j]
+        inverse[i, k] = -factor
+    for j in range(k):
+        inverse[k, j] = -w_row[j] / schur
+    inverse[k, k] = 1.0 / schur
+    return True
+
+
+_add_row_and_column = _jit(_add_row_and_column_impl)
+
+
+def _remove_row_and_column_impl(inverse, k, row_position, column_position, pivot_floor):
+    """Elbow row ``row_position`` and free column ``column_position`` taken out of ``B``
+    (the others keep their order): ``A`` without that row and column, less
+    their product over the pivot ``A[column_position, row_position]``."""
+    pivot = inverse[column_position, row_position]
+    largest = 0.0
+    for j in range(k):
+        largest = max(largest, abs(inverse[column_position, j]))
+    if not abs(pivot) > pivot_floor * largest:
+        return False
+    old = inverse[:k, :k].copy()
+    i_new = 0
+    for i in range(k):
+        if i == column_position:
+            continue
+        factor = old[i, row_position] / pivot
+        j_new = 0
+        for j in range(k):
+            if j == row_position:
+                continue
+            inverse[i_new, j_new] = old[i, j] - factor * old[column_position, j]
+            j_new += 1
+        i_new += 1
+    return True
+
+
+_remove_row_and_column = _jit(_remove_row_and_column_impl)
+
+
+def _replace_column_impl(inverse, k, position, move, pivot_floor):
+    """Free column ``position`` of ``B`` replaced by ``b`` (``move = A b``), moved to
+    the last place (the others keep their order): Sherman and Morrison."""
+    pivot = move[position]
+    largest = 0.0
+    for i in range(k):
+        largest = max(largest, abs(move[i]))
+    if not abs(pivot) > pivot_floor * largest:
+        return False
+    replaced = inverse[position, :k] / pivot  # the new column's row of A
+    for i in range(k):
+        if i != position:
+            for j in range(k):
+                inverse[i, j] -= move[i] * replaced[j]
+    for i in range(position, k - 1):
+        inverse[i, :k] = inverse[i + 1, :k]
+    inverse[k - 1, :k] = replaced
+    return True
+
+
+_replace_column = _jit(_replace_column_impl)
+
+
 def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pivots,
                          n_features, max_updates, pivot_floor,
                          rows, local, ZT, u, h, gains,
@@ -283,7 +397,7 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
     du = np.empty(n_near)
     move = np.empty(m)
     rhs = np.empty(m)
-    q = np.empty(m)
+    new_row = np.empty(m)
     while True:
         # The elbow samples' slopes (times their weights) that make the free
         # coefficients stationary (their L1 part included), and every
@@ -384,7 +498,9 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
             change = w_e[index] * (high if sign > 0 else low)
             for c in range(m):
                 h[c] += ZT[c, leaving] * change
-        refactor = True
+        # The basis changes by one row, one column or both: its inverse is
+        # updated in place, or factorised afresh by the caller (every
+        # max_updates updates, to bound their rounding, or at a small pivot).
         if entering_row:
             row = rows[entering]
             # It reached the kink from the side it moved away from.
@@ -396,26 +512,15 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
                 # The same basis position.
                 elbow[index], local_elbow[index], w_e[index] = row, entering, w[row]
                 rows_e[index] = Z[row]
-                if updates < max_updates:
-                    # One row of the basis replaced: Sherman and Morrison's
-                    # update of its inverse, unless its pivot is too small.
-                    largest = 0.0
-                    for j in range(k):
-                        total = 0.0
-                        for i in range(k):
-                            total += Z[row, free[i]] * inverse[i, j]
-                        q[j] = total
-                        largest = max(largest, abs(total))
-                    pivot = q[index]
-                    if abs(pivot) > pivot_floor * largest:
-                        q[index] -= 1.0
-                        for i in range(k):
-                            factor = inverse[i, index] / pivot
-                            for j in range(k):
-                                inverse[i, j] -= factor * q[j]
-                        updates += 1
-                        refactor = False
+                for i in range(k):
+                    new_row[i] = Z[row, free[i]]
+                refactor = updates >= max_updates or not _replace_row(
+                    inverse, k, index, new_row, pivot_floor)
             else:
+                for i in range(k):
+                    new_row[i] = Z[row, free[i]]
+                refactor = updates >= max_updates or not _add_row_and_column(
+                    inverse, k, move, new_row, Z[row, index], pivot_floor)
                 elbow[k], free[k] = row, index
                 local_elbow[k], w_e[k] = entering, w[row]
                 rows_e[k] = Z[row]
@@ -425,11 +530,17 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
             beta[entering] = 0.0
             limit[entering] = base_limit[entering]
             # The weight leaves the free set (the order of the others kept).
-            kept = 0
-            for i in range(k):
-                if free[i] != entering:
-                    free[kept] = free[i]
-                    kept += 1
+            position = 0
+            while free[position] != entering:
+                position += 1
+            if kind == 1:
+                refactor = updates >= max_updates or not _remove_row_and_column(
+                    inverse, k, index, position, pivot_floor)
+            else:
+                refactor = updates >= max_updates or not _replace_column(
+                    inverse, k, position, move, pivot_floor)
+            for i in range(position, k - 1):
+                free[i] = free[i + 1]
             if kind == 1:
                 # The released row leaves the elbow.
                 for i in range(index, k - 1):
@@ -447,6 +558,7 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
         if refactor:
             state[0], state[1], state[2] = k, pivots, 0
             return REFACTOR
+        updates += 1
 
 
 walk_near_rows = _jit(_walk_near_rows_impl)
