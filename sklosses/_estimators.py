@@ -155,7 +155,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     # -- Training control: minibatch fits, partial_fit, early stopping and
     # -- callbacks. The loop itself lives in solvers/_stochastic.py.
 
-    def _fit_path(self, X, y, sample_weight, *, incremental, classes=None):
+    def _fit_path(self, X, y, sample_weight, *, incremental, classes=None, solve=None):
         """The one fit path of ``fit`` and ``partial_fit``.
 
         Order: check the arguments, resolve the loss, validate and encode the
@@ -167,6 +167,12 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         asks for. ``incremental=True`` (``partial_fit``) runs one epoch of
         the minibatch solver on the batch; once fitted, it resumes the
         fitted loss, model and optimiser state and refuses changed settings.
+
+        ``solve`` (full-batch fits only) is another way to solve this fit:
+        ``solve(objective, y_enc, solver, x0)`` returns a
+        :class:`~sklosses.solvers.SolverResult` or None to run ``solver``.
+        A regularisation path solves its first point so (sklosses._path);
+        its result is stored and judged as the solver's would be.
         """
         resume = incremental and hasattr(self, "_model")
         # Every call: set_params between partial_fit calls must not bypass
@@ -220,7 +226,11 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
                 early_stopping=self.early_stopping and not incremental,
             )
         else:
-            result, monitor = solver.solve(objective, x0), None
+            # y_enc as encoded: the Objective holds it cast to the model's dtype.
+            result = None if solve is None else solve(objective, y_enc, solver, x0)
+            if result is None:
+                result = solver.solve(objective, x0)
+            monitor = None
         self._check_result(result, loss, solver)
         if resume:
             self._solver_state = result.state

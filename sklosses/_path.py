@@ -67,10 +67,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from ._estimators import _check_total_weight, same_settings
+from ._estimators import same_settings
 from ._lagged_hessian import LaggedFeatureHessian
 from ._objective import Objective
-from ._params import check_hyperparameters
 from ._preconditioning import ScaledProblem
 from ._resolve import (
     FitProblem,
@@ -81,6 +80,7 @@ from ._resolve import (
 )
 from .losses._piecewise import PiecewiseLinear
 from .models import LinearModel
+from .solvers import SolverResult
 from .solvers import _piecewise_path as piecewise_path
 from .solvers import _smooth_path as smooth_path
 from .solvers._exact import _OutputProblem, _rows_float64, _ScaledDesign, relative_gap
@@ -573,15 +573,20 @@ class _PiecewisePoints(_WarmFits):
 
     params_only = True  # a piecewise-linear loss has no fitted state
 
-    def __init__(self, est, X, y, sample_weight, *, data=None):
+    def __init__(self, est, X, y, sample_weight, *, setup=None):
         super().__init__(est, X, y, sample_weight)
-        Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight) if data is None else data
-        objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0), Xv, y_enc, sw)
+        if setup is None:
+            Xv, y_enc, sw = _data_inputs(est, X, y, sample_weight)
+            objective = Objective(est.loss_, est._model, resolve_penalty(0.0, 0.0),
+                                  Xv, y_enc, sw)
+        else:
+            # (objective, y_enc) of the first point's fit, before it stores est.loss_.
+            objective, y_enc = setup
         weight = objective._normalised_weight
         keep = weight > 0
         rows = _rows_float64(objective.X, keep)
         w = np.asarray(weight[keep], dtype=float)
-        form = piecewise_path.output_form(est.loss_, y_enc)
+        form = piecewise_path.output_form(objective.loss, y_enc)
         form = PiecewiseLinear(knots=form.knots, slopes=form.slopes, offset=form.offset[keep],
                                scale=form.scale[keep],
                                value_at_first_knot=form.value_at_first_knot)
@@ -603,72 +608,69 @@ class _PiecewisePoints(_WarmFits):
 
     @classmethod
     def from_constant(cls, est, X, y, sample_weight):
-        """The path solver with the first point solved from the best constant model, or None.
+        """Fit ``est``'s first point from the best constant model; the path solver, or None.
 
         At the grid's largest alpha an L1 quantile fit's optimum is its best
         constant model (weights zero, the intercept at the targets' weighted
         quantile: ``loss.init_raw``), the start of a cold fit, or a few
         pivots from it (the grid's alpha_max is measured with one
-        subgradient of the kinked loss). This sets up
-        ``est`` as its ``fit`` does (the same checks, validation and
-        encoding, the same fitted attributes) but solves the point by the
-        vertex walk from that start (:class:`~sklosses.solvers._vertex_path.VertexPath`,
-        certified by the full problem's duality gap), not by the
-        interior-point solver; a walk that cannot finish it leaves it to
-        ``est.fit``, which starts from the same point. At another first alpha
-        (a grid of the user's) the walk goes from the constant to it.
+        subgradient of the kinked loss). ``est`` is fitted by its own fit
+        path (``_BaseEstimator._fit_path``: the same checks, validation,
+        encoding and fitted attributes) with the point solved by the
+        vertex walk from that start
+        (:class:`~sklosses.solvers._vertex_path.VertexPath`, certified by
+        the full problem's duality gap), not by the interior-point solver;
+        a walk that cannot finish it leaves it to that solver, which
+        starts from the same point. At another first alpha (a grid of the
+        user's) the walk goes from the constant to it.
 
         Only where the exact solver would fit the point and its path would
         be :class:`_PiecewisePoints`: ``solver`` ``"auto"`` or ``"exact"``
         resolving to it, a pure L1 penalty, one target, dense ``X``, a
-        linear model without callbacks (a ``fit`` reports to them); None
-        otherwise, before anything is solved or fitted (``est`` is then
-        left to its ``fit``).
+        linear model without callbacks (a ``fit`` reports to them). None,
+        before anything is fitted (``est`` is then left to its ``fit``),
+        where the estimator or ``X`` rules the walk out; where the loss,
+        the target or the solver does, ``est`` is fitted by its solver and
+        the path solver is :func:`_path_solver`'s.
         """
         if (est._task != "regression" or est.l1_ratio != 1.0 or est.alpha <= 0
                 or len(est.hidden_layer_sizes) > 0 or est.early_stopping
                 or est.solver not in ("auto", "exact") or sp.issparse(X)
                 or hasattr(est, "_skl_callbacks") or hasattr(est, "_parent_callback_ctx")):
             return None
-        check_hyperparameters(est)
-        est._more_fit_checks()
-        loss = resolve_loss(est.loss, est._task)
-        if getattr(loss, "n_levels", 1) > 1 or not hasattr(loss, "piecewise_linear"):
-            return None
-        form = loss.piecewise_linear(np.zeros(1))
-        if not (isinstance(form, PiecewiseLinear) and piecewise_path.applies(form, X)):
-            return None
-        Xv, yv, sw = est._validate_fit_data(X, y, sample_weight)
-        y_enc, n_outputs = est._encode_target(yv, loss)
-        if n_outputs != 1 or np.ndim(y_enc) != 1:
-            return None
-        loss.validate_target(y_enc)
-        sw = _check_total_weight(est._combine_weights(y_enc, sw))
-        model = resolve_model((), est.activation, Xv.shape[1], 1, est.fit_intercept, Xv.dtype,
-                              output_order=getattr(loss, "output_order", None))
-        penalty = resolve_penalty(est.alpha, est.l1_ratio)
-        if est._solver(loss, penalty, Xv, incremental=False, n_outputs=1).name != "exact":
-            return None
-        objective = Objective(loss, model, penalty, Xv, y_enc, sw)
-        # A cold fit's start (est is a fresh clone: no previous solution).
-        settings = est._settings(model)
-        x0 = est._initial_params(model, loss, y_enc, sw, settings)
-        # What fit stores with its solver's result (_BaseEstimator._fit_path).
-        est.loss_, est._model = loss, model
-        est._fitted_settings = settings
-        est._ravel_raw = objective._ravel_raw
-        est.n_iter_, est.loss_curve_ = 0, []
-        est._store_params(np.asarray(x0, dtype=model.dtype))
-        path_solver = cls(est, X, y, sample_weight, data=(Xv, y_enc, sw))
-        path_solver.fit(None, est.alpha, keep_start=True)
-        return path_solver
+        made = []
 
-    def fit(self, alpha_old, alpha_new, *, keep_start=False):
+        def solve(objective, y_enc, solver, x0):
+            loss = objective.loss
+            if (solver.name != "exact" or objective.model.n_outputs != 1
+                    or np.ndim(y_enc) != 1 or getattr(loss, "n_levels", 1) > 1
+                    or not hasattr(loss, "piecewise_linear")):
+                return None
+            form = loss.piecewise_linear(np.zeros(1))
+            if not (isinstance(form, PiecewiseLinear)
+                    and piecewise_path.applies(form, objective.X)):
+                return None
+            made.append(cls(est, X, y, sample_weight, setup=(objective, y_enc)))
+            # x0 is a cold fit's start (est is a fresh clone: no previous solution).
+            fit = made[0].path.solve_from_start(objective.penalty,
+                                                np.asarray(x0, dtype=np.float64),
+                                                est.tol, est.max_iter)
+            if fit is None:
+                return None
+            return SolverResult(x=fit.beta, n_iter=int(fit.n_iter), loss_curve=list(fit.curve),
+                                converged=fit.converged, message=fit.message,
+                                gap=float(relative_gap([fit])))
+
+        # Underflow to zero is what exp(-large) should do (as in fit).
+        with np.errstate(under="ignore"):
+            est._fit_path(X, y, sample_weight, incremental=False, solve=solve)
+        return made[0] if made else _path_solver(est, X, y, sample_weight)
+
+    def fit(self, alpha_old, alpha_new):
         est = self.est
         penalty = resolve_penalty(alpha_new, est.l1_ratio)
         start = np.asarray(est._flat_params(), dtype=np.float64)
-        solve = self.path.solve_from_start if keep_start else self.path.solve
-        fit = solve(penalty, start, est.tol, est.max_iter)
+        fit = self.path.solve(penalty, start, est.tol, est.max_iter)
         if fit is None:
             super().fit(alpha_old, alpha_new)
             return

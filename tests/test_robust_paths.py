@@ -11,11 +11,14 @@ in their own units, target of spread 77) and with sample weights, and
 compared with a cold fit at ``tol=1e-9``.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import linprog, minimize_scalar
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold
 
@@ -23,7 +26,8 @@ from sklosses import LossRegressor, LossRegressorCV, _path
 from sklosses._path import _path_solver, alpha_grid, fit_path, own_score
 from sklosses.losses import Huber
 from sklosses.losses._piecewise import PiecewiseLinear
-from sklosses.solvers import _vertex_kernels, _vertex_path
+from sklosses.solvers import SolverResult, _vertex_kernels, _vertex_path
+from sklosses.solvers import _piecewise_path as piecewise_path
 from sklosses.solvers._vertex_path import VertexPath
 
 TOL = 1e-4  # the estimators' default tol
@@ -461,16 +465,84 @@ def test_first_l1_path_point_below_the_largest_alpha(raw_diabetes, weighted, mon
         assert abs(point - reference) <= 1e-9 * reference, (alpha, point, reference)
 
 
-def test_no_first_point_shortcut_outside_the_walk(raw_diabetes):
-    """An elastic net, an MLP or a named smooth solver: the first point is a ``fit``."""
+def test_no_first_point_shortcut_outside_the_walk(raw_diabetes, monkeypatch):
+    """An elastic net, a named smooth solver, an MLP or a smooth loss: the first point
+    is a cold fit's, never the walk's."""
     X, y, _ = raw_diabetes
+
+    def no_walk(*args, **kwargs):
+        raise AssertionError("the walk solved a first point it does not apply to")
+
+    monkeypatch.setattr(piecewise_path.PiecewisePath, "solve_from_start", no_walk)
     for est in (LossRegressor(loss="quantile", l1_ratio=0.5, alpha=1.0),
                 LossRegressor(loss="quantile", l1_ratio=1.0, alpha=1.0, solver="lbfgs"),
                 LossRegressor(loss="quantile", l1_ratio=1.0, alpha=1.0,
-                              hidden_layer_sizes=(3,)),
+                              hidden_layer_sizes=(3,), max_iter=20, random_state=0),
                 LossRegressor(loss="squared_error", l1_ratio=1.0, alpha=1.0)):
-        assert _path._PiecewisePoints.from_constant(est, X, y, None) is None
-        assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")
+        cold = clone(est)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            cold.fit(X, y)
+            points = _path._first_point(est, X, y, None)
+        assert type(points).__name__ != "_PiecewisePoints" or points.path.routes == []
+        np.testing.assert_array_equal(est._flat_params(), cold._flat_params())
+        assert est.n_iter_ == cold.n_iter_
+
+
+def test_first_point_the_walk_cannot_finish_is_the_solvers(raw_diabetes, monkeypatch):
+    """A walk that returns None leaves the point to the exact solver, in the same fit.
+
+    The solver starts from the cold fit's start, so the point and everything
+    stored with it are a cold fit's; the path solver is still the walk's.
+    """
+    X, y, weights = raw_diabetes
+    monkeypatch.setattr(piecewise_path.PiecewisePath, "solve_from_start",
+                        lambda self, *args: None)
+    alpha = alpha_grid(LossRegressor(loss="quantile"), X, y, weights, l1_ratio=1.0,
+                       n_alphas=12)[3]
+    cold = LossRegressor(loss="quantile", l1_ratio=1.0, alpha=alpha).fit(
+        X, y, sample_weight=weights)
+    est = clone(cold).set_params(warm_start=True)
+    fits = []
+    fit = LossRegressor.fit
+    monkeypatch.setattr(LossRegressor, "fit", lambda self, *a, **k: fits.append(a) or fit(
+        self, *a, **k))
+    points = _path._first_point(est, X, y, weights)
+    assert fits == []  # the fallback is the first fit's own solver, not a second fit
+    assert type(points).__name__ == "_PiecewisePoints"
+    np.testing.assert_array_equal(est.coef_, cold.coef_)
+    assert est.intercept_ == cold.intercept_
+    assert (est.n_iter_, est.duality_gap_) == (cold.n_iter_, cold.duality_gap_)
+    assert est.loss_curve_ == cold.loss_curve_
+
+
+def test_a_fit_solved_another_way_is_stored_and_judged_as_the_solvers(raw_diabetes):
+    """``_fit_path(solve=...)``: its result goes through the checks and the judgement
+    of the solver's, and None runs the solver."""
+    X, y, _ = raw_diabetes
+    est = LossRegressor(loss="quantile", l1_ratio=1.0, alpha=1.0)
+    seen = []
+
+    def solve(objective, y_enc, solver, x0):
+        seen.append((objective.penalty.l1_strength, np.ndim(y_enc), solver.name, x0.shape))
+
+    est._fit_path(X, y, None, incremental=False, solve=solve)
+    cold = clone(est).fit(X, y)
+    assert seen == [(1.0, 1, "exact", (X.shape[1] + 1,))]
+    np.testing.assert_array_equal(est.coef_, cold.coef_)
+    assert (est.n_iter_, est.duality_gap_) == (cold.n_iter_, cold.duality_gap_)
+
+    x = np.append(np.full(X.shape[1], 0.5), 3.0)
+    result = SolverResult(x=x, n_iter=7, loss_curve=[2.0, 1.0], converged=False,
+                          message="stopped on purpose", gap=0.25)
+    with pytest.warns(ConvergenceWarning, match="stopped on purpose"):
+        est._fit_path(X, y, None, incremental=False, solve=lambda *args: result)
+    np.testing.assert_array_equal(est.coef_, x[:-1])
+    assert (est.intercept_, est.n_iter_, est.loss_curve_, est.duality_gap_) == (
+        3.0, 7, [2.0, 1.0], 0.25)
+    result.x = np.full_like(x, np.nan)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        est._fit_path(X, y, None, incremental=False, solve=lambda *args: result)
 
 
 def test_walk_whose_near_rows_do_not_end_an_edge(raw_diabetes, monkeypatch):
