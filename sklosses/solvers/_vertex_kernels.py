@@ -7,8 +7,10 @@ the walk's near rows (a few hundred). As NumPy calls they cost about 100 us
 per pivot whatever the sizes (a 50-alpha path of bench_cv_path's robust
 fold takes 736 pivots); compiled, a pivot costs what its arithmetic does.
 :func:`walk_near_rows` runs pivots until the walk needs Python again: the
-optimum, a fresh basis factorisation (LAPACK, by the caller), near rows
-chosen again, or a failure. The walk's logic and its references are in
+optimum, a fresh basis factorisation (LAPACK, by the caller: every 32
+updates of the inverse, or at a small pivot), near rows chosen again, or a
+failure. The long step orders its breakpoints by a heap (it usually ends
+among the first few of hundreds). The walk's logic and its references are in
 :mod:`sklosses.solvers._vertex_path`; this module is its arithmetic.
 
 The functions are compiled at their first call (importing this module
@@ -23,11 +25,12 @@ from .._compiling import compiled
 
 # What walk_near_rows stopped for.
 OPTIMAL = 0  # no test fails: the vertex is optimal (on the near rows' sides)
-REFACTOR = 1  # the basis changed: the caller factorises it and calls again
+REFACTOR = 1  # the basis changed unupdated: the caller factorises it, calls again
 NO_STOP_NEAR = 2  # no near row's breakpoint ends the edge, and there are far rows
 FAR_ROW_PASSED = 3  # the step would move a far row across the kink
 UNBOUNDED = 4  # no breakpoint at all ends the edge
 PIVOT_LIMIT = 5
+
 
 def _jit(function):
     return compiled(function, error_model="numpy") or function
