@@ -249,17 +249,26 @@ _sign = _jit(_sign_impl)
 # factorises the new basis afresh).
 
 
-def _replace_row_impl(inverse, k, position, new_row, pivot_floor):
-    """Elbow row ``position`` of ``B`` replaced by ``new_row`` (its free columns):
-    Sherman and Morrison."""
-    q = np.empty(k)
+def _times_inverse_impl(vector, inverse, k, out):
+    """``out[:k] = vector[:k] @ inverse[:k, :k]``; returns the largest ``|out[j]|``."""
     largest = 0.0
     for j in range(k):
         total = 0.0
         for i in range(k):
-            total += new_row[i] * inverse[i, j]
-        q[j] = total
+            total += vector[i] * inverse[i, j]
+        out[j] = total
         largest = max(largest, abs(total))
+    return largest
+
+
+_times_inverse = _jit(_times_inverse_impl)
+
+
+def _replace_row_impl(inverse, k, position, new_row, pivot_floor):
+    """Elbow row ``position`` of ``B`` replaced by ``new_row`` (its free columns):
+    Sherman and Morrison."""
+    q = np.empty(k)
+    largest = _times_inverse(new_row, inverse, k, q)
     pivot = q[position]
     if not abs(pivot) > pivot_floor * largest:
         return False
@@ -285,11 +294,7 @@ def _add_row_and_column_impl(inverse, k, move, new_row, corner, pivot_floor):
     if not abs(schur) > pivot_floor * scale:
         return False
     w_row = np.empty(k)  # new_row^T A
-    for j in range(k):
-        total = 0.0
-        for i in range(k):
-            total += new_row[i] * inverse[i, j]
-        w_row[j] = total
+    _times_inverse(new_row, inverse, k, w_row)
     for i in range(k):
         factor = move[i] / schur
         for j in range(k):
@@ -407,11 +412,7 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
         # column's subgradient.
         for i in range(k):
             rhs[i] = -lam[free[i]] * _sign(beta[free[i]]) - h[free[i]]
-        for j in range(k):
-            total = 0.0
-            for i in range(k):
-                total += rhs[i] * inverse[i, j]
-            wtheta[j] = total
+        _times_inverse(rhs, inverse, k, wtheta)
         for c in range(m):
             total = h[c]
             for j in range(k):
