@@ -372,8 +372,10 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
     length of the step in the scaled coefficients, over the releases of the
     elbow rows whose ``theta`` is out of its box and the weight at zero
     whose subgradient most exceeds its L1 strength; the line search is the
-    long step over the near rows; when one elbow row replaces another the
-    basis inverse is updated by Sherman and Morrison's formula.
+    long step over the near rows; the basis inverse is updated in place for
+    each change of the basis (a row swapped, a row and a column added or
+    taken out, a column swapped), every ``max_updates`` updates or at a small
+    pivot it is left to the caller to factorise afresh.
 
     In place: ``beta``, the basis (``elbow[:k]``, ``free[:k]`` and
     ``inverse[:k, :k]``, the inverse of ``Z[elbow][:, free]``, its rows for
