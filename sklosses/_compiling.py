@@ -34,6 +34,8 @@ def compiled(function, *, fastmath=(), error_model="python"):
     # does not compile again. Numba refuses it where no cache directory is
     # writable (a read-only install without a home): then compile in memory
     # only, and failing that leave the function to the caller's fallback.
+    # (Numba compiles at the first call: an error of its there raises, as
+    # any error of the function would.)
     for cache in (True, False):
         try:
             return numba.njit(fastmath=set(fastmath), error_model=error_model, cache=cache,

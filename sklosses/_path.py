@@ -652,7 +652,7 @@ class _PiecewisePoints(_WarmFits):
                 return None
             made.append(cls(est, X, y, sample_weight, setup=(objective, y_enc)))
             # x0 is a cold fit's start (est is a fresh clone: no previous solution).
-            fit = made[0].path.solve_from_start(objective.penalty,
+            fit = made[-1].path.solve_from_start(objective.penalty,
                                                 np.asarray(x0, dtype=np.float64),
                                                 est.tol, est.max_iter)
             if fit is None:
@@ -664,7 +664,7 @@ class _PiecewisePoints(_WarmFits):
         # Underflow to zero is what exp(-large) should do (as in fit).
         with np.errstate(under="ignore"):
             est._fit_path(X, y, sample_weight, incremental=False, solve=solve)
-        return made[0] if made else _path_solver(est, X, y, sample_weight)
+        return made[-1] if made else _path_solver(est, X, y, sample_weight)
 
     def fit(self, alpha_old, alpha_new):
         est = self.est

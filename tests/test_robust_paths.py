@@ -568,3 +568,22 @@ def test_walk_whose_near_rows_do_not_end_an_edge(raw_diabetes, monkeypatch):
         reference = _objective("quantile", tight.coef_, tight.intercept_, alpha, 1.0, X, y,
                                ones)
         assert abs(point - reference) <= 1e-9 * reference, (alpha, point, reference)
+
+
+def test_a_float32_path_walks_on_from_each_vertex(monkeypatch):
+    """A float32 model stores each walked point rounded; the next point still starts
+    from that vertex's basis (no purification from scratch), as in float64."""
+    X, y = load_diabetes(return_X_y=True)
+    purified = []
+    purify = VertexPath._purify
+    monkeypatch.setattr(VertexPath, "_purify",
+                        lambda self, *a: purified.append(1) or purify(self, *a))
+    counts, choices = [], []
+    for dtype in (np.float64, np.float32):
+        purified.clear()
+        search = LossRegressorCV(loss="quantile", l1_ratio=1.0, alphas=15, cv=3).fit(
+            X.astype(dtype), y.astype(dtype))
+        counts.append(len(purified))
+        choices.append(search.alpha_)
+    assert counts[1] == counts[0] <= 2 * 3  # at most a few per fold, not one per point
+    np.testing.assert_allclose(choices[1], choices[0], rtol=1e-5)

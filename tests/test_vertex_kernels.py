@@ -32,7 +32,8 @@ def test_first_stop_is_the_sorted_cumulated_gain(size):
     t = rng.exponential(size=size)
     t[: size // 5] = np.round(t[: size // 5], 1)  # ties
     gain = rng.uniform(0.0, 1.0, size=size)
-    for target in (0.0, 1e-3, 0.5 * gain.sum(), gain.sum(), 2 * gain.sum() + 1):
+    # Targets between the cumulated sums (no tie of rounding decides the stop).
+    for target in (0.0, 1e-3, 0.5 * gain.sum(), 0.999 * gain.sum(), 2 * gain.sum() + 1):
         stop, order = _vertex_kernels._first_stop(t, gain, target)
         expected_stop, expected_order = _reference_stop(t, gain, target)
         assert stop == expected_stop
@@ -133,8 +134,23 @@ def test_basis_inverse_updates_equal_a_fresh_inverse(k):
         smaller = np.delete(np.delete(B, 1, axis=0), 0, axis=1)
         np.testing.assert_allclose(inverse[: k - 1, : k - 1], np.linalg.inv(smaller),
                                    atol=1e-10)
-    # A singular change: the new row repeats another (k > 1) or is zero.
+    # Singular changes are refused and leave the inverse as it was: a row
+    # repeating another (or zero), a border whose Schur complement is zero, a
+    # column repeating another, a removal at a zero pivot.
     inverse = fresh()
     repeated = B[0] if k > 1 else np.zeros(1)
     assert not _vertex_kernels._replace_row(inverse, k, k - 1, repeated.copy(), 1e-8)
     np.testing.assert_array_equal(inverse, fresh())
+    column, new_row = rng.normal(size=k), rng.normal(size=k)
+    move = np.linalg.solve(B, column)
+    assert not _vertex_kernels._add_row_and_column(inverse, k, move, new_row,
+                                                   float(new_row @ move), 1e-8)
+    np.testing.assert_array_equal(inverse, fresh())
+    if k > 1:
+        move = np.linalg.solve(B, B[:, 1])  # the column of position 1 again
+        assert not _vertex_kernels._replace_column(inverse, k, 0, move, 1e-8)
+        np.testing.assert_array_equal(inverse, fresh())
+        inverse[0, 1] = 0.0
+        before = inverse.copy()
+        assert not _vertex_kernels._remove_row_and_column(inverse, k, 1, 0, 1e-8)
+        np.testing.assert_array_equal(inverse, before)

@@ -30,6 +30,7 @@ NO_STOP_NEAR = 2  # no near row's breakpoint ends the edge, and there are far ro
 FAR_ROW_PASSED = 3  # the step would move a far row across the kink
 UNBOUNDED = 4  # no breakpoint at all ends the edge
 PIVOT_LIMIT = 5
+BROKEN_BASIS = 6  # an elbow row outside the near rows, a leaving weight not free
 
 
 def _jit(function):
@@ -402,6 +403,10 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
         local_elbow[i] = local[elbow[i]]
         w_e[i] = w[elbow[i]]
         rows_e[i] = Z[elbow[i]]
+        # The caller's invariant (the near rows hold the elbow); the loops
+        # run without bounds checks, so a broken one must not go further.
+        if local_elbow[i] < 0:
+            return BROKEN_BASIS
     g = np.empty(m)
     d = np.zeros(m)
     du = np.empty(n_near)
@@ -537,8 +542,11 @@ def _walk_near_rows_impl(Z, w, lam, base_limit, high, low, row_threshold, max_pi
             limit[entering] = base_limit[entering]
             # The weight leaves the free set (the order of the others kept).
             position = 0
-            while free[position] != entering:
+            while position < k and free[position] != entering:
                 position += 1
+            if position == k:  # only a free weight can reach zero
+                state[0], state[1], state[2] = k, pivots, updates
+                return BROKEN_BASIS
             if kind == 1:
                 refactor = updates >= max_updates or not _remove_row_and_column(
                     inverse, k, index, position, pivot_floor)

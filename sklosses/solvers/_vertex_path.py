@@ -13,8 +13,8 @@ one of these tests fails (the solution path is piecewise constant in alpha,
 piecewise linear in ``||w||_1``: Li and Zhu, 2008), so the previous point's
 vertex is the natural start of the next. Tracking every event of the path
 (a homotopy) costs a pivot per sample that crosses the kink; walking
-straight to the next grid point costs fewer (733 against about 2 100
-crossings on bench_cv_path's robust fold).
+straight to the next grid point costs fewer (736 pivots against about
+2 100 crossings on bench_cv_path's robust fold).
 
 :class:`VertexPath` solves each point by a primal simplex on the
 coefficients started at the previous point's vertex: while a test fails,
@@ -182,7 +182,7 @@ class VertexPath:
         lam[: self.n_features] = l1_strength / self.rms
         beta0 = np.asarray(beta0, dtype=float)
         with np.errstate(all="ignore"):
-            if self._state is not None and np.array_equal(beta0, self._beta_user):
+            if self._state is not None and self._continues(beta0):
                 beta, elbow, free = (v.copy() for v in self._state)
             else:
                 self._near = None
@@ -212,6 +212,13 @@ class VertexPath:
         self._state = (self._beta_walk, elbow, free)
         self._beta_user = self._to_user(beta)
         return self._beta_user.copy(), primal, dual, max(self.n_iter_, 1)
+
+    def _continues(self, beta0):
+        """Whether ``beta0`` is the last vertex returned: as returned, or as a float32
+        model stores it (rounded), which is the same vertex for the walk."""
+        last = self._beta_user
+        return np.array_equal(beta0, last) or np.array_equal(
+            beta0, last.astype(np.float32).astype(np.float64))
 
     def objective(self, l1_strength, beta):
         """The full problem's objective at ``beta`` (user units), as :meth:`solve` reports it."""
@@ -243,9 +250,9 @@ class VertexPath:
         """Simplex iterations from the vertex ``(elbow, free)`` to the optimum under ``lam``.
 
         The pivots are compiled (:func:`~sklosses.solvers._vertex_kernels.walk_near_rows`:
-        steepest-edge pricing, the long step, Sherman and Morrison's update of
-        the basis inverse); this method factorises the basis where it changed
-        otherwise and chooses the near rows. The line searches look at the
+        steepest-edge pricing, the long step, the updates of the basis
+        inverse); this method factorises the basis afresh where the kernel
+        asks and chooses the near rows. The line searches look at the
         *near* rows only (:class:`_NearRows`), those whose argument was
         nearest the kink, relative to their norm, when they were chosen; a
         step that could pass a far row is checked on the far rows, and where
@@ -304,7 +311,7 @@ class VertexPath:
                 reselected_at = int(state[1])
                 near = self._near = _NearRows(self, beta, elbow_buffer[: state[0]],
                                               self.n_near)
-            elif status in (kernels.UNBOUNDED, kernels.PIVOT_LIMIT):
+            elif status in (kernels.UNBOUNDED, kernels.PIVOT_LIMIT, kernels.BROKEN_BASIS):
                 return None
             elif status == kernels.OPTIMAL:
                 break
