@@ -78,9 +78,8 @@ _SINGULAR = 1e12
 _NEAR_FACTOR = 16
 _MIN_NEAR = 200
 _CLEAN_POINTS = 3
-_EMPTY = np.zeros((0, 0))
-# Sherman-Morrison updates of a basis inverse before it is factorised
-# afresh, and the smallest pivot (relative) they accept.
+# In-place updates of a basis inverse (_vertex_kernels) before it is
+# factorised afresh, and the smallest pivot (relative) they accept.
 _MAX_UPDATES = 32
 _PIVOT_FLOOR = 1e-8
 
@@ -449,7 +448,6 @@ class _NearRows:
         n = Z.shape[0]
         u = path.a + Z @ beta0
         u[elbow] = 0.0
-        self.path = path
         if size >= n:
             self.rows = np.arange(n)
             self.far = np.zeros(0, dtype=np.int64)
