@@ -112,10 +112,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        # Underflow to zero is what exp(-large) should do: a NumPy error
-        # setting of "raise" must not turn it into a failed fit.
-        with np.errstate(under="ignore"):
-            return self._fit_path(X, y, sample_weight, incremental=False)
+        return self._fit_path(X, y, sample_weight, incremental=False)
 
     def _after_fit(self, result, objective, solver):
         """Diagnostics of a finished fit: every warning about its quality.
@@ -156,7 +153,7 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
     # -- callbacks. The loop itself lives in solvers/_stochastic.py.
 
     def _fit_path(self, X, y, sample_weight, *, incremental, classes=None, solve=None):
-        """The one fit path of ``fit`` and ``partial_fit``.
+        """The one fit path of ``fit`` and ``partial_fit`` (and a path's first point).
 
         Order: check the arguments, resolve the loss, validate and encode the
         data, weigh it, build the model, penalty, Objective and solver, choose
@@ -174,85 +171,88 @@ class _BaseLossEstimator(CallbackSupportMixin, BaseEstimator):
         A regularisation path solves its first point so (sklosses._path);
         its result is stored and judged as the solver's would be.
         """
-        resume = incremental and hasattr(self, "_model")
-        # Every call: set_params between partial_fit calls must not bypass
-        # the checks.
-        check_hyperparameters(self)
-        self._more_fit_checks()
-        loss = resolve_loss(self.loss, self._task)
-        if resume:
-            # Keep the fitted loss object (a custom loss keeps its derivative
-            # choice), after checking it is the one asked for.
-            self._refuse_changed_settings(loss)
-            loss = self.loss_
-        X, y, sample_weight = self._validate_fit_data(X, y, sample_weight,
-                                                      reset=not resume)
-        if incremental:
-            y_enc, n_outputs = self._encode_partial_target(y, loss, classes)
-        else:
-            y_enc, n_outputs = self._encode_target(y, loss)
-        loss.validate_target(y_enc)
-        if incremental:
-            sample_weight = self._partial_fit_weights(y_enc, sample_weight)
-        else:
-            sample_weight = _check_total_weight(self._combine_weights(y_enc, sample_weight))
-        if resume:
-            model = self._check_partial_outputs(n_outputs)
-            X = X.astype(model.dtype, copy=False)
-        else:
-            model = resolve_model(
-                tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
-                self.fit_intercept, X.dtype, output_order=getattr(loss, "output_order", None),
+        # Underflow to zero is what exp(-large) should do: a NumPy error
+        # setting of "raise" must not turn it into a failed fit.
+        with np.errstate(under="ignore"):
+            resume = incremental and hasattr(self, "_model")
+            # Every call: set_params between partial_fit calls must not bypass
+            # the checks.
+            check_hyperparameters(self)
+            self._more_fit_checks()
+            loss = resolve_loss(self.loss, self._task)
+            if resume:
+                # Keep the fitted loss object (a custom loss keeps its derivative
+                # choice), after checking it is the one asked for.
+                self._refuse_changed_settings(loss)
+                loss = self.loss_
+            X, y, sample_weight = self._validate_fit_data(X, y, sample_weight,
+                                                          reset=not resume)
+            if incremental:
+                y_enc, n_outputs = self._encode_partial_target(y, loss, classes)
+            else:
+                y_enc, n_outputs = self._encode_target(y, loss)
+            loss.validate_target(y_enc)
+            if incremental:
+                sample_weight = self._partial_fit_weights(y_enc, sample_weight)
+            else:
+                sample_weight = _check_total_weight(self._combine_weights(y_enc, sample_weight))
+            if resume:
+                model = self._check_partial_outputs(n_outputs)
+                X = X.astype(model.dtype, copy=False)
+            else:
+                model = resolve_model(
+                    tuple(self.hidden_layer_sizes), self.activation, X.shape[1], n_outputs,
+                    self.fit_intercept, X.dtype, output_order=getattr(loss, "output_order", None),
+                )
+            penalty = resolve_penalty(self.alpha, self.l1_ratio)
+            objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
+            solver = self._solver(loss, penalty, X, incremental=incremental,
+                                  n_outputs=model.n_outputs)
+            if resume:
+                x0 = self._flat_params()
+            elif incremental:
+                x0 = self._partial_initial_params(model, loss, y_enc, sample_weight)
+            else:
+                x0 = self._initial_params(model, loss, y_enc, sample_weight,
+                                          self._settings(model))
+            minibatch = getattr(solver, "is_minibatch", False)
+            callback_ctx = self._begin_callbacks(
+                X, y, sample_weight, max_subtasks=solver.max_iter if minibatch else 0
             )
-        penalty = resolve_penalty(self.alpha, self.l1_ratio)
-        objective = Objective(loss, model, penalty, X, y_enc, sample_weight)
-        solver = self._solver(loss, penalty, X, incremental=incremental,
-                              n_outputs=model.n_outputs)
-        if resume:
-            x0 = self._flat_params()
-        elif incremental:
-            x0 = self._partial_initial_params(model, loss, y_enc, sample_weight)
-        else:
-            x0 = self._initial_params(model, loss, y_enc, sample_weight,
-                                      self._settings(model))
-        minibatch = getattr(solver, "is_minibatch", False)
-        callback_ctx = self._begin_callbacks(
-            X, y, sample_weight, max_subtasks=solver.max_iter if minibatch else 0
-        )
-        if minibatch:
-            result, monitor = self._solve_minibatch(
-                solver, objective, x0, X, y, callback_ctx,
-                state=getattr(self, "_solver_state", None) if incremental else None,
-                early_stopping=self.early_stopping and not incremental,
-            )
-        else:
-            # y_enc as encoded: the Objective holds it cast to the model's dtype.
-            result = None if solve is None else solve(objective, y_enc, solver, x0)
-            if result is None:
-                result = solver.solve(objective, x0)
-            monitor = None
-        self._check_result(result, loss, solver)
-        if resume:
-            self._solver_state = result.state
-        else:
-            self.loss_, self._model = loss, model
-            self._fitted_settings = self._settings(model)
-            self._ravel_raw = objective._ravel_raw
-            self.n_iter_, self.loss_curve_ = 0, []
-            self._store_training_state(result, monitor)
-            # A certified relative duality gap, from the solvers that have one.
-            self.__dict__.pop("duality_gap_", None)
-            if result.gap is not None and solver.name == "exact":
-                self.duality_gap_ = float(result.gap)
-        self._store_params(np.asarray(result.x, dtype=model.dtype))
-        self.n_iter_ += int(result.n_iter)
-        # In place: a copy per partial_fit call would make a stream quadratic.
-        self.loss_curve_.extend(result.loss_curve)
-        self._end_callbacks(callback_ctx, X, y, sample_weight)
-        if not incremental:
-            # One epoch on one batch is no fit to judge.
-            self._after_fit(result, objective, solver)
-        return self
+            if minibatch:
+                result, monitor = self._solve_minibatch(
+                    solver, objective, x0, X, y, callback_ctx,
+                    state=getattr(self, "_solver_state", None) if incremental else None,
+                    early_stopping=self.early_stopping and not incremental,
+                )
+            else:
+                # y_enc as encoded: the Objective holds it cast to the model's dtype.
+                result = None if solve is None else solve(objective, y_enc, solver, x0)
+                if result is None:
+                    result = solver.solve(objective, x0)
+                monitor = None
+            self._check_result(result, loss, solver)
+            if resume:
+                self._solver_state = result.state
+            else:
+                self.loss_, self._model = loss, model
+                self._fitted_settings = self._settings(model)
+                self._ravel_raw = objective._ravel_raw
+                self.n_iter_, self.loss_curve_ = 0, []
+                self._store_training_state(result, monitor)
+                # A certified relative duality gap, from the solvers that have one.
+                self.__dict__.pop("duality_gap_", None)
+                if result.gap is not None and solver.name == "exact":
+                    self.duality_gap_ = float(result.gap)
+            self._store_params(np.asarray(result.x, dtype=model.dtype))
+            self.n_iter_ += int(result.n_iter)
+            # In place: a copy per partial_fit call would make a stream quadratic.
+            self.loss_curve_.extend(result.loss_curve)
+            self._end_callbacks(callback_ctx, X, y, sample_weight)
+            if not incremental:
+                # One epoch on one batch is no fit to judge.
+                self._after_fit(result, objective, solver)
+            return self
 
     def _solver(self, loss, penalty, X, *, incremental, n_outputs=None):
         """The solver of this fit; ``partial_fit`` always has a minibatch one."""
@@ -653,8 +653,7 @@ class LossRegressor(RegressorMixin, _BaseLossEstimator):
         self : object
             The updated estimator.
         """
-        with np.errstate(under="ignore"):  # as in fit
-            return self._fit_path(X, y, sample_weight, incremental=True)
+        return self._fit_path(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict ``loss.link.inverse(raw)``.
@@ -965,9 +964,7 @@ class LossClassifier(ClassifierMixin, _BaseLossEstimator):
         self : object
             The updated estimator.
         """
-        with np.errstate(under="ignore"):  # as in fit
-            return self._fit_path(X, y, sample_weight, incremental=True,
-                                  classes=classes)
+        return self._fit_path(X, y, sample_weight, incremental=True, classes=classes)
 
     def _encode_partial_target(self, y, loss, classes):
         """Encode ``y`` against the classes fixed by the first call."""

@@ -661,9 +661,7 @@ class _PiecewisePoints(_WarmFits):
                                 converged=fit.converged, message=fit.message,
                                 gap=float(relative_gap([fit])))
 
-        # Underflow to zero is what exp(-large) should do (as in fit).
-        with np.errstate(under="ignore"):
-            est._fit_path(X, y, sample_weight, incremental=False, solve=solve)
+        est._fit_path(X, y, sample_weight, incremental=False, solve=solve)
         return made[-1] if made else _path_solver(est, X, y, sample_weight)
 
     def fit(self, alpha_old, alpha_new):
