@@ -131,26 +131,24 @@ def _line_search_impl(u, du, gains, beta, d, lam, derivative, n_features):
     for j in range(n_features):
         if (beta[j] + t * d[j]) * beta[j] < 0:  # the weight passed zero
             n_crossed += 1
-    if n_crossed == 0:
-        passed = np.empty(stop, dtype=np.int64)
-        for position in range(stop):
-            passed[position] = toward[order[position]]
-        return True, t, True, toward[order[stop]], passed
-    columns = np.empty(n_crossed, dtype=np.int64)
-    t_all = np.empty(count + n_crossed)
-    gain_all = np.empty(count + n_crossed)
-    t_all[:count] = t_rows
-    gain_all[:count] = gain_rows
-    position = 0
-    for j in range(n_features):
-        if (beta[j] + t * d[j]) * beta[j] < 0:
-            columns[position] = j
-            t_all[count + position] = -beta[j] / d[j]
-            gain_all[count + position] = 2.0 * lam[j] * abs(d[j])
-            position += 1
-    stop, order = _first_stop(t_all, gain_all, target)
-    if stop >= order.size:  # not before the rows' own stop, but for rounding
-        return False, 0.0, True, -1, empty
+    t_all, columns = t_rows, empty
+    if n_crossed > 0:
+        # The weights that reach zero first join the breakpoints.
+        columns = np.empty(n_crossed, dtype=np.int64)
+        t_all = np.empty(count + n_crossed)
+        gain_all = np.empty(count + n_crossed)
+        t_all[:count] = t_rows
+        gain_all[:count] = gain_rows
+        position = 0
+        for j in range(n_features):
+            if (beta[j] + t * d[j]) * beta[j] < 0:
+                columns[position] = j
+                t_all[count + position] = -beta[j] / d[j]
+                gain_all[count + position] = 2.0 * lam[j] * abs(d[j])
+                position += 1
+        stop, order = _first_stop(t_all, gain_all, target)
+        if stop >= order.size:  # not before the rows' own stop, but for rounding
+            return False, 0.0, True, -1, empty
     passed = np.empty(stop, dtype=np.int64)
     n_passed = 0
     for position in range(stop):
